@@ -1,0 +1,107 @@
+//! Command-line parsing and dispatch. Thin: each command turns its flags into the
+//! library's types and calls the library; errors are printed once, in [`main`].
+
+mod registry;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes of INTERFACES.md: 0 success, 1 handled failure, 2 usage error.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// markhound: find trademark infringements in marketplace listings.
+#[derive(Debug, Parser)]
+#[command(name = "markhound", version, about, long_about = None)]
+pub struct Cli {
+    /// The database (a sled directory).
+    #[arg(long, global = true, env = "MARKHOUND_DB", default_value = "markhound.db")]
+    pub db: PathBuf,
+    /// No progress bars, no informational messages.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// More log output (repeat for more).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the trademark registry.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
+}
+
+/// What a command reports back: success, or a handled failure (already reported).
+pub enum Outcome {
+    /// Everything worked.
+    Success,
+    /// Some input was bad; it was reported and nothing was lost.
+    Failure,
+}
+
+/// Parses the arguments, runs the command and maps the result to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.quiet, cli.verbose);
+    match run(cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failure) => ExitCode::from(EXIT_FAILURE),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let global = Global {
+        db: cli.db,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Registry(cmd) => registry::run(&global, cmd),
+    }
+}
+
+/// Flags every command may read.
+#[derive(Debug, Clone)]
+pub struct Global {
+    /// The database path.
+    pub db: PathBuf,
+    /// `--quiet` was given.
+    pub quiet: bool,
+}
+
+fn init_logging(quiet: bool, verbose: u8) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MARKHOUND_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// A closed stdout (`markhound ... | head`) ends the program quietly, as ripgrep does.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,1 @@
+//! Database opening and schema versioning.

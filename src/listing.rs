@@ -1,0 +1,53 @@
+//! The listing: what a marketplace shows for one offer, as handed to `match`, crawled,
+//! or posted to the review service. The JSON shape is the contract of INTERFACES.md.
+
+use serde::{Deserialize, Serialize};
+
+use crate::registry::Money;
+
+/// One marketplace listing. Only `id` and `title` are required; a missing field stays
+/// missing, nothing is invented.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    /// The listing's id, unique within its marketplace.
+    pub id: String,
+    /// The title as shown to buyers.
+    pub title: String,
+    /// Where the listing lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The marketplace's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<String>,
+    /// Who sells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller: Option<Seller>,
+    /// The asking price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Money>,
+    /// Local paths or http(s) URLs of the listing's photos.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    /// The marketplace category, as the marketplace names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The brand the page itself declares (schema.org `brand`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    /// The listing's description text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The seller of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seller {
+    /// The marketplace's id for the seller.
+    pub id: String,
+    /// The shop's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The seller's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}

@@ -1,0 +1,69 @@
+//! Helpers that let integration tests read as scenarios: a temporary workspace with
+//! its own database and a builder for `markhound` commands.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary directory holding a database and input files.
+pub struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A fresh, empty workspace.
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("create temp dir"),
+        }
+    }
+
+    /// The workspace's root folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The database path used by [`Workspace::cmd`].
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("markhound.db")
+    }
+
+    /// Writes `contents` to `name` inside the workspace and returns its path.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent dir");
+        }
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// A `markhound` command on this workspace's database.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_markhound"));
+        cmd.arg("--db").arg(self.db()).current_dir(self.dir.path());
+        cmd.env_remove("MARKHOUND_DB");
+        cmd
+    }
+
+    /// Runs `markhound ARGS...` and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run markhound")
+    }
+}
+
+/// The repository root (for the bundled `trademarks/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Stdout as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
