@@ -1,1 +1,501 @@
-//! Signals to ranked findings.
+//! From evidence to ranked findings.
+//!
+//! For each mark a listing touches, the scorer gathers *signals* (the title mention,
+//! the declared brand, code words, the price against the mark's floor, referential
+//! phrasing, the seller's authorisation), each with a readable detail and a weight in
+//! -1..1, and combines them into a score in 0..1:
+//!
+//! ```text
+//! score = (1 - Π (1 - w) over positive weights) × Π (1 + w) over negative weights
+//! ```
+//!
+//! Positive evidence combines like independent indications (two signals of 0.5 give
+//! 0.75, never more than 1); negative evidence scales the result down (referential use
+//! halves it, an authorised seller leaves a tenth). The result is deterministic,
+//! rounded to three decimals, and every number that enters it is listed in the
+//! finding. All weights and the suspect threshold are the constants below.
+
+mod rates;
+
+pub use rates::{Rates, RatesError};
+
+use serde::{Deserialize, Serialize};
+
+use crate::listing::Listing;
+use crate::registry::Mark;
+use crate::text::context::{CodeWord, Context, Referential};
+use crate::text::lexicon::Strength;
+use crate::text::{fold, MatchKind, Matcher, TermKind, TitleMatch};
+
+/// Findings at or above this score are suspects: reports and the review queue show
+/// them by default. Every title mention alone reaches it; referential use or an
+/// authorised seller take a plain mention below it.
+pub const SUSPECT_THRESHOLD: f64 = 0.5;
+
+/// The mark's name, written as registered: a use of the mark, most often by a
+/// reseller, worth a reviewer's look but not proof.
+pub const W_TITLE_EXACT: f64 = 0.6;
+/// A registered alias (another script, a short form) or its pinyin, as written.
+pub const W_TITLE_ALIAS: f64 = 0.6;
+/// The mark disguised: look-alike letters, leetspeak, full-width forms, invisible
+/// characters or separators inside the word. Disguise shows intent.
+pub const W_TITLE_CONFUSABLE: f64 = 0.8;
+/// Lowest weight of a misspelling (similarity 0.75); rises linearly to
+/// [`W_TITLE_FUZZY_MAX`] at similarity 1. A misspelling within the length-aware edit
+/// bound is as likely a disguise as a typo.
+pub const W_TITLE_FUZZY_MIN: f64 = 0.5;
+/// Highest weight of a misspelling.
+pub const W_TITLE_FUZZY_MAX: f64 = 0.75;
+/// The page declares the mark as its brand, and the title names it too.
+pub const W_BRAND_DECLARED: f64 = 0.3;
+/// The page declares the mark as its brand, and the title does not name it.
+pub const W_BRAND_ONLY: f64 = 0.6;
+/// A code word that says "not genuine" (replica, 1:1, 高仿).
+pub const W_KEYWORD_STRONG: f64 = 0.5;
+/// A code word that says "imitation" (inspired by, dupe, 同款).
+pub const W_KEYWORD_WEAK: f64 = 0.25;
+/// Price below the floor: weight at a price just under the floor...
+pub const W_PRICE_MIN: f64 = 0.2;
+/// ... rising linearly to this at a price of zero.
+pub const W_PRICE_MAX: f64 = 0.6;
+/// Referential use ("case for", "compatible with", 适用于) halves the score.
+pub const W_REFERENTIAL: f64 = -0.5;
+/// A seller the rights owner authorised leaves a tenth of the score.
+pub const W_AUTHORIZED_SELLER: f64 = -0.9;
+
+/// What a signal says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    /// The mark's name as registered.
+    TitleExact,
+    /// A misspelling of the mark.
+    TitleFuzzy,
+    /// A disguised spelling of the mark.
+    TitleConfusable,
+    /// An alias or its pinyin.
+    TitleAlias,
+    /// The page's declared brand is the mark.
+    BrandDeclared,
+    /// A photo matches a reference image of the mark.
+    ImageMatch,
+    /// The price is below the mark's floor.
+    PriceAnomaly,
+    /// A counterfeit code word.
+    Keyword,
+    /// Referential (nominative) use.
+    ReferentialUse,
+    /// The seller is authorised by the rights owner.
+    AuthorizedSeller,
+}
+
+/// One piece of evidence for a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// What the evidence is.
+    pub kind: SignalKind,
+    /// A sentence a reviewer can read.
+    pub detail: String,
+    /// Its weight in -1..1.
+    pub weight: f64,
+}
+
+/// Where the mark stands in the title, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// Byte offset of the mention in the title.
+    pub start: usize,
+    /// End byte offset.
+    pub end: usize,
+    /// The mention as written.
+    pub text: String,
+}
+
+/// A mark a listing may infringe, with the evidence and its score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The mark's id.
+    pub mark_id: String,
+    /// The mark's name.
+    pub mark: String,
+    /// 0..1, higher is more suspect.
+    pub score: f64,
+    /// The evidence, strongest first.
+    pub signals: Vec<Signal>,
+    /// Where the title names the mark (empty when only other evidence points to it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<Span>,
+}
+
+/// Scores listings against a fixed set of marks. Build once, share between threads.
+#[derive(Debug)]
+pub struct Scorer {
+    marks: Vec<Mark>,
+    matcher: Matcher,
+    context: Context,
+    rates: Rates,
+}
+
+impl Scorer {
+    /// Indexes `marks` for matching.
+    pub fn new(marks: Vec<Mark>, rates: Rates) -> Scorer {
+        let matcher = Matcher::new(&marks);
+        Scorer {
+            marks,
+            matcher,
+            context: Context::new(),
+            rates,
+        }
+    }
+
+    /// The marks being matched.
+    pub fn marks(&self) -> &[Mark] {
+        &self.marks
+    }
+
+    /// The title matcher.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// The findings for one listing, highest score first (ties by mark id).
+    pub fn score(&self, listing: &Listing) -> Vec<Finding> {
+        self.score_with(listing, &[])
+    }
+
+    /// [`Scorer::score`] with extra evidence computed elsewhere (image matches), each
+    /// for the mark at the given index of [`Scorer::marks`].
+    pub fn score_with(&self, listing: &Listing, extra: &[(usize, Signal)]) -> Vec<Finding> {
+        let folded = fold(&listing.title);
+        let matches = self.matcher.find_folded(&listing.title, &folded);
+        let brand_matches = match listing.brand.as_deref() {
+            Some(b) if !b.trim().is_empty() => self.matcher.find(b),
+            _ => Vec::new(),
+        };
+        let mut marks: Vec<usize> = matches
+            .iter()
+            .chain(&brand_matches)
+            .map(|m| m.mark)
+            .chain(extra.iter().map(|(m, _)| *m))
+            .collect();
+        marks.sort_unstable();
+        marks.dedup();
+        if marks.is_empty() {
+            return Vec::new();
+        }
+        let mut code_words = self.context.code_words(&listing.title, &folded);
+        if let Some(d) = &listing.description {
+            for w in self.context.code_words(d, &fold(d)) {
+                if !code_words.iter().any(|c| c.word == w.word) {
+                    code_words.push(w);
+                }
+            }
+        }
+        let referential = self.context.referential(&folded);
+        let mut findings: Vec<Finding> = marks
+            .into_iter()
+            .map(|mi| {
+                let evidence = Evidence {
+                    listing,
+                    title_matches: matches.iter().filter(|m| m.mark == mi).collect(),
+                    brand_declared: brand_matches.iter().any(|m| m.mark == mi),
+                    code_words: &code_words,
+                    referential: &referential,
+                    extra: extra.iter().filter(|(m, _)| *m == mi).map(|(_, s)| s).collect(),
+                };
+                self.finding(mi, &evidence)
+            })
+            .collect();
+        findings.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.mark_id.cmp(&b.mark_id)));
+        findings
+    }
+
+    fn finding(&self, mi: usize, ev: &Evidence<'_>) -> Finding {
+        let mark = &self.marks[mi];
+        let mut signals = Vec::new();
+        let best = ev
+            .title_matches
+            .iter()
+            .map(|m| (self.title_signal(mark, &ev.listing.title, m), *m))
+            .max_by(|a, b| a.0.weight.total_cmp(&b.0.weight).then(b.1.start.cmp(&a.1.start)));
+        let spans = ev
+            .title_matches
+            .iter()
+            .map(|m| Span {
+                start: m.start,
+                end: m.end,
+                text: ev.listing.title[m.start..m.end].to_string(),
+            })
+            .collect();
+        if let Some((signal, m)) = &best {
+            signals.push(signal.clone());
+            if let Some(r) = ev.referential.iter().find(|r| r.applies_to(m.first_token)) {
+                signals.push(Signal {
+                    kind: SignalKind::ReferentialUse,
+                    detail: format!("referential use: \"{}\" before the mark", r.phrase),
+                    weight: W_REFERENTIAL,
+                });
+            }
+        }
+        if ev.brand_declared {
+            let brand = ev.listing.brand.as_deref().unwrap_or_default();
+            let weight = if best.is_some() {
+                W_BRAND_DECLARED
+            } else {
+                W_BRAND_ONLY
+            };
+            signals.push(Signal {
+                kind: SignalKind::BrandDeclared,
+                detail: format!("the page declares the brand \"{}\"", sanitize(brand)),
+                weight,
+            });
+        }
+        signals.extend(ev.extra.iter().map(|s| (*s).clone()));
+        for w in ev.code_words {
+            let weight = match w.strength {
+                Strength::Strong => W_KEYWORD_STRONG,
+                Strength::Weak => W_KEYWORD_WEAK,
+            };
+            signals.push(Signal {
+                kind: SignalKind::Keyword,
+                detail: format!("counterfeit code word \"{}\"", w.word),
+                weight,
+            });
+        }
+        if let Some(s) = self.price_signal(mark, ev.listing) {
+            signals.push(s);
+        }
+        if let Some(seller) = &ev.listing.seller {
+            if mark
+                .authorized_sellers
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(seller.id.trim()))
+            {
+                signals.push(Signal {
+                    kind: SignalKind::AuthorizedSeller,
+                    detail: format!("seller \"{}\" is authorised by the owner of {}", sanitize(&seller.id), mark.name),
+                    weight: W_AUTHORIZED_SELLER,
+                });
+            }
+        }
+        signals.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+        Finding {
+            mark_id: mark.id.clone(),
+            mark: mark.name.clone(),
+            score: combine(&signals),
+            signals,
+            spans,
+        }
+    }
+
+    fn title_signal(&self, mark: &Mark, title: &str, m: &TitleMatch) -> Signal {
+        let term = self.matcher.term(m.term);
+        let written = sanitize(&title[m.start..m.end]);
+        let how = if m.evasions.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.evasions.join(", "))
+        };
+        match (m.kind, term.kind) {
+            (MatchKind::Fuzzy, _) => {
+                let t = ((m.similarity as f64 - 0.75) / 0.25).clamp(0.0, 1.0);
+                let plural = if m.edits == 1 { "" } else { "s" };
+                Signal {
+                    kind: SignalKind::TitleFuzzy,
+                    detail: format!("\"{written}\" ~ {} ({} edit{plural}){how}", term.text, m.edits),
+                    weight: round3(W_TITLE_FUZZY_MIN + t * (W_TITLE_FUZZY_MAX - W_TITLE_FUZZY_MIN)),
+                }
+            }
+            (MatchKind::Confusable, _) => Signal {
+                kind: SignalKind::TitleConfusable,
+                detail: format!("\"{written}\" ~ {}{how}", term.text),
+                weight: W_TITLE_CONFUSABLE,
+            },
+            (MatchKind::Exact, TermKind::Name) => Signal {
+                kind: SignalKind::TitleExact,
+                detail: format!("\"{written}\" is the mark {}", mark.name),
+                weight: W_TITLE_EXACT,
+            },
+            (MatchKind::Exact, TermKind::Alias) => Signal {
+                kind: SignalKind::TitleAlias,
+                detail: format!("\"{written}\" is an alias of {}", mark.name),
+                weight: W_TITLE_ALIAS,
+            },
+            (MatchKind::Exact, TermKind::Pinyin) => Signal {
+                kind: SignalKind::TitleAlias,
+                detail: format!("\"{written}\" is the pinyin of {}'s alias", mark.name),
+                weight: W_TITLE_ALIAS,
+            },
+        }
+    }
+
+    fn price_signal(&self, mark: &Mark, listing: &Listing) -> Option<Signal> {
+        let floor = mark.min_price.as_ref()?;
+        let price = listing.price.as_ref()?;
+        if !(price.amount.is_finite() && price.amount >= 0.0 && floor.amount > 0.0) {
+            return None;
+        }
+        let in_floor_currency = self.rates.convert(price.amount, &price.currency, &floor.currency)?;
+        let ratio = in_floor_currency / floor.amount;
+        if ratio >= 1.0 {
+            return None;
+        }
+        let weight = round3(W_PRICE_MIN + (1.0 - ratio) * (W_PRICE_MAX - W_PRICE_MIN));
+        Some(Signal {
+            kind: SignalKind::PriceAnomaly,
+            detail: format!(
+                "{:.2} {} is {:.0}% of the floor {:.2} {}",
+                price.amount,
+                sanitize(&price.currency),
+                ratio * 100.0,
+                floor.amount,
+                floor.currency
+            ),
+            weight,
+        })
+    }
+}
+
+struct Evidence<'a> {
+    listing: &'a Listing,
+    title_matches: Vec<&'a TitleMatch>,
+    brand_declared: bool,
+    code_words: &'a [CodeWord],
+    referential: &'a [Referential],
+    extra: Vec<&'a Signal>,
+}
+
+/// Combines signal weights into a score (see the module docs).
+pub fn combine(signals: &[Signal]) -> f64 {
+    let mut miss = 1.0;
+    let mut scale = 1.0;
+    for s in signals {
+        if s.weight > 0.0 {
+            miss *= 1.0 - s.weight.min(1.0);
+        } else {
+            scale *= 1.0 + s.weight.max(-1.0);
+        }
+    }
+    round3((1.0 - miss) * scale)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Scraped text in a detail: control and bidi characters removed, length bounded.
+fn sanitize(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .filter(|c| !c.is_control() && !crate::text::normalize::is_invisible(*c))
+        .take(200)
+        .collect();
+    cleaned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listing::Seller;
+    use crate::registry::Money;
+
+    fn scorer() -> Scorer {
+        let marks = vec![
+            Mark {
+                id: "zentrix".into(),
+                name: "Zentrix".into(),
+                aliases: vec!["泽特里克斯".into()],
+                min_price: Some(Money {
+                    amount: 80.0,
+                    currency: "USD".into(),
+                }),
+                authorized_sellers: vec!["zentrix-official".into()],
+                ..Mark::default()
+            },
+            Mark {
+                id: "iphone".into(),
+                name: "iPhone".into(),
+                ..Mark::default()
+            },
+        ];
+        Scorer::new(marks, Rates::default())
+    }
+
+    fn listing(title: &str) -> Listing {
+        Listing {
+            id: "L1".into(),
+            title: title.into(),
+            ..Listing::default()
+        }
+    }
+
+    #[test]
+    fn combination_is_noisy_or_scaled_by_negatives() {
+        let s = |w: f64| Signal {
+            kind: SignalKind::Keyword,
+            detail: String::new(),
+            weight: w,
+        };
+        assert_eq!(combine(&[s(0.5), s(0.5)]), 0.75);
+        assert_eq!(combine(&[s(0.6), s(-0.5)]), 0.3);
+        assert_eq!(combine(&[]), 0.0);
+    }
+
+    #[test]
+    fn disguise_code_word_and_price_rank_above_a_plain_mention() {
+        let sc = scorer();
+        let plain = sc.score(&listing("Zentrix running shoes"));
+        let mut fake = listing("Z3ntrix running shoes replica");
+        fake.price = Some(Money {
+            amount: 20.0,
+            currency: "USD".into(),
+        });
+        let fake = sc.score(&fake);
+        assert_eq!(plain[0].score, W_TITLE_EXACT);
+        assert!(fake[0].score >= 0.95, "{:?}", fake[0]);
+        let kinds: Vec<_> = fake[0].signals.iter().map(|s| s.kind).collect();
+        assert!(kinds.contains(&SignalKind::TitleConfusable));
+        assert!(kinds.contains(&SignalKind::Keyword));
+        assert!(kinds.contains(&SignalKind::PriceAnomaly));
+    }
+
+    #[test]
+    fn referential_use_and_authorised_sellers_lower_the_score() {
+        let sc = scorer();
+        let r = sc.score(&listing("Silicone case for iPhone 15"));
+        assert!(r[0].score < SUSPECT_THRESHOLD && r[0].score > 0.0);
+        let mut genuine = listing("Zentrix running shoes");
+        genuine.seller = Some(Seller {
+            id: "zentrix-official".into(),
+            ..Seller::default()
+        });
+        assert!(sc.score(&genuine)[0].score < 0.1);
+    }
+
+    #[test]
+    fn declared_brand_alone_makes_a_finding() {
+        let sc = scorer();
+        let mut l = listing("Running shoes, men");
+        l.brand = Some("ZENTRIX".into());
+        let f = sc.score(&l);
+        assert_eq!(f[0].mark_id, "zentrix");
+        assert_eq!(f[0].score, W_BRAND_ONLY);
+    }
+
+    #[test]
+    fn no_mention_no_finding() {
+        assert!(scorer().score(&listing("Plain running shoes")).is_empty());
+    }
+
+    #[test]
+    fn price_in_another_currency_is_converted() {
+        let sc = scorer();
+        let mut l = listing("Zentrix shoes");
+        l.price = Some(Money {
+            amount: 100.0,
+            currency: "CNY".into(),
+        });
+        let f = sc.score(&l);
+        assert!(f[0].signals.iter().any(|s| s.kind == SignalKind::PriceAnomaly));
+    }
+}

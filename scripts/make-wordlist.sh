@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Rebuilds data/words/english.txt.gz from Debian's wamerican-huge (SCOWL) word list:
+# ASCII-folded, lower-cased, words of three letters or more, possessives dropped.
+# Usage: scripts/make-wordlist.sh   (needs apt-get download, dpkg-deb and python3)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+apt-get download wamerican-huge >/dev/null
+dpkg-deb -x wamerican-huge_*.deb x
+python3 - x/usr/share/dict/american-english-huge <<'PY' | gzip -9n > "$root/data/words/english.txt.gz"
+import sys, unicodedata
+words = set()
+for line in open(sys.argv[1], encoding="utf-8"):
+    w = line.strip()
+    if "'" in w:
+        continue
+    w = unicodedata.normalize("NFKD", w)
+    w = "".join(c for c in w if not unicodedata.combining(c)).lower()
+    if len(w) >= 3 and w.isascii() and w.isalpha():
+        words.add(w)
+sys.stdout.write("\n".join(sorted(words)) + "\n")
+PY
+cp x/usr/share/doc/wamerican-huge/copyright "$root/data/words/COPYRIGHT-SCOWL"

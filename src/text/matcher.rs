@@ -1,0 +1,694 @@
+//! Finding the marks a title names: exactly, through an alias or its pinyin, as a
+//! look-alike, or misspelt.
+//!
+//! # How
+//!
+//! Every name and alias of every mark becomes a *term*, folded by
+//! [`normalize`](super::normalize) into a key. Han aliases also yield a pinyin term
+//! ("耐克" gives "nai ke"), generated with the `pinyin` crate.
+//!
+//! * **Exact and look-alike mentions**: one Aho-Corasick automaton over all term keys
+//!   scans the title's concatenated key once, in time linear in the title and
+//!   independent of the registry size. A hit counts when it starts at a token and ends
+//!   at a token (a word), so "nike" inside "snikers" does not; a hit that ends inside
+//!   a token counts when the rest is digits or a dictionary word ("nike2024",
+//!   "nikeshoes"). A hit spanning several tokens is a spaced-out or dotted name
+//!   ("N I K E", "N.I.K.E", "Ni-ke", "nai ke") or a multi-word mark, unless the pieces
+//!   are all dictionary words joined by spaces where the mark has no word break
+//!   ("can on" is not Canon). Han and kana terms match anywhere in CJK text.
+//! * **Short marks** (keys of three characters or fewer: "LG", "3M") match only as a
+//!   whole token, through a hash map: a two-letter name one edit away from thousands of
+//!   tokens would be noise.
+//! * **Misspellings**: a symmetric-deletion index (every way of deleting up to *k*
+//!   characters from every term key, hashed to 64 bits). A title span is looked up
+//!   through its own deletions, which finds every term within *k* edits in a number of
+//!   hash look-ups that depends on the span's length, not on the registry's size. Each
+//!   candidate is verified with the Damerau-Levenshtein distance of `strsim`
+//!   (insertions, omissions, substitutions and transpositions all cost one edit).
+//!
+//! # Thresholds
+//!
+//! [`max_edits`] allows no edit for keys of up to 3 characters, one for 4 to 8 and two
+//! from 9 on: one mutation of dnstwist's families (addition, omission, repetition,
+//! replacement, transposition, vowel swap, bit flip) is one edit, and the space of
+//! strings within one edit of a short name is already crowded. A misspelling is
+//! refused when:
+//!
+//! * the title word is a dictionary word or proper noun (`lexicon`): "casino" is not
+//!   Casio, "phone" is not iPhone, "paper matte" is not Paper Mate;
+//! * it is the mark with one letter added or removed *in front* ("vantec", "phone"):
+//!   names are coined by prefixing (i+Phone, e+Bay), typos and dnstwist's families do
+//!   not add letters in front;
+//! * it would shorten a four-letter mark to three letters;
+//! * the word is itself an exact mention of another registered term.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
+use pinyin::ToPinyin;
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::Hasher;
+
+use super::lexicon::is_dictionary_word;
+use super::normalize::{self, describe_flags, fold, Folded, Sep, TokenKind};
+use crate::registry::Mark;
+
+/// Where a term comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermKind {
+    /// The registered word mark.
+    Name,
+    /// An alias as registered.
+    Alias,
+    /// The pinyin of a Han alias, generated.
+    Pinyin,
+}
+
+/// How a title span matched a term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MatchKind {
+    /// Written as registered, up to case and spacing at the mark's own word breaks.
+    Exact,
+    /// The same after folding look-alikes, leetspeak, widths, diacritics, invisible
+    /// characters or separators inside a word.
+    Confusable,
+    /// Within the length-aware edit distance.
+    Fuzzy,
+}
+
+/// One searchable form of a mark.
+#[derive(Debug, Clone)]
+pub struct Term {
+    /// Index of the mark in the slice the matcher was built from.
+    pub mark: usize,
+    /// Name, alias or generated pinyin.
+    pub kind: TermKind,
+    /// The term as registered (or generated).
+    pub text: String,
+    /// Folded key.
+    pub key: String,
+    key_chars: usize,
+    /// Byte offsets in `key` where the term's second, third, ... word starts.
+    word_bounds: Vec<usize>,
+    words: usize,
+    /// Lower case, separators removed: what an exact mention looks like.
+    simple: String,
+    short: bool,
+    cjk: bool,
+}
+
+/// A mention of a mark found in a title.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitleMatch {
+    /// Index of the mark in the slice the matcher was built from.
+    pub mark: usize,
+    /// Index of the term that matched ([`Matcher::term`]).
+    pub term: usize,
+    /// Exact, look-alike or misspelt.
+    pub kind: MatchKind,
+    /// Byte range of the mention in the title.
+    pub start: usize,
+    /// End of the byte range.
+    pub end: usize,
+    /// Edit distance between the folded mention and the term (0 unless fuzzy).
+    pub edits: usize,
+    /// 1 - edits / longer length.
+    pub similarity: f32,
+    /// The evasions the folding undid: "leet", "homoglyph", "separators", ...
+    pub evasions: Vec<&'static str>,
+    /// Index of the first title token of the mention.
+    pub first_token: usize,
+    /// Index of the last title token of the mention.
+    pub last_token: usize,
+}
+
+/// The most edits a term key of `chars` characters tolerates (see the module docs).
+pub fn max_edits(chars: usize) -> usize {
+    match chars {
+        0..=3 => 0,
+        4..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// Title matcher over a fixed set of marks. Cheap to share between threads.
+pub struct Matcher {
+    terms: Vec<Term>,
+    automaton: Option<AhoCorasick>,
+    pattern_terms: Vec<Vec<u32>>,
+    short: FxHashMap<String, Vec<u32>>,
+    deletions: FxHashMap<u64, (u32, u32)>,
+    postings: Vec<u32>,
+    max_key_chars: usize,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("terms", &self.terms.len())
+            .field("deletion_keys", &self.deletions.len())
+            .finish()
+    }
+}
+
+impl Matcher {
+    /// Builds the indexes for `marks`.
+    pub fn new(marks: &[Mark]) -> Matcher {
+        let mut terms = Vec::new();
+        for (i, mark) in marks.iter().enumerate() {
+            push_term(&mut terms, i, TermKind::Name, &mark.name);
+            for alias in &mark.aliases {
+                push_term(&mut terms, i, TermKind::Alias, alias);
+                if let Some(py) = pinyin_of(alias) {
+                    push_term(&mut terms, i, TermKind::Pinyin, &py);
+                }
+            }
+        }
+        // Drop exact duplicates (same mark, same key), keeping the first (the name).
+        let mut seen = rustc_hash::FxHashSet::default();
+        terms.retain(|t| seen.insert((t.mark, t.key.clone())));
+
+        let mut pattern_ids: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut pattern_terms: Vec<Vec<u32>> = Vec::new();
+        let mut short: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        let mut pairs: Vec<(u64, u32)> = Vec::new();
+        let mut max_key_chars = 0;
+        for (ti, t) in terms.iter().enumerate() {
+            let ti = ti as u32;
+            if t.short {
+                short.entry(t.simple.clone()).or_default().push(ti);
+                continue;
+            }
+            let id = *pattern_ids.entry(t.key.as_str()).or_insert_with(|| {
+                patterns.push(t.key.as_str());
+                pattern_terms.push(Vec::new());
+                patterns.len() - 1
+            });
+            pattern_terms[id].push(ti);
+            if !t.cjk {
+                max_key_chars = max_key_chars.max(t.key_chars);
+                let chars: Vec<char> = t.key.chars().collect();
+                for_each_deletion(&chars, max_edits(t.key_chars), |h| pairs.push((h, ti)));
+            }
+        }
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(AcMatchKind::Standard)
+                    .build(&patterns)
+                    .expect("term keys are short literal patterns"),
+            )
+        };
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut deletions = FxHashMap::default();
+        deletions.reserve(pairs.len());
+        let mut postings = Vec::with_capacity(pairs.len());
+        let mut i = 0;
+        while i < pairs.len() {
+            let h = pairs[i].0;
+            let start = postings.len() as u32;
+            while i < pairs.len() && pairs[i].0 == h {
+                postings.push(pairs[i].1);
+                i += 1;
+            }
+            deletions.insert(h, (start, postings.len() as u32 - start));
+        }
+        Matcher {
+            terms,
+            automaton,
+            pattern_terms,
+            short,
+            deletions,
+            postings,
+            max_key_chars,
+        }
+    }
+
+    /// The term with index `i` (from [`TitleMatch::term`]).
+    pub fn term(&self, i: usize) -> &Term {
+        &self.terms[i]
+    }
+
+    /// Number of terms (names, aliases, generated pinyin).
+    pub fn term_count(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// Every mention of a mark in `title`, in title order. A span matched exactly is
+    /// not also reported as a misspelling.
+    pub fn find(&self, title: &str) -> Vec<TitleMatch> {
+        let folded = fold(title);
+        self.find_folded(title, &folded)
+    }
+
+    /// [`Matcher::find`] on a title folded already.
+    pub fn find_folded(&self, title: &str, f: &Folded) -> Vec<TitleMatch> {
+        let mut out = Vec::new();
+        let mut covered = vec![false; f.tokens.len()];
+        self.find_exact(title, f, &mut out, &mut covered);
+        self.find_short(f, &mut out, &mut covered);
+        self.find_fuzzy(f, &covered, &mut out);
+        out.sort_by(|a, b| (a.start, a.mark, a.kind).cmp(&(b.start, b.mark, b.kind)));
+        out.dedup_by(|b, a| a.mark == b.mark && a.start == b.start && a.end == b.end);
+        out
+    }
+
+    fn find_exact(&self, title: &str, f: &Folded, out: &mut Vec<TitleMatch>, covered: &mut [bool]) {
+        let Some(ac) = &self.automaton else { return };
+        for hit in ac.find_overlapping_iter(f.key.as_str()) {
+            let (s, e) = (hit.start(), hit.end());
+            for &ti in &self.pattern_terms[hit.pattern().as_usize()] {
+                let term = &self.terms[ti as usize];
+                let Some(m) = self.accept_exact(title, f, term, ti as usize, s, e) else {
+                    continue;
+                };
+                for c in &mut covered[m.first_token..=m.last_token] {
+                    *c = true;
+                }
+                out.push(m);
+            }
+        }
+    }
+
+    fn accept_exact(
+        &self,
+        title: &str,
+        f: &Folded,
+        term: &Term,
+        ti: usize,
+        s: usize,
+        e: usize,
+    ) -> Option<TitleMatch> {
+        let first = f.token_containing(s)?;
+        let last = f.token_containing(e - 1)?;
+        let start = f.key_origin[s] as usize;
+        let end_orig = if e == f.tokens[last].key_end {
+            f.tokens[last].end
+        } else {
+            f.key_origin[e] as usize
+        };
+        if term.cjk {
+            if f.tokens[first..=last].iter().any(|t| t.kind != TokenKind::Cjk) {
+                return None;
+            }
+            let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
+            return Some(self.exact_match(title, term, ti, start, end_orig, flags, false, first, last));
+        }
+        if f.tokens[first].key_start != s {
+            return None;
+        }
+        if f.tokens[first..=last].iter().any(|t| t.kind == TokenKind::Cjk) {
+            return None;
+        }
+        if e != f.tokens[last].key_end {
+            // The mention ends inside a word: "nike2024", "nikeshoes".
+            let rest = &title[end_orig..f.tokens[last].end];
+            let whole = f.plain_of(last);
+            let rest_ok = rest.bytes().all(|b| b.is_ascii_digit())
+                || (rest.len() >= 3
+                    && is_dictionary_word(&rest.to_lowercase())
+                    && !is_dictionary_word(whole));
+            if !rest_ok {
+                return None;
+            }
+        }
+        // Separators inside the span: at the term's own word breaks they are spacing;
+        // elsewhere they split a word ("N.I.K.E", "nai ke"), refused when the pieces
+        // read as ordinary words joined by spaces.
+        let mut split = false;
+        let mut spaced = false;
+        for t in &f.tokens[first + 1..=last] {
+            let offset = t.key_start - s;
+            if !term.word_bounds.contains(&offset) {
+                split = true;
+                spaced |= t.sep_before == Sep::Space;
+            }
+        }
+        if spaced {
+            let all_words = (first..=last).all(|i| {
+                let p = f.plain_of(i);
+                p.len() >= 2 && is_dictionary_word(p)
+            });
+            if all_words {
+                return None;
+            }
+        }
+        let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
+        Some(self.exact_match(title, term, ti, start, end_orig, flags, split, first, last))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn exact_match(
+        &self,
+        title: &str,
+        term: &Term,
+        ti: usize,
+        start: usize,
+        end: usize,
+        flags: u8,
+        split: bool,
+        first: usize,
+        last: usize,
+    ) -> TitleMatch {
+        let written = simple(&title[start..end]);
+        let mut evasions = describe_flags(flags);
+        if split {
+            evasions.push("separators");
+        }
+        let kind = if written == term.simple && evasions.is_empty() {
+            MatchKind::Exact
+        } else {
+            MatchKind::Confusable
+        };
+        TitleMatch {
+            mark: term.mark,
+            term: ti,
+            kind,
+            start,
+            end,
+            edits: 0,
+            similarity: 1.0,
+            evasions,
+            first_token: first,
+            last_token: last,
+        }
+    }
+
+    fn find_short(&self, f: &Folded, out: &mut Vec<TitleMatch>, covered: &mut [bool]) {
+        if self.short.is_empty() {
+            return;
+        }
+        for (i, t) in f.tokens.iter().enumerate() {
+            if t.kind == TokenKind::Cjk || t.key_chars > 3 {
+                continue;
+            }
+            let Some(ids) = self.short.get(f.plain_of(i)) else {
+                continue;
+            };
+            for &ti in ids {
+                let term = &self.terms[ti as usize];
+                let evasions = describe_flags(t.flags);
+                covered[i] = true;
+                out.push(TitleMatch {
+                    mark: term.mark,
+                    term: ti as usize,
+                    kind: if evasions.is_empty() {
+                        MatchKind::Exact
+                    } else {
+                        MatchKind::Confusable
+                    },
+                    start: t.start,
+                    end: t.end,
+                    edits: 0,
+                    similarity: 1.0,
+                    evasions,
+                    first_token: i,
+                    last_token: i,
+                });
+            }
+        }
+    }
+
+    fn find_fuzzy(&self, f: &Folded, covered: &[bool], out: &mut Vec<TitleMatch>) {
+        if self.deletions.is_empty() {
+            return;
+        }
+        let mut span: Vec<char> = Vec::with_capacity(32);
+        let mut candidates: Vec<u32> = Vec::new();
+        for first in 0..f.tokens.len() {
+            span.clear();
+            for last in first..(first + 3).min(f.tokens.len()) {
+                let t = &f.tokens[last];
+                if t.kind != TokenKind::Word || covered[last] || (last > first && t.sep_before == Sep::None) {
+                    break;
+                }
+                span.extend(f.key_of(last).chars());
+                let len = span.len();
+                if len < 4 || len > self.max_key_chars + 2 {
+                    continue;
+                }
+                let pieces = last - first + 1;
+                // Ordinary words are not misspellings.
+                if (first..=last).all(|i| is_dictionary_word(f.plain_of(i))) {
+                    continue;
+                }
+                candidates.clear();
+                let depth = if len <= 6 { 1 } else { 2 };
+                for_each_deletion(&span, depth, |h| {
+                    if let Some(&(s, n)) = self.deletions.get(&h) {
+                        candidates.extend_from_slice(&self.postings[s as usize..(s + n) as usize]);
+                    }
+                });
+                candidates.sort_unstable();
+                candidates.dedup();
+                for &ti in &candidates {
+                    let term = &self.terms[ti as usize];
+                    if pieces > 1 && term.words != pieces {
+                        continue;
+                    }
+                    if let Some(edits) = verify_fuzzy(&span, term) {
+                        let tf = &f.tokens[first];
+                        let tl = &f.tokens[last];
+                        let longer = len.max(term.key_chars) as f32;
+                        let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
+                        out.push(TitleMatch {
+                            mark: term.mark,
+                            term: ti as usize,
+                            kind: MatchKind::Fuzzy,
+                            start: tf.start,
+                            end: tl.end,
+                            edits,
+                            similarity: 1.0 - edits as f32 / longer,
+                            evasions: describe_flags(flags),
+                            first_token: first,
+                            last_token: last,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The edit distance of `span` to `term` when it is an acceptable misspelling.
+fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
+    let k = max_edits(term.key_chars);
+    let (ls, lt) = (span.len(), term.key_chars);
+    if k == 0 || ls.abs_diff(lt) > k {
+        return None;
+    }
+    // A four-letter mark shortened to three letters is too weak.
+    if ls < 4 {
+        return None;
+    }
+    let tk: Vec<char> = term.key.chars().collect();
+    // One letter added or removed in front: a different coinage, not a typo.
+    if ls == lt + 1 && span[1..] == tk[..] {
+        return None;
+    }
+    if lt == ls + 1 && tk[1..] == span[..] {
+        return None;
+    }
+    let edits = osa(span, &tk);
+    (edits > 0 && edits <= k).then_some(edits)
+}
+
+/// Damerau-Levenshtein distance over chars: insertions, omissions, substitutions
+/// and transpositions of adjacent characters each cost one edit.
+fn osa(a: &[char], b: &[char]) -> usize {
+    strsim::generic_damerau_levenshtein(a, b)
+}
+
+/// Calls `f` with the 64-bit hash of every string obtained from `chars` by deleting up
+/// to `depth` (at most 2) characters, the string itself included.
+fn for_each_deletion(chars: &[char], depth: usize, mut f: impl FnMut(u64)) {
+    let n = chars.len();
+    let hash_skip = |a: usize, b: usize| {
+        let mut h = FxHasher::default();
+        for (i, c) in chars.iter().enumerate() {
+            if i != a && i != b {
+                h.write_u32(*c as u32);
+            }
+        }
+        h.write_usize(n - usize::from(a < n) - usize::from(b < n));
+        h.finish()
+    };
+    f(hash_skip(usize::MAX, usize::MAX));
+    if depth >= 1 {
+        for a in 0..n {
+            if a > 0 && chars[a] == chars[a - 1] {
+                continue; // same string as deleting the previous, equal character
+            }
+            f(hash_skip(a, usize::MAX));
+        }
+    }
+    if depth >= 2 {
+        for a in 0..n {
+            for b in a + 1..n {
+                f(hash_skip(a, b));
+            }
+        }
+    }
+}
+
+fn push_term(terms: &mut Vec<Term>, mark: usize, kind: TermKind, text: &str) {
+    let f = fold(text);
+    if f.key.is_empty() {
+        return;
+    }
+    let cjk = f.tokens.iter().any(|t| t.kind == TokenKind::Cjk);
+    let key_chars = f.key.chars().count();
+    let word_bounds: Vec<usize> = f.tokens.iter().skip(1).map(|t| t.key_start).collect();
+    let short = !cjk && key_chars <= 3;
+    terms.push(Term {
+        mark,
+        kind,
+        text: text.to_string(),
+        simple: if short { f.plain.clone() } else { simple(text) },
+        key: f.key,
+        key_chars,
+        words: word_bounds.len() + 1,
+        word_bounds,
+        short,
+        cjk,
+    });
+}
+
+/// Lower case with white space, punctuation and invisible characters removed.
+fn simple(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric() && !normalize::is_invisible(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The pinyin of a Han alias, syllables separated by spaces, or `None` when the alias
+/// is not wholly Han.
+fn pinyin_of(alias: &str) -> Option<String> {
+    let han: Vec<char> = alias.chars().filter(|c| !c.is_whitespace()).collect();
+    if han.is_empty() || !han.iter().all(|&c| normalize::is_cjk(c)) {
+        return None;
+    }
+    let mut syllables = Vec::with_capacity(han.len());
+    for c in han {
+        syllables.push(c.to_pinyin()?.plain());
+    }
+    Some(syllables.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(id: &str, name: &str, aliases: &[&str]) -> Mark {
+        Mark {
+            id: id.into(),
+            name: name.into(),
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+            ..Mark::default()
+        }
+    }
+
+    fn registry() -> Vec<Mark> {
+        vec![
+            mark("nike", "Nike", &["耐克"]),
+            mark("adidas", "Adidas", &["阿迪达斯"]),
+            mark("casio", "Casio", &[]),
+            mark("iphone", "iPhone", &[]),
+            mark("nextbook", "Nextbook", &[]),
+            mark("antec", "Antec", &[]),
+            mark("papermate", "Paper Mate", &[]),
+            mark("lg", "LG", &[]),
+            mark("3m", "3M", &[]),
+            mark("canon", "Canon", &[]),
+            mark("samsung", "Samsung", &[]),
+            mark("logitech", "Logitech", &[]),
+        ]
+    }
+
+    fn found(title: &str) -> Vec<(String, MatchKind)> {
+        let marks = registry();
+        let m = Matcher::new(&marks);
+        m.find(title)
+            .into_iter()
+            .map(|x| (marks[x.mark].id.clone(), x.kind))
+            .collect()
+    }
+
+    fn ids(title: &str) -> Vec<String> {
+        let mut v: Vec<String> = found(title).into_iter().map(|x| x.0).collect();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn exact_mentions() {
+        assert_eq!(found("Nike Air Max 90"), [("nike".into(), MatchKind::Exact)]);
+        assert_eq!(ids("paper mate pens, 12 pack"), ["papermate"]);
+        assert_eq!(ids("LG 55 inch OLED"), ["lg"]);
+        assert_eq!(ids("3M tape"), ["3m"]);
+    }
+
+    #[test]
+    fn look_alikes() {
+        for t in ["N1KE shoes", "ＮＩＫＥ shoes", "NІKЕ shoes", "N.I.K.E shoes", "N I K E shoes", "Ni-ke shoes", "Ni\u{200B}ke", "Nïke"] {
+            assert_eq!(found(t), [("nike".into(), MatchKind::Confusable)], "{t}");
+        }
+        assert_eq!(ids("Sarnsung galaxy"), ["samsung"]);
+    }
+
+    #[test]
+    fn aliases_and_pinyin() {
+        assert_eq!(ids("耐克运动鞋"), ["nike"]);
+        assert_eq!(ids("naike yundongxie"), ["nike"]);
+        assert_eq!(ids("nai ke shoes"), ["nike"]);
+        assert_eq!(ids("阿迪达斯 三叶草"), ["adidas"]);
+    }
+
+    #[test]
+    fn misspellings() {
+        for t in ["Adidaas", "Addidas", "Adiads", "Adidsa", "Adids", "Adidas-s", "Logitec mouse", "Logitehc", "Lgoitech", "Nikes"] {
+            assert!(!ids(t).is_empty(), "{t} should match");
+        }
+        assert_eq!(found("Addidas")[0].1, MatchKind::Fuzzy);
+    }
+
+    #[test]
+    fn hard_negatives_stay_quiet() {
+        for t in ["casino night", "phone case", "netbook sleeve", "vantec cable", "paper matte finish", "can on the shelf", "mike shoes", "LGA 1151 socket", "Nikon camera", "snikers"] {
+            assert!(ids(t).is_empty(), "{t} matched {:?}", ids(t));
+        }
+    }
+
+    #[test]
+    fn short_marks_match_whole_tokens_only() {
+        assert!(ids("lgx cable").is_empty());
+        assert!(ids("l g monitor").is_empty());
+    }
+
+    #[test]
+    fn compounds_with_digits_or_words() {
+        assert_eq!(ids("nike2024 sneakers"), ["nike"]);
+        assert_eq!(ids("nikeshoes"), ["nike"]);
+    }
+
+    #[test]
+    fn match_offsets_point_at_the_text_as_written() {
+        let marks = registry();
+        let m = Matcher::new(&marks);
+        let title = "Original ＮＩＫＥ shoes";
+        let x = &m.find(title)[0];
+        assert_eq!(&title[x.start..x.end], "ＮＩＫＥ");
+    }
+
+    #[test]
+    fn deletion_hashes_of_equal_strings_agree() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for_each_deletion(&['a', 'b', 'c', 'd'], 1, |h| a.push(h));
+        for_each_deletion(&['a', 'c', 'd'], 0, |h| b.push(h));
+        assert!(a.contains(&b[0]));
+    }
+}

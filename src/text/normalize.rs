@@ -1,0 +1,632 @@
+//! Folding a title into tokens and match keys.
+//!
+//! One pass over the text produces, for each token (a run of letters and digits, or a
+//! run of Chinese, Japanese or Korean characters), three forms:
+//!
+//! * the **plain** form: NFKD compatibility decomposition (full-width and ligatures to
+//!   ASCII), combining marks (diacritics) removed, lower case, and every non-ASCII
+//!   letter replaced by its Unicode TR39 confusable prototype when that prototype is
+//!   ASCII (Cyrillic "а" becomes "a", Greek "ο" becomes "o"). Zero-width and bidi
+//!   control characters are dropped. The plain form is what a dictionary is asked.
+//! * the **key**: the plain form with leetspeak undone ("N1KE", "@didas", "Adida$")
+//!   when the token has at least two letters, and the look-alike pairs that survive
+//!   plain folding merged: `l`/`i`/`1`/`|`/`!` to `i`, `0` to `o`, `rn` to `m`, `vv`
+//!   to `w`. Marks and titles go through the same folding, so comparing keys is
+//!   comparing skeletons.
+//! * the **flags**: which evasions the folding undid (full-width, homoglyph, leet,
+//!   diacritics, invisible characters), so a finding can say why it matched.
+//!
+//! Separators between tokens are remembered (whitespace, punctuation, or none at a
+//! change of script) so that a spaced-out or dotted name ("N I K E", "N.I.K.E",
+//! "Ni-ke") can be put back together by the matcher. Every key byte maps back to a
+//! byte of the original text, so a match can be highlighted as written.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// The folding undid a full-width or other compatibility form ("ＮＩＫＥ", "ﬁ").
+pub const FLAG_COMPAT: u8 = 1;
+/// The folding replaced a letter of another script by its Latin look-alike.
+pub const FLAG_HOMOGLYPH: u8 = 1 << 1;
+/// Digits or symbols stood for letters ("N1KE", "@didas").
+pub const FLAG_LEET: u8 = 1 << 2;
+/// Diacritics were removed ("Nïke").
+pub const FLAG_DIACRITIC: u8 = 1 << 3;
+/// Zero-width or bidi control characters were removed.
+pub const FLAG_INVISIBLE: u8 = 1 << 4;
+
+/// What stands between a token and the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sep {
+    /// Nothing: the first token, or a change of script ("耐克nike").
+    None,
+    /// White space only.
+    Space,
+    /// Punctuation inside a word: `.`, `-`, `_`, `·`, `/`, `*` and the like, with or
+    /// without white space around it.
+    Punct,
+}
+
+/// What a token is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Letters, possibly with digits or leet symbols.
+    Word,
+    /// Digits only (a number, a model number's digits).
+    Number,
+    /// Chinese, Japanese or Korean characters, matched without word boundaries.
+    Cjk,
+}
+
+/// One token of a folded text.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// Byte range in the original text.
+    pub start: usize,
+    /// End of the byte range in the original text.
+    pub end: usize,
+    /// Byte range of the token's key in [`Folded::key`].
+    pub key_start: usize,
+    /// End of the key range.
+    pub key_end: usize,
+    /// Byte range of the plain form in [`Folded::plain`].
+    pub plain_start: usize,
+    /// End of the plain range.
+    pub plain_end: usize,
+    /// Letters, number or CJK.
+    pub kind: TokenKind,
+    /// Evasions undone inside this token (`FLAG_*`).
+    pub flags: u8,
+    /// The separator before the token.
+    pub sep_before: Sep,
+    /// Number of characters in the key.
+    pub key_chars: usize,
+}
+
+/// A text folded into tokens, with its concatenated keys and plain forms.
+#[derive(Debug, Clone, Default)]
+pub struct Folded {
+    /// All token keys, concatenated without separators.
+    pub key: String,
+    /// Original byte offset for each byte of `key` (and one past the end).
+    pub key_origin: Vec<u32>,
+    /// All plain forms, concatenated without separators.
+    pub plain: String,
+    /// The tokens, in text order.
+    pub tokens: Vec<Token>,
+}
+
+impl Folded {
+    /// The plain form of token `i`.
+    pub fn plain_of(&self, i: usize) -> &str {
+        let t = &self.tokens[i];
+        &self.plain[t.plain_start..t.plain_end]
+    }
+
+    /// The key of token `i`.
+    pub fn key_of(&self, i: usize) -> &str {
+        let t = &self.tokens[i];
+        &self.key[t.key_start..t.key_end]
+    }
+
+    /// The index of the token whose key starts at byte `pos` of [`Folded::key`].
+    pub fn token_starting_at(&self, pos: usize) -> Option<usize> {
+        self.tokens
+            .binary_search_by(|t| t.key_start.cmp(&pos))
+            .ok()
+            .filter(|&i| self.tokens[i].key_end > self.tokens[i].key_start)
+    }
+
+    /// The index of the token whose key contains byte `pos`.
+    pub fn token_containing(&self, pos: usize) -> Option<usize> {
+        let i = self.tokens.partition_point(|t| t.key_end <= pos);
+        (i < self.tokens.len() && self.tokens[i].key_start <= pos).then_some(i)
+    }
+}
+
+/// The class of one folded character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Letter,
+    Digit,
+    Cjk,
+    /// `@ $ ! |`: a letter when it sits inside a word.
+    Leet,
+    Space,
+    Punct,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    c: char,
+    class: Class,
+    start: u32,
+    end: u32,
+    flags: u8,
+}
+
+/// Folds `text` into tokens. Never fails; any input gives some (possibly empty) result.
+pub fn fold(text: &str) -> Folded {
+    let units = units(text);
+    tokens_from_units(&units)
+}
+
+/// True for characters that render as nothing: zero-width spaces and joiners, bidi
+/// controls, soft hyphens, variation selectors, tag characters.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
+        || ('\u{FE00}'..='\u{FE0F}').contains(&c)
+        || ('\u{E0100}'..='\u{E01EF}').contains(&c)
+        || (!c.is_ascii() && c.general_category() == GeneralCategory::Format)
+}
+
+/// True for Han, Hiragana, Katakana and Hangul characters: scripts written without
+/// spaces between words.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x3400..=0x4DBF    // CJK Extension A
+        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
+        | 0xAC00..=0xD7AF    // Hangul syllables
+        | 0x1100..=0x11FF    // Hangul Jamo
+        | 0x3130..=0x318F    // Hangul compatibility Jamo
+        | 0xF900..=0xFAFF    // CJK compatibility ideographs
+        | 0x20000..=0x2FA1F  // CJK Extensions B..F, compatibility supplement
+    )
+}
+
+fn class_of(c: char) -> Class {
+    if c.is_ascii_digit() {
+        Class::Digit
+    } else if is_cjk(c) {
+        Class::Cjk
+    } else if c.is_alphabetic() {
+        Class::Letter
+    } else if matches!(c, '@' | '$' | '!' | '|' | '€') {
+        Class::Leet
+    } else if c.is_whitespace() {
+        Class::Space
+    } else {
+        Class::Punct
+    }
+}
+
+/// Folds each character of `text` into zero or more units.
+fn units(text: &str) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(text.len());
+    for (start, c) in text.char_indices() {
+        let end = (start + c.len_utf8()) as u32;
+        let start = start as u32;
+        if c.is_ascii() {
+            let lc = c.to_ascii_lowercase();
+            out.push(Unit {
+                c: lc,
+                class: class_of(lc),
+                start,
+                end,
+                flags: 0,
+            });
+            continue;
+        }
+        if is_invisible(c) {
+            // An invisible character inside a word leaves the word whole; the flag
+            // goes on the unit before it so the token records the evasion.
+            if let Some(prev) = out.last_mut() {
+                prev.flags |= FLAG_INVISIBLE;
+            }
+            continue;
+        }
+        if is_cjk(c) {
+            // NFKD maps compatibility ideographs to their unified forms.
+            for d in c.nfkd() {
+                out.push(Unit {
+                    c: d,
+                    class: Class::Cjk,
+                    start,
+                    end,
+                    flags: 0,
+                });
+            }
+            continue;
+        }
+        fold_non_ascii(c, start, end, &mut out);
+    }
+    out
+}
+
+fn fold_non_ascii(c: char, start: u32, end: u32, out: &mut Vec<Unit>) {
+    let mut decomposed = false;
+    let mut flags = 0;
+    let mut buf = [char::default(); 8];
+    let mut n = 0;
+    for d in c.nfkd() {
+        if is_combining_mark(d) {
+            flags |= FLAG_DIACRITIC;
+            continue;
+        }
+        if n < buf.len() {
+            buf[n] = d;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return;
+    }
+    if n != 1 || buf[0] != c {
+        decomposed = true;
+    }
+    for &d in &buf[..n] {
+        for l in d.to_lowercase() {
+            if l.is_ascii() {
+                let f = if decomposed && flags & FLAG_DIACRITIC == 0 {
+                    flags | FLAG_COMPAT
+                } else {
+                    flags
+                };
+                out.push(Unit {
+                    c: l,
+                    class: class_of(l),
+                    start,
+                    end,
+                    flags: f,
+                });
+                continue;
+            }
+            if is_cjk(l) {
+                out.push(Unit {
+                    c: l,
+                    class: Class::Cjk,
+                    start,
+                    end,
+                    flags,
+                });
+                continue;
+            }
+            // A letter of another script: its TR39 prototype, when that is plain
+            // ASCII, is the letter it imitates.
+            let mut proto = [char::default(); 4];
+            let mut m = 0;
+            let mut ascii = true;
+            let mut s = [0u8; 4];
+            for p in unicode_security::skeleton(l.encode_utf8(&mut s)) {
+                if !p.is_ascii() || m == proto.len() {
+                    ascii = false;
+                    break;
+                }
+                proto[m] = p.to_ascii_lowercase();
+                m += 1;
+            }
+            let all_alnum = ascii && m > 0 && proto[..m].iter().all(|p| p.is_ascii_alphanumeric());
+            if all_alnum && l.is_alphabetic() {
+                for &p in &proto[..m] {
+                    // A digit prototype ("О" -> "0"? no: TR39 maps letters to letters
+                    // mostly) keeps the leet flag so the key undoes it.
+                    out.push(Unit {
+                        c: p,
+                        class: class_of(p),
+                        start,
+                        end,
+                        flags: flags | FLAG_HOMOGLYPH,
+                    });
+                }
+            } else {
+                out.push(Unit {
+                    c: l,
+                    class: class_of(l),
+                    start,
+                    end,
+                    flags,
+                });
+            }
+        }
+    }
+}
+
+fn is_wordish(class: Class) -> bool {
+    matches!(class, Class::Letter | Class::Digit)
+}
+
+/// The letter a digit or symbol stands for inside a word.
+fn leet(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'o',
+        '1' | '!' | '|' => 'i',
+        '2' => 'z',
+        '3' | '€' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '6' => 'g',
+        '7' => 't',
+        '8' => 'b',
+        '9' => 'g',
+        _ => return None,
+    })
+}
+
+struct Builder {
+    folded: Folded,
+}
+
+impl Builder {
+    fn push_token(&mut self, units: &[Unit], kind: TokenKind, sep_before: Sep) {
+        let f = &mut self.folded;
+        let key_start = f.key.len();
+        let plain_start = f.plain.len();
+        let letters = units.iter().filter(|u| u.class == Class::Letter).count();
+        let use_leet = kind == TokenKind::Word && letters >= 2;
+        let mut flags = 0;
+        let mut key_chars = 0;
+        let mut prev_key: Option<char> = None;
+        for u in units {
+            flags |= u.flags;
+            if u.class != Class::Leet {
+                f.plain.push(u.c);
+            }
+            let mut k = u.c;
+            if use_leet && matches!(u.class, Class::Digit | Class::Leet) {
+                if let Some(l) = leet(u.c) {
+                    k = l;
+                    flags |= FLAG_LEET;
+                }
+            }
+            if k == 'l' {
+                k = 'i';
+            }
+            // Merge the two-letter look-alikes: "rn" reads as "m", "vv" as "w".
+            let merged = match (prev_key, k) {
+                (Some('r'), 'n') => Some('m'),
+                (Some('v'), 'v') => Some('w'),
+                _ => None,
+            };
+            if let Some(m) = merged {
+                // Both are ASCII: the merged letter takes the first one's byte and
+                // origin.
+                f.key.pop();
+                f.key.push(m);
+                prev_key = None;
+                continue;
+            }
+            let before = f.key.len();
+            f.key.push(k);
+            for _ in before..f.key.len() {
+                f.key_origin.push(u.start);
+            }
+            key_chars += 1;
+            prev_key = Some(k);
+        }
+        let (start, end) = (units[0].start as usize, units[units.len() - 1].end as usize);
+        f.tokens.push(Token {
+            start,
+            end,
+            key_start,
+            key_end: f.key.len(),
+            plain_start,
+            plain_end: f.plain.len(),
+            kind,
+            flags,
+            sep_before,
+            key_chars,
+        });
+    }
+}
+
+fn tokens_from_units(units: &[Unit]) -> Folded {
+    let mut b = Builder {
+        folded: Folded {
+            key: String::with_capacity(units.len()),
+            key_origin: Vec::with_capacity(units.len() + 1),
+            plain: String::with_capacity(units.len()),
+            tokens: Vec::new(),
+        },
+    };
+    let mut i = 0;
+    let mut sep = Sep::None;
+    let n = units.len();
+    while i < n {
+        let u = units[i];
+        match u.class {
+            Class::Space => {
+                if sep == Sep::None {
+                    sep = Sep::Space;
+                }
+                i += 1;
+            }
+            Class::Punct => {
+                sep = Sep::Punct;
+                i += 1;
+            }
+            Class::Leet if !starts_word(units, i) => {
+                sep = Sep::Punct;
+                i += 1;
+            }
+            Class::Cjk => {
+                let j = run_end(units, i, |u| u.class == Class::Cjk);
+                b.push_token(&units[i..j], TokenKind::Cjk, sep);
+                sep = Sep::None;
+                i = j;
+            }
+            _ => {
+                // A word: letters, digits, and leet symbols inside it.
+                let mut j = i;
+                while j < n {
+                    let c = units[j].class;
+                    if is_wordish(c) || (c == Class::Leet && inside_word(units, i, j)) {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let kind = if units[i..j].iter().any(|u| u.class == Class::Letter) {
+                    TokenKind::Word
+                } else {
+                    TokenKind::Number
+                };
+                b.push_token(&units[i..j], kind, sep);
+                sep = Sep::None;
+                i = j;
+            }
+        }
+    }
+    let end = units.last().map_or(0, |u| u.end);
+    b.folded.key_origin.push(end);
+    b.folded
+}
+
+fn run_end(units: &[Unit], from: usize, pred: impl Fn(&Unit) -> bool) -> usize {
+    let mut j = from;
+    while j < units.len() && pred(&units[j]) {
+        j += 1;
+    }
+    j
+}
+
+/// A leet symbol starts a word when a letter or digit follows it ("@didas").
+fn starts_word(units: &[Unit], i: usize) -> bool {
+    units.get(i + 1).is_some_and(|u| is_wordish(u.class))
+}
+
+/// A leet symbol at `j` belongs to the word that began at `start` when a letter or
+/// digit follows it, or, for `$` and `@`, when letters precede it ("Adida$").
+fn inside_word(units: &[Unit], start: usize, j: usize) -> bool {
+    if units.get(j + 1).is_some_and(|u| is_wordish(u.class)) {
+        return true;
+    }
+    matches!(units[j].c, '$' | '@')
+        && j > start
+        && units[start..j]
+            .iter()
+            .filter(|u| u.class == Class::Letter)
+            .count()
+            >= 2
+}
+
+/// The human-readable names of the evasions in `flags`.
+pub fn describe_flags(flags: u8) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if flags & FLAG_HOMOGLYPH != 0 {
+        out.push("homoglyph");
+    }
+    if flags & FLAG_COMPAT != 0 {
+        out.push("full-width");
+    }
+    if flags & FLAG_LEET != 0 {
+        out.push("leet");
+    }
+    if flags & FLAG_DIACRITIC != 0 {
+        out.push("diacritics");
+    }
+    if flags & FLAG_INVISIBLE != 0 {
+        out.push("invisible characters");
+    }
+    out
+}
+
+/// The key of a whole text: every token key concatenated. Idempotent: folding a key
+/// gives the same key.
+pub fn key_of(text: &str) -> String {
+    fold(text).key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(text: &str) -> Vec<String> {
+        let f = fold(text);
+        (0..f.tokens.len()).map(|i| f.key_of(i).to_string()).collect()
+    }
+
+    #[test]
+    fn ascii_is_lower_cased_and_split_on_separators() {
+        assert_eq!(keys("Nike Air-Max 90"), ["nike", "air", "max", "90"]);
+    }
+
+    #[test]
+    fn full_width_folds_to_ascii() {
+        let f = fold("ＮＩＫＥ");
+        assert_eq!(f.key, "nike");
+        assert_ne!(f.tokens[0].flags & FLAG_COMPAT, 0);
+    }
+
+    #[test]
+    fn cyrillic_look_alikes_fold_to_latin() {
+        // Cyrillic А and Е among Latin letters.
+        let f = fold("Аdidas NІKЕ");
+        assert_eq!(keys("Аdidas NІKЕ"), ["adidas", "nike"]);
+        assert_ne!(f.tokens[0].flags & FLAG_HOMOGLYPH, 0);
+    }
+
+    #[test]
+    fn diacritics_are_removed() {
+        let f = fold("Nïké");
+        assert_eq!(f.key, "nike");
+        assert_ne!(f.tokens[0].flags & FLAG_DIACRITIC, 0);
+    }
+
+    #[test]
+    fn zero_width_and_bidi_controls_vanish_inside_a_word() {
+        let f = fold("Ni\u{200B}ke \u{202E}Sony\u{202C}");
+        assert_eq!(keys("Ni\u{200B}ke \u{202E}Sony\u{202C}"), ["nike", "sony"]);
+        assert_ne!(f.tokens[0].flags & FLAG_INVISIBLE, 0);
+    }
+
+    #[test]
+    fn leet_is_undone_inside_words_only() {
+        assert_eq!(keys("N1KE 4d1d45 @didas Adida$"), ["nike", "adidas", "adidas", "adidas"]);
+        // Numbers stay numbers; a trailing "!" is punctuation.
+        assert_eq!(keys("1500 Nike!"), ["1500", "nike"]);
+        let f = fold("N1KE");
+        assert_ne!(f.tokens[0].flags & FLAG_LEET, 0);
+    }
+
+    #[test]
+    fn look_alike_pairs_merge_in_the_key() {
+        assert_eq!(key_of("Sarnsung"), "samsung");
+        assert_eq!(key_of("Vvolf"), "woif");
+        assert_eq!(key_of("Casl0"), "casio");
+    }
+
+    #[test]
+    fn plain_form_keeps_digits_and_letters() {
+        let f = fold("N1KE");
+        assert_eq!(f.plain_of(0), "n1ke");
+    }
+
+    #[test]
+    fn cjk_runs_are_tokens_of_their_own() {
+        let f = fold("耐克nike运动鞋 高仿");
+        let kinds: Vec<_> = f.tokens.iter().map(|t| t.kind).collect();
+        assert_eq!(
+            kinds,
+            [TokenKind::Cjk, TokenKind::Word, TokenKind::Cjk, TokenKind::Cjk]
+        );
+        assert_eq!(f.key_of(0), "耐克");
+    }
+
+    #[test]
+    fn separators_are_recorded() {
+        let f = fold("N.I.K.E shoes");
+        assert_eq!(f.tokens.len(), 5);
+        assert_eq!(f.tokens[1].sep_before, Sep::Punct);
+        assert_eq!(f.tokens[4].sep_before, Sep::Space);
+    }
+
+    #[test]
+    fn key_bytes_map_back_to_the_original() {
+        let text = "buy ＮＩＫＥ now";
+        let f = fold(text);
+        let t = &f.tokens[1];
+        assert_eq!(&text[t.start..t.end], "ＮＩＫＥ");
+        let o = f.key_origin[t.key_start] as usize;
+        assert_eq!(o, t.start);
+        assert_eq!(f.key_origin.len(), f.key.len() + 1);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for s in ["", " ", "\u{0}", "\u{FEFF}", "@", "$$$", "́", "\u{10FFFF}", "ﷺ"] {
+            let _ = fold(s);
+        }
+    }
+}
