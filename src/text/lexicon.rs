@@ -20,23 +20,48 @@ use rustc_hash::FxHashSet;
 
 static WORDS_GZ: &[u8] = include_bytes!("../../data/words/english.txt.gz");
 
-static DICTIONARY: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
+struct Dictionary {
+    /// Words the list has in lower case.
+    common: FxHashSet<&'static str>,
+    /// Words the list has only capitalised (stored lower case): names.
+    names: FxHashSet<String>,
+}
+
+static DICTIONARY: LazyLock<Dictionary> = LazyLock::new(|| {
     let mut text = String::new();
     // The list is bundled and checked by a test; a failure here is a build defect.
     flate2::read::GzDecoder::new(WORDS_GZ)
         .read_to_string(&mut text)
         .expect("the bundled word list is valid gzip UTF-8");
     let text: &'static str = Box::leak(text.into_boxed_str());
-    text.lines().filter(|w| !w.is_empty()).collect()
+    let mut common = FxHashSet::default();
+    let mut names = FxHashSet::default();
+    for w in text.lines().filter(|w| !w.is_empty()) {
+        if w.starts_with(|c: char| c.is_ascii_uppercase()) {
+            names.insert(w.to_ascii_lowercase());
+        } else {
+            common.insert(w);
+        }
+    }
+    Dictionary { common, names }
 });
 
-/// True when `plain` (lower case, ASCII-folded) is an English word or a common proper
-/// noun of the bundled dictionary.
+/// True when `plain` (lower case, ASCII-folded) is an English word or a proper noun
+/// of the bundled dictionary.
 pub fn is_dictionary_word(plain: &str) -> bool {
     if plain.len() <= 2 {
         return TWO_LETTER_WORDS.contains(&plain);
     }
-    DICTIONARY.contains(plain)
+    DICTIONARY.common.contains(plain) || DICTIONARY.names.contains(plain)
+}
+
+/// True when `plain` is an ordinary English word (not only a name): "glad", "plus",
+/// "adobe", "canon". A mark that is an ordinary word is recognised as written.
+pub fn is_common_word(plain: &str) -> bool {
+    if plain.len() <= 2 {
+        return TWO_LETTER_WORDS.contains(&plain);
+    }
+    DICTIONARY.common.contains(plain)
 }
 
 /// The English two-letter function words (the dictionary holds words of three letters
@@ -48,7 +73,7 @@ const TWO_LETTER_WORDS: &[&str] = &[
 
 /// Number of words in the bundled dictionary.
 pub fn dictionary_len() -> usize {
-    DICTIONARY.len()
+    DICTIONARY.common.len() + DICTIONARY.names.len()
 }
 
 /// How strongly a code word signals a counterfeit.
@@ -168,5 +193,7 @@ mod tests {
         }
         assert!(!is_dictionary_word("adidaas"));
         assert!(!is_dictionary_word("n1ke"));
+        assert!(is_dictionary_word("sony") && !is_common_word("sony"));
+        assert!(is_common_word("glad"));
     }
 }

@@ -47,7 +47,7 @@ use pinyin::ToPinyin;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::Hasher;
 
-use super::lexicon::is_dictionary_word;
+use super::lexicon::{is_common_word, is_dictionary_word};
 use super::normalize::{self, describe_flags, fold, Folded, Sep, TokenKind};
 use crate::registry::Mark;
 
@@ -85,7 +85,10 @@ pub struct Term {
     pub text: String,
     /// Folded key.
     pub key: String,
-    key_chars: usize,
+    /// Fuzzy key (no look-alike merges), as chars.
+    fkey: Vec<char>,
+    /// Char offsets in `fkey` where the second, third, ... word starts.
+    fword_bounds: Vec<usize>,
     /// Byte offsets in `key` where the term's second, third, ... word starts.
     word_bounds: Vec<usize>,
     words: usize,
@@ -93,6 +96,8 @@ pub struct Term {
     simple: String,
     short: bool,
     cjk: bool,
+    /// Every word of the term is an ordinary English word ("Glad", "Camera Bag").
+    common: bool,
 }
 
 /// A mention of a mark found in a title.
@@ -135,6 +140,7 @@ pub struct Matcher {
     automaton: Option<AhoCorasick>,
     pattern_terms: Vec<Vec<u32>>,
     short: FxHashMap<String, Vec<u32>>,
+    by_fkey: FxHashMap<String, Vec<u32>>,
     deletions: FxHashMap<u64, (u32, u32)>,
     postings: Vec<u32>,
     max_key_chars: usize,
@@ -170,11 +176,12 @@ impl Matcher {
         let mut patterns: Vec<&str> = Vec::new();
         let mut pattern_terms: Vec<Vec<u32>> = Vec::new();
         let mut short: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        let mut by_fkey: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         let mut pairs: Vec<(u64, u32)> = Vec::new();
         let mut max_key_chars = 0;
         for (ti, t) in terms.iter().enumerate() {
             let ti = ti as u32;
-            if t.short {
+            if t.short && t.words == 1 {
                 short.entry(t.simple.clone()).or_default().push(ti);
                 continue;
             }
@@ -184,10 +191,10 @@ impl Matcher {
                 patterns.len() - 1
             });
             pattern_terms[id].push(ti);
-            if !t.cjk {
-                max_key_chars = max_key_chars.max(t.key_chars);
-                let chars: Vec<char> = t.key.chars().collect();
-                for_each_deletion(&chars, max_edits(t.key_chars), |h| pairs.push((h, ti)));
+            if !t.cjk && !t.short {
+                by_fkey.entry(t.fkey.iter().collect()).or_default().push(ti);
+                max_key_chars = max_key_chars.max(t.fkey.len());
+                for_each_deletion(&t.fkey, max_edits(t.fkey.len()), |h| pairs.push((h, ti)));
             }
         }
         let automaton = if patterns.is_empty() {
@@ -220,6 +227,7 @@ impl Matcher {
             automaton,
             pattern_terms,
             short,
+            by_fkey,
             deletions,
             postings,
             max_key_chars,
@@ -306,8 +314,9 @@ impl Matcher {
             // The mention ends inside a word: "nike2024", "nikeshoes".
             let rest = &title[end_orig..f.tokens[last].end];
             let whole = f.plain_of(last);
-            let rest_ok = rest.bytes().all(|b| b.is_ascii_digit())
-                || (rest.len() >= 3
+            let rest_ok = !term.common && rest.bytes().all(|b| b.is_ascii_digit())
+                || (!term.common
+                    && rest.len() >= 3
                     && is_dictionary_word(&rest.to_lowercase())
                     && !is_dictionary_word(whole));
             if !rest_ok {
@@ -325,6 +334,9 @@ impl Matcher {
                 split = true;
                 spaced |= t.sep_before == Sep::Space;
             }
+        }
+        if split && term.short {
+            return None;
         }
         if spaced {
             let all_words = (first..=last).all(|i| {
@@ -421,17 +433,27 @@ impl Matcher {
             span.clear();
             for last in first..(first + 3).min(f.tokens.len()) {
                 let t = &f.tokens[last];
-                if t.kind != TokenKind::Word || covered[last] || (last > first && t.sep_before == Sep::None) {
+                // Leetspeak is recognised as written, not with typos on top: model
+                // numbers ("ci10") read as leet too often.
+                if t.kind != TokenKind::Word
+                    || (covered[last] && last == first)
+                    || t.flags & normalize::FLAG_LEET != 0
+                    || (last > first && t.sep_before == Sep::None)
+                {
                     break;
                 }
-                span.extend(f.key_of(last).chars());
+                span.extend(f.fkey_of(last).chars());
                 let len = span.len();
                 if len < 4 || len > self.max_key_chars + 2 {
                     continue;
                 }
                 let pieces = last - first + 1;
-                // Ordinary words are not misspellings.
+                // Ordinary words are not misspellings, but the plural of a mark is
+                // the mark ("adobes").
                 if (first..=last).all(|i| is_dictionary_word(f.plain_of(i))) {
+                    if let Some(m) = self.plural(f, first, last, &span) {
+                        out.push(m);
+                    }
                     continue;
                 }
                 candidates.clear();
@@ -448,10 +470,13 @@ impl Matcher {
                     if pieces > 1 && term.words != pieces {
                         continue;
                     }
+                    if pieces > 1 && !words_close(f, first, last, term) {
+                        continue;
+                    }
                     if let Some(edits) = verify_fuzzy(&span, term) {
                         let tf = &f.tokens[first];
                         let tl = &f.tokens[last];
-                        let longer = len.max(term.key_chars) as f32;
+                        let longer = len.max(term.fkey.len()) as f32;
                         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
                         out.push(TitleMatch {
                             mark: term.mark,
@@ -472,10 +497,56 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// A span that is a registered term plus a plural ending ("s", "es").
+    fn plural(&self, f: &Folded, first: usize, last: usize, span: &[char]) -> Option<TitleMatch> {
+        let n = span.len();
+        let stem: String = if n > 5 && span[n - 1] == 's' && span[n - 2] == 'e' {
+            span[..n - 2].iter().collect()
+        } else if n > 4 && span[n - 1] == 's' {
+            span[..n - 1].iter().collect()
+        } else {
+            return None;
+        };
+        let stem_len = stem.chars().count();
+        let ti = *self.by_fkey.get(&stem)?.first()?;
+        let term = &self.terms[ti as usize];
+        let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
+        let edits = n - stem_len;
+        Some(TitleMatch {
+            mark: term.mark,
+            term: ti as usize,
+            kind: MatchKind::Fuzzy,
+            start: f.tokens[first].start,
+            end: f.tokens[last].end,
+            edits,
+            similarity: 1.0 - edits as f32 / n as f32,
+            evasions: describe_flags(flags),
+            first_token: first,
+            last_token: last,
+        })
+    }
+}
+
+/// For a span of several title words against a multi-word term: each title word is
+/// within the edit bound of the term's word in the same place (so "microsoft crm" is
+/// not "Microsoft Corp").
+fn words_close(f: &Folded, first: usize, last: usize, term: &Term) -> bool {
+    let mut bounds = vec![0];
+    bounds.extend(term.fword_bounds.iter().copied());
+    bounds.push(term.fkey.len());
+    (first..=last).enumerate().all(|(w, i)| {
+        let a: Vec<char> = f.fkey_of(i).chars().collect();
+        let b = &term.fkey[bounds[w]..bounds[w + 1]];
+        osa(&a, b) <= max_edits(b.len())
+    })
+}
+
 /// The edit distance of `span` to `term` when it is an acceptable misspelling.
 fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
-    let k = max_edits(term.key_chars);
-    let (ls, lt) = (span.len(), term.key_chars);
+    let tk = &term.fkey[..];
+    let k = max_edits(tk.len());
+    let (ls, lt) = (span.len(), tk.len());
     if k == 0 || ls.abs_diff(lt) > k {
         return None;
     }
@@ -483,16 +554,49 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
     if ls < 4 {
         return None;
     }
-    let tk: Vec<char> = term.key.chars().collect();
-    // One letter added or removed in front: a different coinage, not a typo.
-    if ls == lt + 1 && span[1..] == tk[..] {
+    // A different letter added in front makes a different coinage ("vantec" is not
+    // Antec); a doubled first letter is a typo ("aadobe").
+    if ls == lt + 1 && span[1..] == tk[..] && span[0] != tk[0] {
         return None;
     }
-    if lt == ls + 1 && tk[1..] == span[..] {
+    // Up to eight letters, the first letter stays (or swaps with the second): names
+    // that differ in their first letter are other names as often as typos ("Coby" and
+    // "Joby", "Xantech" and "Pantech"), and a disguise keeps the letter buyers see.
+    if lt <= FIRST_LETTER_MAX && span[0] != tk[0] && !(span.len() > 1 && span[0] == tk[1] && span[1] == tk[0]) {
         return None;
     }
-    let edits = osa(span, &tk);
+    // A four-letter mark grows by a doubled letter or a plural ending only: any other
+    // fifth letter ("namco" for Namo) makes another name as often as a typo.
+    if lt == 4 && ls == 5 && !is_doubling_or_plural(span, tk) {
+        return None;
+    }
+    // A four-letter mark with one letter replaced is one of a hundred neighbours,
+    // most of them words, names or abbreviations ("nano" for Namo, "glas" for Glad);
+    // only a swap of two letters stays recognisable.
+    if lt == 4 && ls == 4 && !is_transposition(span, tk) {
+        return None;
+    }
+    let edits = osa(span, tk);
     (edits > 0 && edits <= k).then_some(edits)
+}
+
+/// Up to this length a misspelling keeps the mark's first letter.
+const FIRST_LETTER_MAX: usize = 8;
+
+/// True when `a` is `b` with two adjacent letters swapped.
+fn is_transposition(a: &[char], b: &[char]) -> bool {
+    a.len() == b.len()
+        && (0..a.len().saturating_sub(1)).any(|i| {
+            a[i] == b[i + 1] && a[i + 1] == b[i] && a[..i] == b[..i] && a[i + 2..] == b[i + 2..]
+        })
+}
+
+/// True when `long` is `short` with one letter doubled or an "s" appended.
+fn is_doubling_or_plural(long: &[char], short: &[char]) -> bool {
+    if long.last() == Some(&'s') && long[..long.len() - 1] == short[..] {
+        return true;
+    }
+    (0..short.len()).any(|i| long[..=i] == short[..=i] && long[i + 1] == short[i] && long[i + 2..] == short[i + 1..])
 }
 
 /// Damerau-Levenshtein distance over chars: insertions, omissions, substitutions
@@ -541,18 +645,27 @@ fn push_term(terms: &mut Vec<Term>, mark: usize, kind: TermKind, text: &str) {
     let cjk = f.tokens.iter().any(|t| t.kind == TokenKind::Cjk);
     let key_chars = f.key.chars().count();
     let word_bounds: Vec<usize> = f.tokens.iter().skip(1).map(|t| t.key_start).collect();
+    let fword_bounds: Vec<usize> = f
+        .tokens
+        .iter()
+        .skip(1)
+        .map(|t| f.fkey[..t.fkey_start].chars().count())
+        .collect();
     let short = !cjk && key_chars <= 3;
+    let common = !cjk && (0..f.tokens.len()).all(|i| is_common_word(f.plain_of(i)));
     terms.push(Term {
         mark,
         kind,
         text: text.to_string(),
         simple: if short { f.plain.clone() } else { simple(text) },
+        fkey: f.fkey.chars().collect(),
+        fword_bounds,
         key: f.key,
-        key_chars,
         words: word_bounds.len() + 1,
         word_bounds,
         short,
         cjk,
+        common,
     });
 }
 

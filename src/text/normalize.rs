@@ -70,6 +70,10 @@ pub struct Token {
     pub key_start: usize,
     /// End of the key range.
     pub key_end: usize,
+    /// Byte range of the fuzzy key in [`Folded::fkey`].
+    pub fkey_start: usize,
+    /// End of the fuzzy key range.
+    pub fkey_end: usize,
     /// Byte range of the plain form in [`Folded::plain`].
     pub plain_start: usize,
     /// End of the plain range.
@@ -93,6 +97,10 @@ pub struct Folded {
     pub key_origin: Vec<u32>,
     /// All plain forms, concatenated without separators.
     pub plain: String,
+    /// All fuzzy keys concatenated: like `key` with leetspeak undone but without the
+    /// look-alike merges (`l`/`i`, `rn`/`m`), so that edit distances count real
+    /// letters ("siig" stays two edits from "slik").
+    pub fkey: String,
     /// The tokens, in text order.
     pub tokens: Vec<Token>,
 }
@@ -102,6 +110,12 @@ impl Folded {
     pub fn plain_of(&self, i: usize) -> &str {
         let t = &self.tokens[i];
         &self.plain[t.plain_start..t.plain_end]
+    }
+
+    /// The fuzzy key of token `i`.
+    pub fn fkey_of(&self, i: usize) -> &str {
+        let t = &self.tokens[i];
+        &self.fkey[t.fkey_start..t.fkey_end]
     }
 
     /// The key of token `i`.
@@ -353,6 +367,7 @@ impl Builder {
         let f = &mut self.folded;
         let key_start = f.key.len();
         let plain_start = f.plain.len();
+        let fkey_start = f.fkey.len();
         let letters = units.iter().filter(|u| u.class == Class::Letter).count();
         let use_leet = kind == TokenKind::Word && letters >= 2;
         let mut flags = 0;
@@ -370,6 +385,7 @@ impl Builder {
                     flags |= FLAG_LEET;
                 }
             }
+            f.fkey.push(k);
             if k == 'l' {
                 k = 'i';
             }
@@ -403,6 +419,8 @@ impl Builder {
             key_end: f.key.len(),
             plain_start,
             plain_end: f.plain.len(),
+            fkey_start,
+            fkey_end: f.fkey.len(),
             kind,
             flags,
             sep_before,
@@ -417,6 +435,7 @@ fn tokens_from_units(units: &[Unit]) -> Folded {
             key: String::with_capacity(units.len()),
             key_origin: Vec::with_capacity(units.len() + 1),
             plain: String::with_capacity(units.len()),
+            fkey: String::with_capacity(units.len()),
             tokens: Vec::new(),
         },
     };
@@ -481,15 +500,19 @@ fn run_end(units: &[Unit], from: usize, pred: impl Fn(&Unit) -> bool) -> usize {
     j
 }
 
-/// A leet symbol starts a word when a letter or digit follows it ("@didas").
+/// A leet symbol starts a word when a letter or digit follows it, possibly after
+/// more leet symbols ("@didas", "$@m$ung").
 fn starts_word(units: &[Unit], i: usize) -> bool {
-    units.get(i + 1).is_some_and(|u| is_wordish(u.class))
+    units[i + 1..]
+        .iter()
+        .find(|u| u.class != Class::Leet)
+        .is_some_and(|u| is_wordish(u.class))
 }
 
 /// A leet symbol at `j` belongs to the word that began at `start` when a letter or
 /// digit follows it, or, for `$` and `@`, when letters precede it ("Adida$").
 fn inside_word(units: &[Unit], start: usize, j: usize) -> bool {
-    if units.get(j + 1).is_some_and(|u| is_wordish(u.class)) {
+    if starts_word(units, j) {
         return true;
     }
     matches!(units[j].c, '$' | '@')
@@ -574,6 +597,7 @@ mod tests {
     #[test]
     fn leet_is_undone_inside_words_only() {
         assert_eq!(keys("N1KE 4d1d45 @didas Adida$"), ["nike", "adidas", "adidas", "adidas"]);
+        assert_eq!(keys("$@m$ung"), ["samsung"]);
         // Numbers stay numbers; a trailing "!" is punctuation.
         assert_eq!(keys("1500 Nike!"), ["1500", "nike"]);
         let f = fold("N1KE");
@@ -585,6 +609,7 @@ mod tests {
         assert_eq!(key_of("Sarnsung"), "samsung");
         assert_eq!(key_of("Vvolf"), "woif");
         assert_eq!(key_of("Casl0"), "casio");
+        assert_eq!(fold("Sarnsung Casl0").fkey, "sarnsungcaslo");
     }
 
     #[test]
