@@ -58,9 +58,65 @@ pub fn open(path: &Path) -> Result<sled::Db, DbError> {
         path: path.to_owned(),
         source,
     };
-    let db = sled::Config::new().path(path).open().map_err(open_error)?;
+    let db = match sled::Config::new().path(path).open() {
+        Err(sled::Error::Corruption { .. }) if remove_partial_snapshots(path) > 0 => {
+            reopen_after_recovery(path).map_err(open_error)?
+        }
+        result => result.map_err(open_error)?,
+    };
     check_schema(&db, path)?;
     Ok(db)
+}
+
+/// Works around a sled 0.34 recovery bug: a process killed while writing a
+/// snapshot leaves `snap.*.generating`, which sled then reads as the latest
+/// snapshot and reports as corruption forever after. Such a file is by construction
+/// incomplete (sled renames it once written and synced) and only caches what the log
+/// holds, so removing it is safe. It only runs after sled reported corruption, which
+/// means sled got the database's lock, so no other process is writing a snapshot.
+/// Returns how many files were removed.
+fn remove_partial_snapshots(path: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::warn!(
+                        file = %entry.path().display(),
+                        "removed a partial snapshot left by an interrupted run"
+                    );
+                    removed += 1;
+                }
+                Err(err) => tracing::warn!(
+                    file = %entry.path().display(),
+                    "cannot remove a partial snapshot: {err}"
+                ),
+            }
+        }
+    }
+    removed
+}
+
+/// Opens again after [`remove_partial_snapshots`]; the failed attempt may hold the
+/// lock for a moment after it returned.
+fn reopen_after_recovery(path: &Path) -> Result<sled::Db, sled::Error> {
+    let mut attempts = 0;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(err))
+                if attempts < 40 && err.to_string().contains("could not acquire lock") =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Stamps a fresh database with [`SCHEMA_VERSION`], or checks the stamp of an
@@ -111,6 +167,22 @@ mod tests {
         let stored = db.get(SCHEMA_KEY).unwrap().unwrap();
         assert_eq!(stored.as_ref(), SCHEMA_VERSION.to_be_bytes());
         check_schema(&db, &path).expect("the stamp it wrote is accepted");
+    }
+
+    #[test]
+    fn partial_snapshots_are_removed_and_the_database_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        std::fs::create_dir(&path).unwrap();
+        // What a kill during sled's snapshot write leaves behind.
+        std::fs::write(path.join("snap.0000000000000000.generating"), b"").unwrap();
+        assert!(matches!(
+            sled::Config::new().path(&path).open(),
+            Err(sled::Error::Corruption { .. })
+        ));
+        let db = open(&path).expect("opens after removing the partial snapshot");
+        assert!(db.get(SCHEMA_KEY).unwrap().is_some());
+        assert!(!path.join("snap.0000000000000000.generating").exists());
     }
 
     #[test]

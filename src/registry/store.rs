@@ -89,10 +89,13 @@ impl Registry {
     /// nothing when any record is bad.
     pub fn import_file(&self, path: &Path) -> Result<ImportSummary, ImportError> {
         let marks = parse_file(path)?;
-        self.upsert(&marks).map_err(|source| ImportError::Store {
+        tracing::debug!(path = %path.display(), marks = marks.len(), "file read and checked");
+        let summary = self.upsert(&marks).map_err(|source| ImportError::Store {
             path: path.to_owned(),
             source,
-        })
+        })?;
+        tracing::debug!(path = %path.display(), version = summary.version, "marks stored");
+        Ok(summary)
     }
 
     /// Imports files and folders (every file of a known extension below a folder, in
@@ -178,6 +181,7 @@ impl Registry {
                 Ok(summary)
             })
             .map_err(transaction_error)?;
+        tracing::debug!("batch applied, flushing");
         self.tree.flush()?;
         Ok(summary)
     }

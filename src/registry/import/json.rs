@@ -3,9 +3,13 @@
 //! position in the text gives the line of the field.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use super::{Parsed, RawField, RawRecord};
 use crate::registry::problem::{FieldPath, LineIndex, Problem, Segment};
@@ -70,18 +74,42 @@ pub(super) fn read_lines(text: &str) -> Parsed<'_> {
 
 /// The fields of a JSON object, in the order they were written.
 fn object_fields(raw: &str) -> Result<Vec<(String, RawField)>, String> {
-    let value: Value = serde_json::from_str(raw).map_err(|err| strip_position(&err))?;
-    let Value::Object(map) = value else {
-        return Err(format!("expected an object, found {}", type_name(&value)));
-    };
-    // serde_json's map is sorted by key; put the fields back in file order so that
-    // problems come out in reading order.
-    let mut fields: Vec<(String, RawField)> = map.into_iter().map(|(k, v)| (k, Ok(v))).collect();
-    fields.sort_by_key(|(key, _)| {
-        let path = FieldPath::key(key);
-        offset_in(raw, find(raw, &path))
-    });
-    Ok(fields)
+    let Fields(fields) = serde_json::from_str(raw).map_err(|err| strip_position(&err))?;
+    fields
+        .into_iter()
+        .map(|(key, value)| {
+            let value = serde_json::from_str(value.get()).map_err(|err| strip_position(&err))?;
+            Ok((key, Ok(value)))
+        })
+        .collect()
+}
+
+/// An object's fields in file order, each kept as raw text (serde_json's own map is
+/// sorted by key, which would lose the reading order of problems).
+struct Fields<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Fields<'a>, D::Error> {
+        deserializer.deserialize_map(FieldsVisitor(PhantomData))
+    }
+}
+
+struct FieldsVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
+    type Value = Fields<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object (one mark)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'a>, A::Error> {
+        let mut fields = Vec::new();
+        while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+            fields.push(entry);
+        }
+        Ok(Fields(fields))
+    }
 }
 
 /// The text of the deepest value along `path` inside `raw`.
@@ -118,17 +146,6 @@ fn strip_position(err: &serde_json::Error) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message,
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -297,8 +297,14 @@ fn build_mark(fields: Vec<(String, RawField)>) -> (Mark, Vec<FieldProblem>) {
             ));
         }
     }
+    let mut seen: Vec<String> = Vec::new();
     for (key, value) in fields {
         let path = FieldPath::key(&key);
+        if seen.contains(&key) {
+            problems.push(FieldProblem::new(path, "given twice"));
+            continue;
+        }
+        seen.push(key.clone());
         let value = match value {
             Ok(value) => value,
             Err(problem) => {
