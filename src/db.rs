@@ -1,1 +1,207 @@
-//! Database opening and schema versioning.
+//! Database opening and schema versioning. Every part of markhound stores its data
+//! in trees of one sled database; this module opens it and refuses a database written
+//! by a newer markhound, whose layout this one cannot know.
+
+use std::path::{Path, PathBuf};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// Key, in the default tree, of the schema version (a big-endian u64).
+pub const SCHEMA_KEY: &[u8] = b"markhound/schema-version";
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// sled could not open the database (missing permissions, damaged files, or
+    /// another markhound process holding it).
+    #[error("cannot open the database {}", path.display())]
+    Open {
+        /// The database path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: sled::Error,
+    },
+    /// The database was written by a newer markhound.
+    #[error(
+        "the database {} has schema version {found}, but this markhound supports \
+         version {supported} at most; use a newer markhound",
+        path.display()
+    )]
+    NewerSchema {
+        /// The database path.
+        path: PathBuf,
+        /// The version found.
+        found: u64,
+        /// [`SCHEMA_VERSION`].
+        supported: u64,
+    },
+    /// The stored schema version is not a u64.
+    #[error(
+        "the database {} has a damaged schema version ({len} bytes instead of 8)",
+        path.display()
+    )]
+    BadSchema {
+        /// The database path.
+        path: PathBuf,
+        /// The length of the stored value.
+        len: usize,
+    },
+}
+
+/// Opens (or creates) the database at `path`. A fresh database gets the current
+/// schema version; one of a newer schema is refused.
+pub fn open(path: &Path) -> Result<sled::Db, DbError> {
+    let open_error = |source| DbError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let db = match sled::Config::new().path(path).open() {
+        Err(sled::Error::Corruption { .. }) if remove_partial_snapshots(path) > 0 => {
+            reopen_after_recovery(path).map_err(open_error)?
+        }
+        result => result.map_err(open_error)?,
+    };
+    check_schema(&db, path)?;
+    Ok(db)
+}
+
+/// Works around a sled 0.34 recovery bug: a process killed while writing a
+/// snapshot leaves `snap.*.generating`, which sled then reads as the latest
+/// snapshot and reports as corruption forever after. Such a file is by construction
+/// incomplete (sled renames it once written and synced) and only caches what the log
+/// holds, so removing it is safe. It only runs after sled reported corruption, which
+/// means sled got the database's lock, so no other process is writing a snapshot.
+/// Returns how many files were removed.
+fn remove_partial_snapshots(path: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::warn!(
+                        file = %entry.path().display(),
+                        "removed a partial snapshot left by an interrupted run"
+                    );
+                    removed += 1;
+                }
+                Err(err) => tracing::warn!(
+                    file = %entry.path().display(),
+                    "cannot remove a partial snapshot: {err}"
+                ),
+            }
+        }
+    }
+    removed
+}
+
+/// Opens again after [`remove_partial_snapshots`]; the failed attempt may hold the
+/// lock for a moment after it returned.
+fn reopen_after_recovery(path: &Path) -> Result<sled::Db, sled::Error> {
+    let mut attempts = 0;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(err))
+                if attempts < 40 && err.to_string().contains("could not acquire lock") =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Stamps a fresh database with [`SCHEMA_VERSION`], or checks the stamp of an
+/// existing one.
+fn check_schema(db: &sled::Db, path: &Path) -> Result<(), DbError> {
+    let open_error = |source| DbError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    match db.get(SCHEMA_KEY).map_err(open_error)? {
+        None => {
+            db.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
+                .map_err(open_error)?;
+            db.flush().map_err(open_error)?;
+        }
+        Some(bytes) => {
+            let found = <[u8; 8]>::try_from(bytes.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| DbError::BadSchema {
+                    path: path.to_owned(),
+                    len: bytes.len(),
+                })?;
+            // Older schemas would be migrated here; version 1 is the first.
+            if found > SCHEMA_VERSION {
+                return Err(DbError::NewerSchema {
+                    path: path.to_owned(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // sled releases its file lock shortly after the last handle drops, so these
+    // tests check the schema on one open handle instead of reopening.
+
+    #[test]
+    fn fresh_database_gets_the_current_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let db = open(&path).unwrap();
+        let stored = db.get(SCHEMA_KEY).unwrap().unwrap();
+        assert_eq!(stored.as_ref(), SCHEMA_VERSION.to_be_bytes());
+        check_schema(&db, &path).expect("the stamp it wrote is accepted");
+    }
+
+    #[test]
+    fn partial_snapshots_are_removed_and_the_database_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        std::fs::create_dir(&path).unwrap();
+        // What a kill during sled's snapshot write leaves behind.
+        std::fs::write(path.join("snap.0000000000000000.generating"), b"").unwrap();
+        assert!(matches!(
+            sled::Config::new().path(&path).open(),
+            Err(sled::Error::Corruption { .. })
+        ));
+        let db = open(&path).expect("opens after removing the partial snapshot");
+        assert!(db.get(SCHEMA_KEY).unwrap().is_some());
+        assert!(!path.join("snap.0000000000000000.generating").exists());
+    }
+
+    #[test]
+    fn newer_or_damaged_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let db = open(&path).unwrap();
+        db.insert(SCHEMA_KEY, &(SCHEMA_VERSION + 1).to_be_bytes())
+            .unwrap();
+        let err = check_schema(&db, &path).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, DbError::NewerSchema { found: 2, .. }));
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("version 2") && message.contains("version 1"));
+
+        db.insert(SCHEMA_KEY, &b"x"[..]).unwrap();
+        assert!(matches!(
+            check_schema(&db, &path),
+            Err(DbError::BadSchema { len: 1, .. })
+        ));
+    }
+}

@@ -11,6 +11,12 @@ pub struct Workspace {
     dir: tempfile::TempDir,
 }
 
+impl Default for Workspace {
+    fn default() -> Workspace {
+        Workspace::new()
+    }
+}
+
 impl Workspace {
     /// A fresh, empty workspace.
     pub fn new() -> Workspace {

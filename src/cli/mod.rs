@@ -16,7 +16,12 @@ pub const EXIT_FAILURE: u8 = 1;
 #[command(name = "markhound", version, about, long_about = None)]
 pub struct Cli {
     /// The database (a sled directory).
-    #[arg(long, global = true, env = "MARKHOUND_DB", default_value = "markhound.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "MARKHOUND_DB",
+        default_value = "markhound.db"
+    )]
     pub db: PathBuf,
     /// No progress bars, no informational messages.
     #[arg(long, short, global = true)]

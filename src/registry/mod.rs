@@ -1,6 +1,24 @@
 //! The trademark registry: the mark model, import and export in TOML, JSON, JSON lines
 //! and CSV, and the sled store.
+//!
+//! Import is all or nothing per file: a file is read and checked in full
+//! ([`parse_file`], usable without a database) before anything is written, and every
+//! bad record is reported as `FILE:LINE: field: reason`. The checked marks are then
+//! stored in one atomic batch ([`Registry::import_file`]).
 
+mod currency;
+mod export;
+mod images;
+mod import;
 mod model;
+mod problem;
+mod store;
+mod validate;
 
+pub use currency::{is_iso_4217, ISO_4217};
+pub use export::{render as render_export, ExportError, ExportFormat};
+pub use import::{parse_file, parse_str, Format, ImportError};
 pub use model::{ImageRef, Mark, Money, Registration};
+pub use problem::Problem;
+pub use store::{ImportSummary, Registry, RegistryError, TREE};
+pub use validate::{check_id, MAX_ID_LEN, MAX_TEXT_LEN};

@@ -1,0 +1,337 @@
+//! The registry's storage: marks in one sled tree, keyed by id, next to a version
+//! counter that every change bumps in the same atomic write. One import file is one
+//! atomic batch, so a crash leaves either the old or the new marks of that file.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::export::{self, ExportFormat};
+use super::import::{parse_file, Format, ImportError};
+use super::model::Mark;
+
+/// The sled tree holding the registry.
+pub const TREE: &str = "registry";
+
+/// Key prefix of marks: `mark/ID`, so a prefix scan yields them sorted by id.
+const MARK_PREFIX: &[u8] = b"mark/";
+
+/// Key of the registry version, a big-endian u64.
+const VERSION_KEY: &[u8] = b"version";
+
+/// Errors of the registry store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The database failed.
+    #[error("registry database error")]
+    Db(#[from] sled::Error),
+    /// A stored mark cannot be decoded (the database was damaged or written by
+    /// an incompatible program).
+    #[error("stored mark `{id}` cannot be decoded")]
+    Corrupt {
+        /// The mark's id.
+        id: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The stored version counter is not 8 bytes.
+    #[error("the stored registry version is damaged ({len} bytes instead of 8)")]
+    BadVersion {
+        /// Its length.
+        len: usize,
+    },
+    /// A mark could not be encoded for storage.
+    #[error("cannot encode mark `{id}`")]
+    Encode {
+        /// The mark's id.
+        id: String,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The export could not be written.
+    #[error("cannot export the registry")]
+    Export(#[from] export::ExportError),
+}
+
+/// What an import did to the registry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Marks read from the file.
+    pub marks: usize,
+    /// Marks that were not in the registry.
+    pub added: usize,
+    /// Marks that replaced a different stored version.
+    pub updated: usize,
+    /// Marks identical to the stored ones.
+    pub unchanged: usize,
+    /// The registry version after the import.
+    pub version: u64,
+}
+
+/// The trademark registry on a database.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    tree: sled::Tree,
+}
+
+impl Registry {
+    /// Opens the registry's tree on `db` (see [`crate::db::open`]).
+    pub fn open(db: &sled::Db) -> Result<Registry, RegistryError> {
+        Ok(Registry {
+            tree: db.open_tree(TREE)?,
+        })
+    }
+
+    /// Imports every mark of one file, all or nothing: upserts by id, and stores
+    /// nothing when any record is bad.
+    pub fn import_file(&self, path: &Path) -> Result<ImportSummary, ImportError> {
+        let marks = parse_file(path)?;
+        tracing::debug!(path = %path.display(), marks = marks.len(), "file read and checked");
+        let summary = self.upsert(&marks).map_err(|source| ImportError::Store {
+            path: path.to_owned(),
+            source,
+        })?;
+        tracing::debug!(path = %path.display(), version = summary.version, "marks stored");
+        Ok(summary)
+    }
+
+    /// Imports files and folders (every file of a known extension below a folder, in
+    /// sorted order), each file on its own: one bad file does not stop the others.
+    pub fn import_paths(
+        &self,
+        paths: &[PathBuf],
+    ) -> Vec<(PathBuf, Result<ImportSummary, ImportError>)> {
+        let mut results = Vec::new();
+        for path in paths {
+            if !path.is_dir() {
+                results.push((path.clone(), self.import_file(path)));
+                continue;
+            }
+            let before = results.len();
+            let walk = WalkDir::new(path).sort_by_file_name();
+            for entry in walk {
+                match entry {
+                    Ok(entry) => {
+                        let file = entry.path();
+                        if entry.file_type().is_file() && Format::from_path(file).is_some() {
+                            results.push((file.to_owned(), self.import_file(file)));
+                        }
+                    }
+                    Err(err) => {
+                        let at = err.path().unwrap_or(path).to_owned();
+                        let source = err
+                            .into_io_error()
+                            .unwrap_or_else(|| std::io::Error::other("file system loop"));
+                        results.push((at.clone(), Err(ImportError::Read { path: at, source })));
+                    }
+                }
+            }
+            if results.len() == before {
+                let err = ImportError::EmptyFolder { path: path.clone() };
+                results.push((path.clone(), Err(err)));
+            }
+        }
+        results
+    }
+
+    /// Stores validated marks in one atomic batch, bumping the version if anything
+    /// changed, then flushes to disk.
+    fn upsert(&self, marks: &[Mark]) -> Result<ImportSummary, RegistryError> {
+        let encoded = marks
+            .iter()
+            .map(|mark| {
+                let value = serde_json::to_vec(mark).map_err(|source| RegistryError::Encode {
+                    id: mark.id.clone(),
+                    source,
+                })?;
+                Ok((mark_key(&mark.id), value))
+            })
+            .collect::<Result<Vec<_>, RegistryError>>()?;
+        let summary = self
+            .tree
+            .transaction(|tx| {
+                let mut summary = ImportSummary {
+                    marks: encoded.len(),
+                    ..ImportSummary::default()
+                };
+                let mut batch = sled::Batch::default();
+                for (key, value) in &encoded {
+                    match tx.get(key)? {
+                        Some(old) if old == value.as_slice() => summary.unchanged += 1,
+                        old => {
+                            if old.is_some() {
+                                summary.updated += 1;
+                            } else {
+                                summary.added += 1;
+                            }
+                            batch.insert(key.as_slice(), value.as_slice());
+                        }
+                    }
+                }
+                summary.version = decode_version(tx.get(VERSION_KEY)?)
+                    .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
+                if summary.added + summary.updated > 0 {
+                    summary.version += 1;
+                    batch.insert(VERSION_KEY, &summary.version.to_be_bytes());
+                    tx.apply_batch(&batch)?;
+                }
+                Ok(summary)
+            })
+            .map_err(transaction_error)?;
+        tracing::debug!("batch applied, flushing");
+        self.tree.flush()?;
+        Ok(summary)
+    }
+
+    /// Every mark, sorted by id.
+    pub fn marks(&self) -> Result<Vec<Mark>, RegistryError> {
+        self.tree
+            .scan_prefix(MARK_PREFIX)
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode_mark(&key[MARK_PREFIX.len()..], &value)
+            })
+            .collect()
+    }
+
+    /// The mark with this id, if any.
+    pub fn get(&self, id: &str) -> Result<Option<Mark>, RegistryError> {
+        self.tree
+            .get(mark_key(id))?
+            .map(|value| decode_mark(id.as_bytes(), &value))
+            .transpose()
+    }
+
+    /// Removes a mark; `false` when there was none with this id.
+    pub fn remove(&self, id: &str) -> Result<bool, RegistryError> {
+        let key = mark_key(id);
+        let removed = self
+            .tree
+            .transaction(|tx| {
+                if tx.remove(key.as_slice())?.is_none() {
+                    return Ok(false);
+                }
+                let version = decode_version(tx.get(VERSION_KEY)?)
+                    .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
+                tx.insert(VERSION_KEY, &(version + 1).to_be_bytes())?;
+                Ok(true)
+            })
+            .map_err(transaction_error)?;
+        self.tree.flush()?;
+        Ok(removed)
+    }
+
+    /// The whole registry in an import format; importing it back changes nothing.
+    pub fn export(&self, format: ExportFormat) -> Result<String, RegistryError> {
+        Ok(export::render(&self.marks()?, format)?)
+    }
+
+    /// The registry version: 0 for a registry never changed, bumped by every import
+    /// or removal that alters marks. Findings record the version they were computed
+    /// against.
+    pub fn version(&self) -> Result<u64, RegistryError> {
+        decode_version(self.tree.get(VERSION_KEY)?)
+    }
+}
+
+fn mark_key(id: &str) -> Vec<u8> {
+    [MARK_PREFIX, id.as_bytes()].concat()
+}
+
+fn decode_mark(id: &[u8], value: &[u8]) -> Result<Mark, RegistryError> {
+    serde_json::from_slice(value).map_err(|source| RegistryError::Corrupt {
+        id: String::from_utf8_lossy(id).into_owned(),
+        source,
+    })
+}
+
+fn decode_version(value: Option<sled::IVec>) -> Result<u64, RegistryError> {
+    match value {
+        None => Ok(0),
+        Some(bytes) => <[u8; 8]>::try_from(bytes.as_ref())
+            .map(u64::from_be_bytes)
+            .map_err(|_| RegistryError::BadVersion { len: bytes.len() }),
+    }
+}
+
+fn transaction_error(err: sled::transaction::TransactionError<RegistryError>) -> RegistryError {
+    match err {
+        sled::transaction::TransactionError::Abort(err) => err,
+        sled::transaction::TransactionError::Storage(err) => RegistryError::Db(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::model::Money;
+
+    fn temp_registry() -> (tempfile::TempDir, Registry) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        (dir, Registry::open(&db).unwrap())
+    }
+
+    fn mark(id: &str, name: &str) -> Mark {
+        Mark {
+            id: id.into(),
+            name: name.into(),
+            ..Mark::default()
+        }
+    }
+
+    #[test]
+    fn upsert_counts_changes_and_bumps_the_version_only_on_change() {
+        let (_dir, registry) = temp_registry();
+        assert_eq!(registry.version().unwrap(), 0);
+        let first = registry.upsert(&[mark("b", "B"), mark("a", "A")]).unwrap();
+        assert_eq!((first.added, first.version), (2, 1));
+        let again = registry.upsert(&[mark("b", "B"), mark("a", "A")]).unwrap();
+        assert_eq!((again.unchanged, again.version), (2, 1));
+        let mut changed = mark("a", "A");
+        changed.min_price = Some(Money {
+            amount: 1.5,
+            currency: "EUR".into(),
+        });
+        let third = registry.upsert(&[changed.clone()]).unwrap();
+        assert_eq!((third.updated, third.version), (1, 2));
+        let ids: Vec<String> = registry
+            .marks()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(registry.get("a").unwrap(), Some(changed));
+        assert_eq!(registry.get("zzz").unwrap(), None);
+    }
+
+    #[test]
+    fn remove_bumps_the_version_only_when_something_went() {
+        let (_dir, registry) = temp_registry();
+        registry.upsert(&[mark("a", "A")]).unwrap();
+        assert!(!registry.remove("nope").unwrap());
+        assert_eq!(registry.version().unwrap(), 1);
+        assert!(registry.remove("a").unwrap());
+        assert_eq!(registry.version().unwrap(), 2);
+        assert!(registry.marks().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_damaged_version_is_an_error_not_a_panic() {
+        let (_dir, registry) = temp_registry();
+        registry.tree.insert(VERSION_KEY, &[1, 2, 3]).unwrap();
+        assert!(matches!(
+            registry.version(),
+            Err(RegistryError::BadVersion { len: 3 })
+        ));
+        registry.tree.insert(mark_key("x"), &b"{"[..]).unwrap();
+        assert!(matches!(
+            registry.marks(),
+            Err(RegistryError::Corrupt { .. })
+        ));
+    }
+}
