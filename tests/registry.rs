@@ -421,6 +421,11 @@ fn folders_import_known_files_recursively_in_order() {
     ws.write("marks.yaml", "");
     let err = failing_import(&ws, &["marks.yaml"]);
     assert!(err.contains("unknown file type"), "{err}");
+    let err = failing_import(&ws, &["no-such-folder"]);
+    assert!(
+        err.contains("cannot read no-such-folder: No such file"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -4,9 +4,9 @@
 //! Output is deterministic: export, import into a fresh database and export again
 //! gives the same bytes.
 
-use serde::Serialize;
+use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
-use super::model::Mark;
+use super::model::{ImageRef, Mark, Money, Registration};
 
 /// The formats `registry export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,25 +22,15 @@ pub enum ExportFormat {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExportError {
-    /// TOML serialisation failed.
-    #[error("cannot write TOML")]
-    Toml(#[from] toml::ser::Error),
     /// JSON serialisation failed.
     #[error("cannot write JSON")]
     Json(#[from] serde_json::Error),
 }
 
-/// The TOML file layout: `[[mark]]` tables.
-#[derive(Serialize)]
-struct TomlFile<'a> {
-    mark: &'a [Mark],
-}
-
 /// Renders `marks` in `format`.
 pub fn render(marks: &[Mark], format: ExportFormat) -> Result<String, ExportError> {
     match format {
-        ExportFormat::Toml if marks.is_empty() => Ok(String::new()),
-        ExportFormat::Toml => Ok(toml::to_string(&TomlFile { mark: marks })?),
+        ExportFormat::Toml => Ok(toml_document(marks)),
         ExportFormat::JsonLines => {
             let mut out = String::new();
             for mark in marks {
@@ -52,13 +42,94 @@ pub fn render(marks: &[Mark], format: ExportFormat) -> Result<String, ExportErro
     }
 }
 
+/// `[[mark]]` tables in the style of the bundled registry: one block per mark, with
+/// registrations, images and the price as inline tables.
+fn toml_document(marks: &[Mark]) -> String {
+    let mut tables = ArrayOfTables::new();
+    for mark in marks {
+        let mut table = Table::new();
+        table.insert("id", Item::Value(mark.id.as_str().into()));
+        table.insert("name", Item::Value(mark.name.as_str().into()));
+        if !mark.aliases.is_empty() {
+            table.insert("aliases", strings(&mark.aliases));
+        }
+        if let Some(owner) = &mark.owner {
+            table.insert("owner", Item::Value(owner.as_str().into()));
+        }
+        if !mark.classes.is_empty() {
+            let classes: Array = mark.classes.iter().map(|&c| i64::from(c)).collect();
+            table.insert("classes", Item::Value(classes.into()));
+        }
+        if !mark.registrations.is_empty() {
+            let list = mark.registrations.iter().map(registration).collect();
+            table.insert("registrations", inline_list(list));
+        }
+        if !mark.images.is_empty() {
+            let list = mark.images.iter().map(image).collect();
+            table.insert("images", inline_list(list));
+        }
+        if let Some(price) = &mark.min_price {
+            table.insert("min_price", Item::Value(money(price).into()));
+        }
+        if !mark.authorized_sellers.is_empty() {
+            table.insert("authorized_sellers", strings(&mark.authorized_sellers));
+        }
+        tables.push(table);
+    }
+    let mut doc = DocumentMut::new();
+    if !marks.is_empty() {
+        doc.insert("mark", Item::ArrayOfTables(tables));
+    }
+    doc.to_string()
+}
+
+fn strings(items: &[String]) -> Item {
+    let array: Array = items.iter().map(String::as_str).collect();
+    Item::Value(array.into())
+}
+
+/// A list of inline tables, one per line when there are several.
+fn inline_list(tables: Vec<InlineTable>) -> Item {
+    let mut array: Array = tables.into_iter().map(Value::from).collect();
+    if array.len() > 1 {
+        for value in array.iter_mut() {
+            value.decor_mut().set_prefix("\n  ");
+        }
+        array.set_trailing("\n");
+        array.set_trailing_comma(true);
+    }
+    Item::Value(array.into())
+}
+
+fn registration(registration: &Registration) -> InlineTable {
+    let mut table = InlineTable::new();
+    table.insert("office", registration.office.as_str().into());
+    table.insert("number", registration.number.as_str().into());
+    table
+}
+
+fn image(image: &ImageRef) -> InlineTable {
+    let mut table = InlineTable::new();
+    table.insert("path", image.path.as_str().into());
+    if let Some(sha256) = &image.sha256 {
+        table.insert("sha256", sha256.as_str().into());
+    }
+    table
+}
+
+fn money(money: &Money) -> InlineTable {
+    let mut table = InlineTable::new();
+    table.insert("amount", money.amount.into());
+    table.insert("currency", money.currency.as_str().into());
+    table
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use super::*;
     use crate::registry::import::{parse_str, Format};
-    use crate::registry::model::{Money, Registration};
 
     fn sample() -> Vec<Mark> {
         vec![
@@ -103,6 +174,15 @@ mod tests {
             assert_eq!(back, marks, "{format:?}:\n{text}");
             assert_eq!(render(&back, format).unwrap(), text);
         }
+    }
+
+    #[test]
+    fn toml_keeps_each_mark_in_one_block() {
+        let text = render(&sample()[1..], ExportFormat::Toml).unwrap();
+        assert_eq!(
+            text,
+            "[[mark]]\nid = \"zvk\"\nname = \"ZVK\"\nmin_price = { amount = 199.0, currency = \"CNY\" }\n"
+        );
     }
 
     #[test]

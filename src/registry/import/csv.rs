@@ -38,6 +38,13 @@ pub(super) fn read(text: &str) -> Parsed<'static> {
         }
     };
     let columns: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
+    if columns.iter().all(String::is_empty) {
+        parsed.problems.push(Problem::syntax(
+            1,
+            "expected a header row naming the columns (at least `id` and `name`)",
+        ));
+        return parsed;
+    }
     for (i, column) in columns.iter().enumerate() {
         if !COLUMNS.contains(&column.as_str()) {
             parsed.problems.push(Problem::field(
@@ -222,6 +229,7 @@ mod tests {
 
     #[test]
     fn reports_bad_headers_and_cells() {
+        assert_eq!(read("").problems.len(), 1);
         let parsed = read("id,title\n");
         let fields: Vec<_> = parsed.problems.iter().map(|p| p.field.clone()).collect();
         assert_eq!(fields, [Some("title".into()), Some("name".into())]);

@@ -149,13 +149,16 @@ impl fmt::Display for Problems<'_> {
 
 /// Reads, validates and resolves every mark of `path`, without touching a database.
 pub fn parse_file(path: &Path) -> Result<Vec<Mark>, ImportError> {
+    let read_error = |source| ImportError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    // A missing path is reported as missing, whatever its extension.
+    std::fs::metadata(path).map_err(read_error)?;
     let format = Format::from_path(path).ok_or_else(|| ImportError::UnknownFormat {
         path: path.to_owned(),
     })?;
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(read_error)?;
     let invalid = |problems| ImportError::Invalid {
         path: path.to_owned(),
         problems,
