@@ -44,12 +44,18 @@ struct Dataset {
 const DATASETS: &[Dataset] = &[
     Dataset {
         name: "walmart-amazon",
-        files: &["magellan-walmart-amazon/tableA.csv", "magellan-walmart-amazon/tableB.csv"],
+        files: &[
+            "magellan-walmart-amazon/tableA.csv",
+            "magellan-walmart-amazon/tableB.csv",
+        ],
         brand_column: "brand",
     },
     Dataset {
         name: "amazon-google",
-        files: &["magellan-amazon-google/tableA.csv", "magellan-amazon-google/tableB.csv"],
+        files: &[
+            "magellan-amazon-google/tableA.csv",
+            "magellan-amazon-google/tableB.csv",
+        ],
         brand_column: "manufacturer",
     },
 ];
@@ -124,7 +130,11 @@ fn find_mention(title: &str, brand: &str) -> Option<(usize, usize)> {
     while let Some(i) = lt[from..].find(&b) {
         let s = from + i;
         let e = s + b.len();
-        let ok_start = s == 0 || !lt[..s].chars().next_back().is_some_and(char::is_alphanumeric);
+        let ok_start = s == 0
+            || !lt[..s]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric);
         let ok_end = e == lt.len() || !lt[e..].chars().next().is_some_and(char::is_alphanumeric);
         if ok_start && ok_end {
             return Some((s, e));
@@ -165,7 +175,13 @@ fn registered(brand: &str) -> bool {
 fn slug(brand: &str) -> String {
     let s: String = brand
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let s = s.trim_matches('-').to_string();
     if s.is_empty() || !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
@@ -175,7 +191,9 @@ fn slug(brand: &str) -> String {
     }
 }
 
-const KEYBOARD: &[&str] = &["1qaz", "2wsx", "3edc", "4rfv", "5tgb", "6yhn", "7ujm", "8ik", "9ol", "0p"];
+const KEYBOARD: &[&str] = &[
+    "1qaz", "2wsx", "3edc", "4rfv", "5tgb", "6yhn", "7ujm", "8ik", "9ol", "0p",
+];
 const ROWS: &[&str] = &["qwertyuiop", "asdfghjkl", "zxcvbnm"];
 
 /// Keys next to `c` on a QWERTY keyboard (same row and the diagonal column).
@@ -206,7 +224,9 @@ fn pick<T: Copy>(rng: &mut SmallRng, v: &[T]) -> T {
 
 /// Positions of letters in `s` (mutations touch letters, not spaces).
 fn letter_positions(s: &[char]) -> Vec<usize> {
-    (0..s.len()).filter(|&i| s[i].is_ascii_alphabetic()).collect()
+    (0..s.len())
+        .filter(|&i| s[i].is_ascii_alphabetic())
+        .collect()
 }
 
 /// Rewrites a brand mention with one mutation of `family`. `None` when the family
@@ -270,7 +290,11 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
         }
         "transposition" => {
             let pairs: Vec<usize> = (0..s.len().saturating_sub(1))
-                .filter(|&i| s[i].is_ascii_alphanumeric() && s[i + 1].is_ascii_alphanumeric() && s[i] != s[i + 1])
+                .filter(|&i| {
+                    s[i].is_ascii_alphanumeric()
+                        && s[i + 1].is_ascii_alphanumeric()
+                        && s[i] != s[i + 1]
+                })
                 .collect();
             if pairs.is_empty() {
                 return None;
@@ -279,7 +303,11 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
             s.swap(i, i + 1);
         }
         "vowel-swap" => {
-            let vowels: Vec<usize> = letters.iter().copied().filter(|&i| "aeiou".contains(s[i])).collect();
+            let vowels: Vec<usize> = letters
+                .iter()
+                .copied()
+                .filter(|&i| "aeiou".contains(s[i]))
+                .collect();
             if vowels.is_empty() {
                 return None;
             }
@@ -306,7 +334,9 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
                 .iter()
                 .flat_map(|&i| {
                     let c = s[i];
-                    H.iter().filter(move |(h, _)| *h == c).map(move |(_, r)| (i, *r))
+                    H.iter()
+                        .filter(move |(h, _)| *h == c)
+                        .map(move |(_, r)| (i, *r))
                 })
                 .collect();
             if cands.is_empty() {
@@ -343,15 +373,32 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
             }
         }
         "leet" => {
-            const L: &[(char, char)] = &[('a', '4'), ('e', '3'), ('i', '1'), ('o', '0'), ('s', '5'), ('t', '7'), ('a', '@'), ('s', '$')];
-            let cands: Vec<usize> = letters.iter().copied().filter(|&i| L.iter().any(|(c, _)| *c == s[i])).collect();
+            const L: &[(char, char)] = &[
+                ('a', '4'),
+                ('e', '3'),
+                ('i', '1'),
+                ('o', '0'),
+                ('s', '5'),
+                ('t', '7'),
+                ('a', '@'),
+                ('s', '$'),
+            ];
+            let cands: Vec<usize> = letters
+                .iter()
+                .copied()
+                .filter(|&i| L.iter().any(|(c, _)| *c == s[i]))
+                .collect();
             if cands.is_empty() {
                 return None;
             }
             let mut changed = false;
             for &i in &cands {
                 if !changed || rng.random_bool(0.5) {
-                    let opts: Vec<char> = L.iter().filter(|(c, _)| *c == s[i]).map(|(_, r)| *r).collect();
+                    let opts: Vec<char> = L
+                        .iter()
+                        .filter(|(c, _)| *c == s[i])
+                        .map(|(_, r)| *r)
+                        .collect();
                     s[i] = pick(rng, &opts);
                     changed = true;
                 }
@@ -375,7 +422,11 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
         }
         "separators" => {
             let sep = pick(rng, &[".", " ", "-", "*"]);
-            let joined: Vec<String> = s.iter().filter(|c| !c.is_whitespace()).map(|c| c.to_string()).collect();
+            let joined: Vec<String> = s
+                .iter()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| c.to_string())
+                .collect();
             return Some(joined.join(sep).to_uppercase());
         }
         "zero-width" => {
@@ -383,15 +434,28 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
                 return None;
             }
             let i = pick(rng, &interior);
-            s.insert(i, pick(rng, &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{00AD}']));
+            s.insert(
+                i,
+                pick(
+                    rng,
+                    &['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{00AD}'],
+                ),
+            );
         }
         "diacritics" => {
-            let vowels: Vec<usize> = letters.iter().copied().filter(|&i| "aeiouy".contains(s[i])).collect();
+            let vowels: Vec<usize> = letters
+                .iter()
+                .copied()
+                .filter(|&i| "aeiouy".contains(s[i]))
+                .collect();
             if vowels.is_empty() {
                 return None;
             }
             let i = pick(rng, &vowels);
-            s.insert(i + 1, pick(rng, &['\u{0301}', '\u{0308}', '\u{0300}', '\u{0302}']));
+            s.insert(
+                i + 1,
+                pick(rng, &['\u{0301}', '\u{0308}', '\u{0300}', '\u{0302}']),
+            );
         }
         "case" => {
             for c in &mut s {
@@ -410,10 +474,17 @@ fn read_rows(data: &Path, ds: &Dataset) -> Vec<Row> {
     let mut rows = Vec::new();
     for f in ds.files {
         let path = data.join(f);
-        let mut rdr = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut rdr =
+            csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let headers = rdr.headers().expect("header").clone();
-        let ti = headers.iter().position(|h| h == "title").expect("title column");
-        let bi = headers.iter().position(|h| h == ds.brand_column).expect("brand column");
+        let ti = headers
+            .iter()
+            .position(|h| h == "title")
+            .expect("title column");
+        let bi = headers
+            .iter()
+            .position(|h| h == ds.brand_column)
+            .expect("brand column");
         for rec in rdr.records() {
             let rec = rec.expect("csv record");
             let brand = rec.get(bi).unwrap_or("").trim().to_string();
@@ -453,7 +524,10 @@ fn main() {
         }
     }
     if !data.join("magellan-walmart-amazon").exists() {
-        eprintln!("data folder {} not found: nothing to evaluate", data.display());
+        eprintln!(
+            "data folder {} not found: nothing to evaluate",
+            data.display()
+        );
         std::process::exit(0);
     }
     println!("| data set | registered brands | unregistered | exact mentions | exact recall | mutated mentions | mutated recall | negative titles | false-positive rate | strict FP rate | titles/s (1 thread) |");
@@ -505,7 +579,10 @@ fn main() {
                     if short && EDIT_FAMILIES.contains(fam) {
                         continue;
                     }
-                    let mut rng = SmallRng::seed_from_u64(n as u64 * 1000 + FAMILIES.iter().position(|f| f == fam).unwrap_or(0) as u64);
+                    let mut rng = SmallRng::seed_from_u64(
+                        n as u64 * 1000
+                            + FAMILIES.iter().position(|f| f == fam).unwrap_or(0) as u64,
+                    );
                     let Some(m) = mutate(&row.title[s..e], fam, &mut rng) else {
                         continue;
                     };
@@ -561,7 +638,9 @@ fn main() {
         for (c, r) in cases.iter().zip(&results) {
             match &c.expect {
                 Some(id) => {
-                    let t = per_family.entry(c.family.clone()).or_insert(Tally { hit: 0, total: 0 });
+                    let t = per_family
+                        .entry(c.family.clone())
+                        .or_insert(Tally { hit: 0, total: 0 });
                     t.total += 1;
                     if r.iter().any(|(m, _)| m == id) {
                         t.hit += 1;
@@ -578,7 +657,11 @@ fn main() {
                     if !r.is_empty() {
                         neg_strict.hit += 1;
                     }
-                    let false_marks: Vec<&String> = r.iter().map(|(m, _)| m).filter(|m| !c.named.contains(m)).collect();
+                    let false_marks: Vec<&String> = r
+                        .iter()
+                        .map(|(m, _)| m)
+                        .filter(|m| !c.named.contains(m))
+                        .collect();
                     if !false_marks.is_empty() {
                         neg.hit += 1;
                         if fp_examples.len() < 15 {
@@ -588,7 +671,9 @@ fn main() {
                 }
             }
         }
-        let exact = per_family.get("exact").map_or((0, 0, f64::NAN), |t| (t.hit, t.total, t.rate()));
+        let exact = per_family
+            .get("exact")
+            .map_or((0, 0, f64::NAN), |t| (t.hit, t.total, t.rate()));
         let (mh, mt) = per_family
             .iter()
             .filter(|(f, _)| *f != "exact")
@@ -607,7 +692,11 @@ fn main() {
             neg_strict.rate(),
             cases.len() as f64 / elapsed.as_secs_f64(),
         );
-        let mut ft = format!("\n**{}** (index built in {:.0} ms)\n\n| family | mentions | recall |\n|---|---|---|\n", ds.name, build.as_secs_f64() * 1000.0);
+        let mut ft = format!(
+            "\n**{}** (index built in {:.0} ms)\n\n| family | mentions | recall |\n|---|---|---|\n",
+            ds.name,
+            build.as_secs_f64() * 1000.0
+        );
         for fam in std::iter::once(&"exact").chain(FAMILIES.iter()) {
             if let Some(t) = per_family.get(*fam) {
                 ft.push_str(&format!("| {fam} | {} | {:.4} |\n", t.total, t.rate()));
@@ -631,12 +720,14 @@ fn main() {
         let mut r = fs::File::create(dir.join("markhound-results.jsonl")).expect("create results");
         for (c, found) in cases.iter().zip(&results) {
             let marks: Vec<&String> = found.iter().map(|(m, _)| m).collect();
-            serde_json::to_writer(&mut r, &serde_json::json!({"id": c.id, "found": marks})).expect("write result");
+            serde_json::to_writer(&mut r, &serde_json::json!({"id": c.id, "found": marks}))
+                .expect("write result");
             r.write_all(b"\n").expect("write result");
         }
         let mut l = fs::File::create(dir.join("listings.jsonl")).expect("create listings.jsonl");
         for c in &cases {
-            serde_json::to_writer(&mut l, &serde_json::json!({"id": c.id, "title": c.title})).expect("write listing");
+            serde_json::to_writer(&mut l, &serde_json::json!({"id": c.id, "title": c.title}))
+                .expect("write listing");
             l.write_all(b"\n").expect("write listing");
         }
     }

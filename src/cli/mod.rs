@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Thin: each command turns its flags into the
 //! library's types and calls the library; errors are printed once, in [`main`].
 
+mod match_cmd;
 mod registry;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ pub enum Command {
     /// Manage the trademark registry.
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Score listings (JSON lines) or one title against the registry.
+    Match(match_cmd::MatchArgs),
 }
 
 /// What a command reports back: success, or a handled failure (already reported).
@@ -73,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     };
     match cli.command {
         Command::Registry(cmd) => registry::run(&global, cmd),
+        Command::Match(args) => match_cmd::run(&global, args),
     }
 }
 

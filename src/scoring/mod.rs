@@ -201,12 +201,20 @@ impl Scorer {
                     brand_declared: brand_matches.iter().any(|m| m.mark == mi),
                     code_words: &code_words,
                     referential: &referential,
-                    extra: extra.iter().filter(|(m, _)| *m == mi).map(|(_, s)| s).collect(),
+                    extra: extra
+                        .iter()
+                        .filter(|(m, _)| *m == mi)
+                        .map(|(_, s)| s)
+                        .collect(),
                 };
                 self.finding(mi, &evidence)
             })
             .collect();
-        findings.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.mark_id.cmp(&b.mark_id)));
+        findings.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.mark_id.cmp(&b.mark_id))
+        });
         findings
     }
 
@@ -217,7 +225,11 @@ impl Scorer {
             .title_matches
             .iter()
             .map(|m| (self.title_signal(mark, &ev.listing.title, m), *m))
-            .max_by(|a, b| a.0.weight.total_cmp(&b.0.weight).then(b.1.start.cmp(&a.1.start)));
+            .max_by(|a, b| {
+                a.0.weight
+                    .total_cmp(&b.0.weight)
+                    .then(b.1.start.cmp(&a.1.start))
+            });
         let spans = ev
             .title_matches
             .iter()
@@ -273,7 +285,11 @@ impl Scorer {
             {
                 signals.push(Signal {
                     kind: SignalKind::AuthorizedSeller,
-                    detail: format!("seller \"{}\" is authorised by the owner of {}", sanitize(&seller.id), mark.name),
+                    detail: format!(
+                        "seller \"{}\" is authorised by the owner of {}",
+                        sanitize(&seller.id),
+                        mark.name
+                    ),
                     weight: W_AUTHORIZED_SELLER,
                 });
             }
@@ -302,7 +318,10 @@ impl Scorer {
                 let plural = if m.edits == 1 { "" } else { "s" };
                 Signal {
                     kind: SignalKind::TitleFuzzy,
-                    detail: format!("\"{written}\" ~ {} ({} edit{plural}){how}", term.text, m.edits),
+                    detail: format!(
+                        "\"{written}\" ~ {} ({} edit{plural}){how}",
+                        term.text, m.edits
+                    ),
                     weight: round3(W_TITLE_FUZZY_MIN + t * (W_TITLE_FUZZY_MAX - W_TITLE_FUZZY_MIN)),
                 }
             }
@@ -335,7 +354,9 @@ impl Scorer {
         if !(price.amount.is_finite() && price.amount >= 0.0 && floor.amount > 0.0) {
             return None;
         }
-        let in_floor_currency = self.rates.convert(price.amount, &price.currency, &floor.currency)?;
+        let in_floor_currency =
+            self.rates
+                .convert(price.amount, &price.currency, &floor.currency)?;
         let ratio = in_floor_currency / floor.amount;
         if ratio >= 1.0 {
             return None;
@@ -496,6 +517,9 @@ mod tests {
             currency: "CNY".into(),
         });
         let f = sc.score(&l);
-        assert!(f[0].signals.iter().any(|s| s.kind == SignalKind::PriceAnomaly));
+        assert!(f[0]
+            .signals
+            .iter()
+            .any(|s| s.kind == SignalKind::PriceAnomaly));
     }
 }

@@ -111,7 +111,9 @@ impl Context {
         let mut out: Vec<CodeWord> = Vec::new();
         for hit in self.code_words.find_overlapping_iter(&phrase) {
             let (word, strength, b0, b1) = self.code_patterns[hit.pattern().as_usize()];
-            if bounded(&phrase, hit.start(), hit.end(), b0, b1) && !out.iter().any(|c| c.word == word) {
+            if bounded(&phrase, hit.start(), hit.end(), b0, b1)
+                && !out.iter().any(|c| c.word == word)
+            {
                 out.push(CodeWord { word, strength });
             }
         }
@@ -164,7 +166,10 @@ mod tests {
 
     fn words(text: &str) -> Vec<&'static str> {
         let c = Context::new();
-        c.code_words(text, &fold(text)).into_iter().map(|w| w.word).collect()
+        c.code_words(text, &fold(text))
+            .into_iter()
+            .map(|w| w.word)
+            .collect()
     }
 
     #[test]

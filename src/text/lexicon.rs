@@ -67,8 +67,8 @@ pub fn is_common_word(plain: &str) -> bool {
 /// The English two-letter function words (the dictionary holds words of three letters
 /// or more): enough to read "can on" as two words.
 const TWO_LETTER_WORDS: &[&str] = &[
-    "a", "i", "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is",
-    "it", "me", "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we",
+    "a", "i", "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it", "me",
+    "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we",
 ];
 
 /// Number of words in the bundled dictionary.

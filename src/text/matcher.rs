@@ -258,7 +258,7 @@ impl Matcher {
         self.find_exact(title, f, &mut out, &mut covered);
         self.find_short(f, &mut out, &mut covered);
         self.find_fuzzy(f, &covered, &mut out);
-        out.sort_by(|a, b| (a.start, a.mark, a.kind).cmp(&(b.start, b.mark, b.kind)));
+        out.sort_by_key(|m| (m.start, m.mark, m.kind));
         out.dedup_by(|b, a| a.mark == b.mark && a.start == b.start && a.end == b.end);
         out
     }
@@ -298,16 +298,24 @@ impl Matcher {
             f.key_origin[e] as usize
         };
         if term.cjk {
-            if f.tokens[first..=last].iter().any(|t| t.kind != TokenKind::Cjk) {
+            if f.tokens[first..=last]
+                .iter()
+                .any(|t| t.kind != TokenKind::Cjk)
+            {
                 return None;
             }
             let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
-            return Some(self.exact_match(title, term, ti, start, end_orig, flags, false, first, last));
+            return Some(
+                self.exact_match(title, term, ti, start, end_orig, flags, false, first, last),
+            );
         }
         if f.tokens[first].key_start != s {
             return None;
         }
-        if f.tokens[first..=last].iter().any(|t| t.kind == TokenKind::Cjk) {
+        if f.tokens[first..=last]
+            .iter()
+            .any(|t| t.kind == TokenKind::Cjk)
+        {
             return None;
         }
         if e != f.tokens[last].key_end {
@@ -431,6 +439,7 @@ impl Matcher {
         let mut candidates: Vec<u32> = Vec::new();
         for first in 0..f.tokens.len() {
             span.clear();
+            #[allow(clippy::needless_range_loop)] // `last` indexes tokens and `covered` alike
             for last in first..(first + 3).min(f.tokens.len()) {
                 let t = &f.tokens[last];
                 // Leetspeak is recognised as written, not with typos on top: model
@@ -562,7 +571,10 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
     // Up to eight letters, the first letter stays (or swaps with the second): names
     // that differ in their first letter are other names as often as typos ("Coby" and
     // "Joby", "Xantech" and "Pantech"), and a disguise keeps the letter buyers see.
-    if lt <= FIRST_LETTER_MAX && span[0] != tk[0] && !(span.len() > 1 && span[0] == tk[1] && span[1] == tk[0]) {
+    if lt <= FIRST_LETTER_MAX
+        && span[0] != tk[0]
+        && !(span.len() > 1 && span[0] == tk[1] && span[1] == tk[0])
+    {
         return None;
     }
     // A four-letter mark grows by a doubled letter or a plural ending only: any other
@@ -596,7 +608,9 @@ fn is_doubling_or_plural(long: &[char], short: &[char]) -> bool {
     if long.last() == Some(&'s') && long[..long.len() - 1] == short[..] {
         return true;
     }
-    (0..short.len()).any(|i| long[..=i] == short[..=i] && long[i + 1] == short[i] && long[i + 2..] == short[i + 1..])
+    (0..short.len()).any(|i| {
+        long[..=i] == short[..=i] && long[i + 1] == short[i] && long[i + 2..] == short[i + 1..]
+    })
 }
 
 /// Damerau-Levenshtein distance over chars: insertions, omissions, substitutions
@@ -738,7 +752,10 @@ mod tests {
 
     #[test]
     fn exact_mentions() {
-        assert_eq!(found("Nike Air Max 90"), [("nike".into(), MatchKind::Exact)]);
+        assert_eq!(
+            found("Nike Air Max 90"),
+            [("nike".into(), MatchKind::Exact)]
+        );
         assert_eq!(ids("paper mate pens, 12 pack"), ["papermate"]);
         assert_eq!(ids("LG 55 inch OLED"), ["lg"]);
         assert_eq!(ids("3M tape"), ["3m"]);
@@ -746,7 +763,16 @@ mod tests {
 
     #[test]
     fn look_alikes() {
-        for t in ["N1KE shoes", "ＮＩＫＥ shoes", "NІKЕ shoes", "N.I.K.E shoes", "N I K E shoes", "Ni-ke shoes", "Ni\u{200B}ke", "Nïke"] {
+        for t in [
+            "N1KE shoes",
+            "ＮＩＫＥ shoes",
+            "NІKЕ shoes",
+            "N.I.K.E shoes",
+            "N I K E shoes",
+            "Ni-ke shoes",
+            "Ni\u{200B}ke",
+            "Nïke",
+        ] {
             assert_eq!(found(t), [("nike".into(), MatchKind::Confusable)], "{t}");
         }
         assert_eq!(ids("Sarnsung galaxy"), ["samsung"]);
@@ -762,7 +788,18 @@ mod tests {
 
     #[test]
     fn misspellings() {
-        for t in ["Adidaas", "Addidas", "Adiads", "Adidsa", "Adids", "Adidas-s", "Logitec mouse", "Logitehc", "Lgoitech", "Nikes"] {
+        for t in [
+            "Adidaas",
+            "Addidas",
+            "Adiads",
+            "Adidsa",
+            "Adids",
+            "Adidas-s",
+            "Logitec mouse",
+            "Logitehc",
+            "Lgoitech",
+            "Nikes",
+        ] {
             assert!(!ids(t).is_empty(), "{t} should match");
         }
         assert_eq!(found("Addidas")[0].1, MatchKind::Fuzzy);
@@ -770,7 +807,18 @@ mod tests {
 
     #[test]
     fn hard_negatives_stay_quiet() {
-        for t in ["casino night", "phone case", "netbook sleeve", "vantec cable", "paper matte finish", "can on the shelf", "mike shoes", "LGA 1151 socket", "Nikon camera", "snikers"] {
+        for t in [
+            "casino night",
+            "phone case",
+            "netbook sleeve",
+            "vantec cable",
+            "paper matte finish",
+            "can on the shelf",
+            "mike shoes",
+            "LGA 1151 socket",
+            "Nikon camera",
+            "snikers",
+        ] {
             assert!(ids(t).is_empty(), "{t} matched {:?}", ids(t));
         }
     }

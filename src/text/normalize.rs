@@ -169,8 +169,10 @@ pub fn fold(text: &str) -> Folded {
 /// True for characters that render as nothing: zero-width spaces and joiners, bidi
 /// controls, soft hyphens, variation selectors, tag characters.
 pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
-        || ('\u{FE00}'..='\u{FE0F}').contains(&c)
+    matches!(
+        c,
+        '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}'
+    ) || ('\u{FE00}'..='\u{FE0F}').contains(&c)
         || ('\u{E0100}'..='\u{E01EF}').contains(&c)
         || (!c.is_ascii() && c.general_category() == GeneralCategory::Format)
 }
@@ -271,51 +273,13 @@ fn fold_non_ascii(c: char, start: u32, end: u32, out: &mut Vec<Unit>) {
         decomposed = true;
     }
     for &d in &buf[..n] {
-        for l in d.to_lowercase() {
-            if l.is_ascii() {
-                let f = if decomposed && flags & FLAG_DIACRITIC == 0 {
-                    flags | FLAG_COMPAT
-                } else {
-                    flags
-                };
-                out.push(Unit {
-                    c: l,
-                    class: class_of(l),
-                    start,
-                    end,
-                    flags: f,
-                });
-                continue;
-            }
-            if is_cjk(l) {
-                out.push(Unit {
-                    c: l,
-                    class: Class::Cjk,
-                    start,
-                    end,
-                    flags,
-                });
-                continue;
-            }
-            // A letter of another script: its TR39 prototype, when that is plain
-            // ASCII, is the letter it imitates.
-            let mut proto = [char::default(); 4];
-            let mut m = 0;
-            let mut ascii = true;
-            let mut s = [0u8; 4];
-            for p in unicode_security::skeleton(l.encode_utf8(&mut s)) {
-                if !p.is_ascii() || m == proto.len() {
-                    ascii = false;
-                    break;
-                }
-                proto[m] = p.to_ascii_lowercase();
-                m += 1;
-            }
-            let all_alnum = ascii && m > 0 && proto[..m].iter().all(|p| p.is_ascii_alphanumeric());
-            if all_alnum && l.is_alphabetic() {
+        // A letter of another script: its TR39 prototype, when that is plain ASCII, is
+        // the letter it imitates. The capital is asked first: Cyrillic "К" imitates
+        // "K", while its small "к" has no ASCII prototype.
+        if !d.is_ascii() && !is_cjk(d) && d.is_alphabetic() {
+            let small = d.to_lowercase().next().unwrap_or(d);
+            if let Some((proto, m)) = ascii_prototype(d).or_else(|| ascii_prototype(small)) {
                 for &p in &proto[..m] {
-                    // A digit prototype ("О" -> "0"? no: TR39 maps letters to letters
-                    // mostly) keeps the leet flag so the key undoes it.
                     out.push(Unit {
                         c: p,
                         class: class_of(p),
@@ -324,17 +288,41 @@ fn fold_non_ascii(c: char, start: u32, end: u32, out: &mut Vec<Unit>) {
                         flags: flags | FLAG_HOMOGLYPH,
                     });
                 }
-            } else {
-                out.push(Unit {
-                    c: l,
-                    class: class_of(l),
-                    start,
-                    end,
-                    flags,
-                });
+                continue;
             }
         }
+        for l in d.to_lowercase() {
+            let ascii = l.is_ascii();
+            let f = if ascii && decomposed && flags & FLAG_DIACRITIC == 0 {
+                flags | FLAG_COMPAT
+            } else {
+                flags
+            };
+            out.push(Unit {
+                c: l,
+                class: if is_cjk(l) { Class::Cjk } else { class_of(l) },
+                start,
+                end,
+                flags: f,
+            });
+        }
     }
+}
+
+/// The TR39 confusable prototype of `c`, lower-cased, when it is one to four ASCII
+/// letters or digits.
+fn ascii_prototype(c: char) -> Option<([char; 4], usize)> {
+    let mut proto = [char::default(); 4];
+    let mut m = 0;
+    let mut s = [0u8; 4];
+    for p in unicode_security::skeleton(c.encode_utf8(&mut s)) {
+        if !p.is_ascii_alphanumeric() || m == proto.len() {
+            return None;
+        }
+        proto[m] = p.to_ascii_lowercase();
+        m += 1;
+    }
+    (m > 0).then_some((proto, m))
 }
 
 fn is_wordish(class: Class) -> bool {
@@ -557,7 +545,9 @@ mod tests {
 
     fn keys(text: &str) -> Vec<String> {
         let f = fold(text);
-        (0..f.tokens.len()).map(|i| f.key_of(i).to_string()).collect()
+        (0..f.tokens.len())
+            .map(|i| f.key_of(i).to_string())
+            .collect()
     }
 
     #[test]
@@ -576,6 +566,7 @@ mod tests {
     fn cyrillic_look_alikes_fold_to_latin() {
         // Cyrillic А and Е among Latin letters.
         let f = fold("Аdidas NІKЕ");
+        assert_eq!(key_of("Коrvello ТRЕVАLLIОN"), "korveiiotrevaiiion");
         assert_eq!(keys("Аdidas NІKЕ"), ["adidas", "nike"]);
         assert_ne!(f.tokens[0].flags & FLAG_HOMOGLYPH, 0);
     }
@@ -596,7 +587,10 @@ mod tests {
 
     #[test]
     fn leet_is_undone_inside_words_only() {
-        assert_eq!(keys("N1KE 4d1d45 @didas Adida$"), ["nike", "adidas", "adidas", "adidas"]);
+        assert_eq!(
+            keys("N1KE 4d1d45 @didas Adida$"),
+            ["nike", "adidas", "adidas", "adidas"]
+        );
         assert_eq!(keys("$@m$ung"), ["samsung"]);
         // Numbers stay numbers; a trailing "!" is punctuation.
         assert_eq!(keys("1500 Nike!"), ["1500", "nike"]);
@@ -624,7 +618,12 @@ mod tests {
         let kinds: Vec<_> = f.tokens.iter().map(|t| t.kind).collect();
         assert_eq!(
             kinds,
-            [TokenKind::Cjk, TokenKind::Word, TokenKind::Cjk, TokenKind::Cjk]
+            [
+                TokenKind::Cjk,
+                TokenKind::Word,
+                TokenKind::Cjk,
+                TokenKind::Cjk
+            ]
         );
         assert_eq!(f.key_of(0), "耐克");
     }
@@ -650,7 +649,17 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for s in ["", " ", "\u{0}", "\u{FEFF}", "@", "$$$", "́", "\u{10FFFF}", "ﷺ"] {
+        for s in [
+            "",
+            " ",
+            "\u{0}",
+            "\u{FEFF}",
+            "@",
+            "$$$",
+            "́",
+            "\u{10FFFF}",
+            "ﷺ",
+        ] {
             let _ = fold(s);
         }
     }

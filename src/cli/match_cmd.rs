@@ -1,0 +1,407 @@
+//! `markhound match`: score listings handed in as JSON lines, or one title.
+//!
+//! Streams: input is read in batches of [`BATCH`] lines, each batch is scored in
+//! parallel and written in input order before the next is read, so memory stays
+//! constant in the number of lines. A line that cannot be parsed is answered with
+//! `{"line": N, "error": "..."}` in its place and the command exits 1 at the end.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use markhound::listing::Listing;
+use markhound::registry::{parse_file, Format, Mark, Registry};
+use markhound::scoring::{Finding, Rates, Scorer};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{Global, Outcome};
+
+/// Lines scored together; bounds memory and keeps both cores busy.
+const BATCH: usize = 4096;
+/// The longest input line accepted (1 MiB); a longer one is answered with an error.
+const MAX_LINE: usize = 1 << 20;
+
+/// Arguments of `markhound match`.
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// JSON lines of listings to score (`-` for stdin). Without --jsonl or --title,
+    /// stdin is read.
+    #[arg(long, value_name = "FILE|-", conflicts_with = "title")]
+    jsonl: Option<String>,
+    /// Check one title and print a readable table (JSON when stdout is not a
+    /// terminal).
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+    /// With --title: the seller id, to recognise authorised sellers.
+    #[arg(long, requires = "title")]
+    seller: Option<String>,
+    /// With --title: the price, as "AMOUNT CURRENCY" (e.g. "19.90 USD").
+    #[arg(long, requires = "title", value_parser = parse_price)]
+    price: Option<markhound::registry::Money>,
+    /// Only report findings with at least this score (0..1).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_score)]
+    min_score: f64,
+    /// Match against these registry files or folders instead of the database.
+    #[arg(long, value_name = "PATH")]
+    registry: Vec<PathBuf>,
+    /// Exchange rates for price floors (TOML `[rates]`, US dollars per unit).
+    #[arg(long, value_name = "FILE")]
+    rates: Option<PathBuf>,
+}
+
+fn parse_score(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("not a number: {s}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 0 and 1, got {v}"))
+    }
+}
+
+fn parse_price(s: &str) -> Result<markhound::registry::Money, String> {
+    let mut parts = s.split_whitespace();
+    let (Some(a), Some(c), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("expected AMOUNT CURRENCY, e.g. \"19.90 USD\"".into());
+    };
+    let amount: f64 = a.parse().map_err(|_| format!("not an amount: {a}"))?;
+    if !amount.is_finite() || amount < 0.0 {
+        return Err(format!("not an amount: {a}"));
+    }
+    Ok(markhound::registry::Money {
+        amount,
+        currency: c.to_ascii_uppercase(),
+    })
+}
+
+/// Loads the marks to match: from `--registry` files, else from the database.
+pub fn load_marks(global: &Global, files: &[PathBuf]) -> anyhow::Result<Vec<Mark>> {
+    if !files.is_empty() {
+        let mut marks = Vec::new();
+        for path in files {
+            let paths = if path.is_dir() {
+                let mut files = Vec::new();
+                for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                    let entry = entry.with_context(|| format!("cannot read {}", path.display()))?;
+                    if entry.file_type().is_file() && Format::from_path(entry.path()).is_some() {
+                        files.push(entry.into_path());
+                    }
+                }
+                files
+            } else {
+                vec![path.clone()]
+            };
+            for p in paths {
+                marks.extend(parse_file(&p)?);
+            }
+        }
+        return Ok(marks);
+    }
+    let db = markhound::db::open(&global.db)?;
+    let marks = Registry::open(&db)
+        .context("cannot open the registry")?
+        .marks()
+        .context("cannot read the registry")?;
+    if marks.is_empty() {
+        bail!(
+            "the registry in {} is empty: import marks first, e.g. `markhound registry import trademarks/`",
+            global.db.display()
+        );
+    }
+    Ok(marks)
+}
+
+/// Runs `markhound match`.
+pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
+    let rates = match &args.rates {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            Rates::from_toml(&text).with_context(|| format!("{}", p.display()))?
+        }
+        None => Rates::default(),
+    };
+    let scorer = Scorer::new(load_marks(global, &args.registry)?, rates);
+    if let Some(title) = &args.title {
+        let listing = Listing {
+            id: "title".into(),
+            title: title.clone(),
+            seller: args.seller.as_ref().map(|id| markhound::listing::Seller {
+                id: id.clone(),
+                ..Default::default()
+            }),
+            price: args.price.clone(),
+            ..Listing::default()
+        };
+        let findings = filtered(scorer.score(&listing), args.min_score);
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        if stdout.is_terminal() {
+            print_table(&mut out, &findings)?;
+        } else {
+            serde_json::to_writer(
+                &mut out,
+                &Output {
+                    id: &listing.id,
+                    findings: &findings,
+                },
+            )?;
+            out.write_all(b"\n")?;
+        }
+        return Ok(Outcome::Success);
+    }
+    let input: Box<dyn Read> = match args.jsonl.as_deref() {
+        None | Some("-") => Box::new(io::stdin().lock()),
+        Some(path) => Box::new(File::open(path).with_context(|| format!("cannot open {path}"))?),
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let bad = stream(
+        BufReader::with_capacity(1 << 16, input),
+        &mut out,
+        &scorer,
+        args.min_score,
+    )?;
+    out.flush()?;
+    if bad > 0 {
+        let name = args.jsonl.as_deref().unwrap_or("-");
+        eprintln!("error: {bad} line(s) of {name} could not be parsed; see the \"error\" lines of the output");
+        return Ok(Outcome::Failure);
+    }
+    Ok(Outcome::Success)
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    id: &'a str,
+    findings: &'a [Finding],
+}
+
+#[derive(Serialize)]
+struct LineError {
+    line: usize,
+    error: String,
+}
+
+fn filtered(findings: Vec<Finding>, min_score: f64) -> Vec<Finding> {
+    findings
+        .into_iter()
+        .filter(|f| f.score >= min_score)
+        .collect()
+}
+
+/// One input line: its number and bytes, or why it could not be read.
+enum Line {
+    Text(usize, Vec<u8>),
+    TooLong(usize),
+}
+
+/// Scores every line of `input`, writing one output line per input line; returns the
+/// number of lines that could not be parsed.
+fn stream(
+    mut input: impl BufRead,
+    out: &mut impl Write,
+    scorer: &Scorer,
+    min_score: f64,
+) -> anyhow::Result<usize> {
+    let mut bad = 0;
+    let mut number = 0;
+    loop {
+        let mut batch = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            number += 1;
+            match read_line(&mut input, number)? {
+                Some(line) => batch.push(line),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            return Ok(bad);
+        }
+        let results: Vec<(String, bool)> = batch
+            .par_iter()
+            .map(|line| answer(line, scorer, min_score))
+            .collect();
+        for (text, ok) in results {
+            bad += usize::from(!ok);
+            out.write_all(text.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        if batch.len() < BATCH {
+            return Ok(bad);
+        }
+    }
+}
+
+/// Reads one line of at most [`MAX_LINE`] bytes; the rest of a longer line is skipped.
+fn read_line(input: &mut impl BufRead, number: usize) -> anyhow::Result<Option<Line>> {
+    let mut buf = Vec::new();
+    let n = input
+        .by_ref()
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', &mut buf)
+        .with_context(|| format!("cannot read input line {number}"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        return Ok(Some(Line::Text(number, buf)));
+    }
+    if buf.len() > MAX_LINE {
+        // Skip to the end of the over-long line.
+        let mut sink = Vec::new();
+        loop {
+            sink.clear();
+            let n = input.by_ref().take(1 << 16).read_until(b'\n', &mut sink)?;
+            if n == 0 || sink.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        return Ok(Some(Line::TooLong(number)));
+    }
+    Ok(Some(Line::Text(number, buf)))
+}
+
+fn answer(line: &Line, scorer: &Scorer, min_score: f64) -> (String, bool) {
+    let error = |line: usize, error: String| {
+        let text = serde_json::to_string(&LineError { line, error }).unwrap_or_default();
+        (text, false)
+    };
+    match line {
+        Line::TooLong(n) => error(*n, format!("line longer than {MAX_LINE} bytes")),
+        Line::Text(n, bytes) => {
+            let listing: Listing = match parse_listing(bytes) {
+                Ok(l) => l,
+                Err(e) => return error(*n, e),
+            };
+            let findings = filtered(scorer.score(&listing), min_score);
+            match serde_json::to_string(&Output {
+                id: &listing.id,
+                findings: &findings,
+            }) {
+                Ok(text) => (text, true),
+                Err(e) => error(*n, e.to_string()),
+            }
+        }
+    }
+}
+
+fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8: {e}"))?;
+    if text.trim().is_empty() {
+        return Err("empty line".into());
+    }
+    let listing: Listing = serde_json::from_str(text).map_err(|e| {
+        // serde_json says "at line 1 column N": the line is ours to name.
+        let msg = e.to_string();
+        match msg.rfind(" at line ") {
+            Some(i) => format!("{} (column {})", &msg[..i], e.column()),
+            None => msg,
+        }
+    })?;
+    if listing.id.trim().is_empty() {
+        return Err("id: must not be empty".into());
+    }
+    Ok(listing)
+}
+
+fn print_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+    if findings.is_empty() {
+        return writeln!(out, "no registered mark found");
+    }
+    for f in findings {
+        writeln!(out, "{:>5.3}  {} ({})", f.score, f.mark, f.mark_id)?;
+        for s in &f.signals {
+            writeln!(
+                out,
+                "       {:+.2}  {:<17} {}",
+                s.weight,
+                format!("{:?}", s.kind),
+                s.detail
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scorer() -> Scorer {
+        let marks = vec![Mark {
+            id: "zentrix".into(),
+            name: "Zentrix".into(),
+            ..Mark::default()
+        }];
+        Scorer::new(marks, Rates::default())
+    }
+
+    fn run_stream(input: &str) -> (Vec<serde_json::Value>, usize) {
+        let mut out = Vec::new();
+        let bad = stream(input.as_bytes(), &mut out, &scorer(), 0.0).unwrap();
+        let lines = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (lines, bad)
+    }
+
+    #[test]
+    fn one_output_line_per_input_line_in_order() {
+        let input = "{\"id\":\"a\",\"title\":\"Zentrix shoes\"}\nnot json\n{\"id\":\"b\",\"title\":\"plain\"}\n{\"id\":\"c\"}\n\n";
+        let (lines, bad) = run_stream(input);
+        assert_eq!(lines.len(), 5);
+        assert_eq!(bad, 3);
+        assert_eq!(lines[0]["id"], "a");
+        assert_eq!(lines[0]["findings"][0]["mark_id"], "zentrix");
+        assert_eq!(lines[1]["line"], 2);
+        assert_eq!(lines[2]["findings"].as_array().unwrap().len(), 0);
+        assert!(lines[3]["error"].as_str().unwrap().contains("title"));
+        assert_eq!(lines[4]["error"], "empty line");
+    }
+
+    #[test]
+    fn over_long_and_non_utf8_lines_are_errors() {
+        let mut input = Vec::new();
+        input.extend_from_slice(&vec![b'x'; MAX_LINE + 10]);
+        input.extend_from_slice(b"\n\xff\xfe\n{\"id\":\"a\",\"title\":\"Zentrix\"}");
+        let mut out = Vec::new();
+        let bad = stream(&input[..], &mut out, &scorer(), 0.0).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(bad, 2);
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].contains("longer than"));
+        assert!(lines[1].contains("UTF-8"));
+        assert!(lines[2].contains("zentrix"));
+    }
+
+    #[test]
+    fn batches_keep_order() {
+        let input: String = (0..BATCH + 7)
+            .map(|i| format!("{{\"id\":\"{i}\",\"title\":\"Zentrix {i}\"}}\n"))
+            .collect();
+        let (lines, bad) = run_stream(&input);
+        assert_eq!(bad, 0);
+        assert_eq!(lines.len(), BATCH + 7);
+        assert!(lines
+            .iter()
+            .enumerate()
+            .all(|(i, l)| l["id"].as_str() == Some(i.to_string().as_str())));
+    }
+
+    #[test]
+    fn price_argument() {
+        assert_eq!(parse_price("19.9 usd").unwrap().currency, "USD");
+        assert!(parse_price("x USD").is_err());
+        assert!(parse_price("19").is_err());
+    }
+}
