@@ -9,8 +9,10 @@
 //! lives in [`registry`] and [`db`].
 
 pub mod db;
+pub mod demo;
 pub mod image;
 pub mod listing;
 pub mod registry;
+pub mod report;
 pub mod scoring;
 pub mod text;

@@ -1,2 +1,3 @@
+mod match_cmd;
 mod registry;
 mod util;

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Thin: each command turns its flags into the
 //! library's types and calls the library; errors are printed once, in [`main`].
 
+mod demo;
 mod match_cmd;
 mod registry;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Registry(registry::RegistryCommand),
     /// Score listings (JSON lines) or one title against the registry.
     Match(match_cmd::MatchArgs),
+    /// Score the bundled sample listings with the bundled registry and write reports.
+    Demo(demo::DemoArgs),
 }
 
 /// What a command reports back: success, or a handled failure (already reported).
@@ -77,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Registry(cmd) => registry::run(&global, cmd),
         Command::Match(args) => match_cmd::run(&global, args),
+        Command::Demo(args) => demo::run(&global, args),
     }
 }
 

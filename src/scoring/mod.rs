@@ -274,8 +274,12 @@ impl Scorer {
                 weight,
             });
         }
-        if let Some(s) = self.price_signal(mark, ev.listing) {
-            signals.push(s);
+        // An accessory for the product sells below the product's floor by nature.
+        let referential = signals.iter().any(|s| s.kind == SignalKind::ReferentialUse);
+        if !referential {
+            if let Some(s) = self.price_signal(mark, ev.listing) {
+                signals.push(s);
+            }
         }
         if let Some(seller) = &ev.listing.seller {
             if mark

@@ -652,9 +652,22 @@ fn for_each_deletion(chars: &[char], depth: usize, mut f: impl FnMut(u64)) {
 }
 
 fn push_term(terms: &mut Vec<Term>, mark: usize, kind: TermKind, text: &str) {
-    let f = fold(text);
+    let merged = fold(text);
+    let unmerged = normalize::fold_unmerged(text);
+    let variant = (unmerged.key != merged.key).then_some(unmerged);
+    for f in std::iter::once(merged).chain(variant) {
+        if let Some(term) = term_from(&f, mark, kind, text) {
+            terms.push(term);
+        }
+    }
+}
+
+/// A term from a folded name. A name whose key merged a look-alike pair ("rn" to "m")
+/// also gets a term with the unmerged key, which is what its letters spaced out fold
+/// to.
+fn term_from(f: &Folded, mark: usize, kind: TermKind, text: &str) -> Option<Term> {
     if f.key.is_empty() {
-        return;
+        return None;
     }
     let cjk = f.tokens.iter().any(|t| t.kind == TokenKind::Cjk);
     let key_chars = f.key.chars().count();
@@ -667,20 +680,20 @@ fn push_term(terms: &mut Vec<Term>, mark: usize, kind: TermKind, text: &str) {
         .collect();
     let short = !cjk && key_chars <= 3;
     let common = !cjk && (0..f.tokens.len()).all(|i| is_common_word(f.plain_of(i)));
-    terms.push(Term {
+    Some(Term {
         mark,
         kind,
         text: text.to_string(),
         simple: if short { f.plain.clone() } else { simple(text) },
         fkey: f.fkey.chars().collect(),
         fword_bounds,
-        key: f.key,
+        key: f.key.clone(),
         words: word_bounds.len() + 1,
         word_bounds,
         short,
         cjk,
         common,
-    });
+    })
 }
 
 /// Lower case with white space, punctuation and invisible characters removed.
@@ -851,5 +864,50 @@ mod tests {
         for_each_deletion(&['a', 'b', 'c', 'd'], 1, |h| a.push(h));
         for_each_deletion(&['a', 'c', 'd'], 0, |h| b.push(h));
         assert!(a.contains(&b[0]));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn spaced(name: &str, sep: &str) -> String {
+            name.chars().map(String::from).collect::<Vec<_>>().join(sep)
+        }
+
+        proptest! {
+            /// A mark always matches itself, in any casing, width or spacing.
+            #[test]
+            fn a_mark_matches_itself(name in "[a-z]{4,12}", case in any::<u64>(), sep in prop::sample::select(vec![" ", ".", "-", "*", "_"])) {
+                let marks = vec![mark("m", &name, &[])];
+                let m = Matcher::new(&marks);
+                let cased: String = name
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| if case >> (i % 64) & 1 == 1 { c.to_ascii_uppercase() } else { c })
+                    .collect();
+                let wide: String = cased.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+                for title in [
+                    format!("{cased} shoes"),
+                    format!("new {wide} bag"),
+                    format!("{} watch", spaced(&cased, sep)),
+                    format!("buy {}\u{200B}{}", &cased[..2], &cased[2..]),
+                ] {
+                    let found = m.find(&title);
+                    prop_assert!(found.iter().any(|x| x.mark == 0), "{:?} not found in {:?}", name, title);
+                }
+            }
+
+            /// Matching never panics, and every match lies on character boundaries of
+            /// the title.
+            #[test]
+            fn matches_are_slices_of_the_title(title in "\\PC{0,80}") {
+                let marks = registry();
+                let m = Matcher::new(&marks);
+                for x in m.find(&title) {
+                    prop_assert!(x.start < x.end && x.end <= title.len());
+                    prop_assert!(title.is_char_boundary(x.start) && title.is_char_boundary(x.end));
+                }
+            }
+        }
     }
 }

@@ -163,7 +163,14 @@ struct Unit {
 /// Folds `text` into tokens. Never fails; any input gives some (possibly empty) result.
 pub fn fold(text: &str) -> Folded {
     let units = units(text);
-    tokens_from_units(&units)
+    tokens_from_units(&units, true)
+}
+
+/// [`fold`] without merging `rn` into `m` and `vv` into `w`: the key a name has when
+/// its letters are written apart ("r n" cannot merge across a space).
+pub fn fold_unmerged(text: &str) -> Folded {
+    let units = units(text);
+    tokens_from_units(&units, false)
 }
 
 /// True for characters that render as nothing: zero-width spaces and joiners, bidi
@@ -348,6 +355,7 @@ fn leet(c: char) -> Option<char> {
 
 struct Builder {
     folded: Folded,
+    merge_pairs: bool,
 }
 
 impl Builder {
@@ -378,7 +386,7 @@ impl Builder {
                 k = 'i';
             }
             // Merge the two-letter look-alikes: "rn" reads as "m", "vv" as "w".
-            let merged = match (prev_key, k) {
+            let merged = match (prev_key.filter(|_| self.merge_pairs), k) {
                 (Some('r'), 'n') => Some('m'),
                 (Some('v'), 'v') => Some('w'),
                 _ => None,
@@ -417,7 +425,7 @@ impl Builder {
     }
 }
 
-fn tokens_from_units(units: &[Unit]) -> Folded {
+fn tokens_from_units(units: &[Unit], merge_pairs: bool) -> Folded {
     let mut b = Builder {
         folded: Folded {
             key: String::with_capacity(units.len()),
@@ -426,6 +434,7 @@ fn tokens_from_units(units: &[Unit]) -> Folded {
             fkey: String::with_capacity(units.len()),
             tokens: Vec::new(),
         },
+        merge_pairs,
     };
     let mut i = 0;
     let mut sep = Sep::None;
@@ -661,6 +670,42 @@ mod tests {
             "ﷺ",
         ] {
             let _ = fold(s);
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Folding a token's key gives the key back: the key is a fixed point.
+            #[test]
+            fn token_keys_are_fixed_points(text in "\\PC{0,40}") {
+                let f = fold(&text);
+                for i in 0..f.tokens.len() {
+                    let k = f.key_of(i);
+                    prop_assert_eq!(fold(k).key, k.to_string(), "token {} of {:?}", i, text);
+                }
+            }
+
+            /// Folding never panics and the origin map always covers the key.
+            #[test]
+            fn origins_cover_the_key(text in "\\PC{0,60}") {
+                let f = fold(&text);
+                prop_assert_eq!(f.key_origin.len(), f.key.len() + 1);
+                for &o in &f.key_origin {
+                    prop_assert!(o as usize <= text.len());
+                    prop_assert!(text.is_char_boundary(o as usize));
+                }
+            }
+
+            /// Case and width do not change the key.
+            #[test]
+            fn case_and_width_do_not_change_the_key(word in "[a-zA-Z]{1,12}") {
+                let wide: String = word.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+                prop_assert_eq!(key_of(&word.to_uppercase()), key_of(&word.to_lowercase()));
+                prop_assert_eq!(key_of(&wide), key_of(&word));
+            }
         }
     }
 }
