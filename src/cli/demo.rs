@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use markhound::registry::Registry;
 use markhound::report::{CsvReport, JsonReport, Report, ReportData};
-use markhound::scoring::{Rates, Scorer, SUSPECT_THRESHOLD};
+use markhound::scoring::{sanitize, Rates, Scorer, SUSPECT_THRESHOLD};
 use rayon::prelude::*;
 
 use super::{Global, Outcome};
@@ -75,7 +75,7 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
         )?;
         for (i, s) in data.suspects.iter().enumerate() {
             let f = &s.findings[0];
-            let seller = s.listing.seller.as_ref().map_or("-", |x| x.id.as_str());
+            let seller = sanitize(s.listing.seller.as_ref().map_or("-", |x| x.id.as_str()));
             let title: String = s
                 .listing
                 .title

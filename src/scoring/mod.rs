@@ -89,6 +89,24 @@ pub enum SignalKind {
     AuthorizedSeller,
 }
 
+impl SignalKind {
+    /// The kind's name in JSON and CSV (`title_exact`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::TitleExact => "title_exact",
+            SignalKind::TitleFuzzy => "title_fuzzy",
+            SignalKind::TitleConfusable => "title_confusable",
+            SignalKind::TitleAlias => "title_alias",
+            SignalKind::BrandDeclared => "brand_declared",
+            SignalKind::ImageMatch => "image_match",
+            SignalKind::PriceAnomaly => "price_anomaly",
+            SignalKind::Keyword => "keyword",
+            SignalKind::ReferentialUse => "referential_use",
+            SignalKind::AuthorizedSeller => "authorized_seller",
+        }
+    }
+}
+
 /// One piece of evidence for a finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
@@ -408,8 +426,9 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Scraped text in a detail: control and bidi characters removed, length bounded.
-fn sanitize(s: &str) -> String {
+/// Scraped text for a detail or a terminal: control and bidi characters removed,
+/// length bounded.
+pub fn sanitize(s: &str) -> String {
     let cleaned: String = s
         .chars()
         .filter(|c| !c.is_control() && !crate::text::normalize::is_invisible(*c))
@@ -505,6 +524,17 @@ mod tests {
         let f = sc.score(&l);
         assert_eq!(f[0].mark_id, "zentrix");
         assert_eq!(f[0].score, W_BRAND_ONLY);
+    }
+
+    #[test]
+    fn kind_names_match_serde() {
+        for k in [
+            SignalKind::TitleExact,
+            SignalKind::ImageMatch,
+            SignalKind::AuthorizedSeller,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
     }
 
     #[test]

@@ -510,15 +510,21 @@ impl Matcher {
     /// A span that is a registered term plus a plural ending ("s", "es").
     fn plural(&self, f: &Folded, first: usize, last: usize, span: &[char]) -> Option<TitleMatch> {
         let n = span.len();
-        let stem: String = if n > 5 && span[n - 1] == 's' && span[n - 2] == 'e' {
-            span[..n - 2].iter().collect()
-        } else if n > 4 && span[n - 1] == 's' {
-            span[..n - 1].iter().collect()
-        } else {
+        if n < 5 || span[n - 1] != 's' {
             return None;
-        };
-        let stem_len = stem.chars().count();
-        let ti = *self.by_fkey.get(&stem)?.first()?;
+        }
+        let stems = [
+            &span[..n - 1],
+            if span[n - 2] == 'e' {
+                &span[..n - 2]
+            } else {
+                &[]
+            },
+        ];
+        let (stem_len, ti) = stems.iter().filter(|s| s.len() >= 4).find_map(|stem| {
+            let key: String = stem.iter().collect();
+            Some((stem.len(), *self.by_fkey.get(&key)?.first()?))
+        })?;
         let term = &self.terms[ti as usize];
         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
         let edits = n - stem_len;
