@@ -144,6 +144,9 @@ pub struct Matcher {
     deletions: FxHashMap<u64, (u32, u32)>,
     postings: Vec<u32>,
     max_key_chars: usize,
+    /// The words of multi-word terms (fuzzy keys): a span of several title words is
+    /// looked up only when one of its words is one of these.
+    multi_words: rustc_hash::FxHashSet<String>,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -179,6 +182,7 @@ impl Matcher {
         let mut by_fkey: FxHashMap<String, Vec<u32>> = FxHashMap::default();
         let mut pairs: Vec<(u64, u32)> = Vec::new();
         let mut max_key_chars = 0;
+        let mut multi_words = rustc_hash::FxHashSet::default();
         for (ti, t) in terms.iter().enumerate() {
             let ti = ti as u32;
             if t.short && t.words == 1 {
@@ -193,6 +197,14 @@ impl Matcher {
             pattern_terms[id].push(ti);
             if !t.cjk && !t.short {
                 by_fkey.entry(t.fkey.iter().collect()).or_default().push(ti);
+                if t.words > 1 {
+                    let mut bounds = vec![0];
+                    bounds.extend(t.fword_bounds.iter().copied());
+                    bounds.push(t.fkey.len());
+                    for w in bounds.windows(2) {
+                        multi_words.insert(t.fkey[w[0]..w[1]].iter().collect::<String>());
+                    }
+                }
                 max_key_chars = max_key_chars.max(t.fkey.len());
                 for_each_deletion(&t.fkey, max_edits(t.fkey.len()), |h| pairs.push((h, ti)));
             }
@@ -231,6 +243,7 @@ impl Matcher {
             deletions,
             postings,
             max_key_chars,
+            multi_words,
         }
     }
 
@@ -457,6 +470,10 @@ impl Matcher {
                     continue;
                 }
                 let pieces = last - first + 1;
+                // A misspelt multi-word mark keeps at least one word intact.
+                if pieces > 1 && !(first..=last).any(|i| self.multi_words.contains(f.fkey_of(i))) {
+                    continue;
+                }
                 // Ordinary words are not misspellings, but the plural of a mark is
                 // the mark ("adobes").
                 if (first..=last).all(|i| is_dictionary_word(f.plain_of(i))) {
@@ -466,7 +483,10 @@ impl Matcher {
                     continue;
                 }
                 candidates.clear();
-                let depth = if len <= 6 { 1 } else { 2 };
+                // Terms within two edits have nine characters or more; a span needs
+                // its own two-character deletions only to reach them by two
+                // substitutions or deletions, so from nine characters on.
+                let depth = if len < 9 { 1 } else { 2 };
                 for_each_deletion(&span, depth, |h| {
                     if let Some(&(s, n)) = self.deletions.get(&h) {
                         candidates.extend_from_slice(&self.postings[s as usize..(s + n) as usize]);
