@@ -225,6 +225,16 @@ fn pick<T: Copy>(rng: &mut SmallRng, v: &[T]) -> T {
     v[rng.random_range(0..v.len())]
 }
 
+/// A random position among `letters` whose character is one of `set`.
+fn pick_among(rng: &mut SmallRng, s: &[char], letters: &[usize], set: &str) -> Option<usize> {
+    let found: Vec<usize> = letters
+        .iter()
+        .copied()
+        .filter(|&i| set.contains(s[i]))
+        .collect();
+    (!found.is_empty()).then(|| pick(rng, &found))
+}
+
 /// Positions of letters in `s` (mutations touch letters, not spaces).
 fn letter_positions(s: &[char]) -> Vec<usize> {
     (0..s.len())
@@ -306,15 +316,7 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
             s.swap(i, i + 1);
         }
         "vowel-swap" => {
-            let vowels: Vec<usize> = letters
-                .iter()
-                .copied()
-                .filter(|&i| "aeiou".contains(s[i]))
-                .collect();
-            if vowels.is_empty() {
-                return None;
-            }
-            let i = pick(rng, &vowels);
+            let i = pick_among(rng, &s, &letters, "aeiou")?;
             let others: Vec<char> = "aeiou".chars().filter(|&v| v != s[i]).collect();
             s[i] = pick(rng, &others);
         }
@@ -446,15 +448,7 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
             );
         }
         "diacritics" => {
-            let vowels: Vec<usize> = letters
-                .iter()
-                .copied()
-                .filter(|&i| "aeiouy".contains(s[i]))
-                .collect();
-            if vowels.is_empty() {
-                return None;
-            }
-            let i = pick(rng, &vowels);
+            let i = pick_among(rng, &s, &letters, "aeiouy")?;
             s.insert(
                 i + 1,
                 pick(rng, &['\u{0301}', '\u{0308}', '\u{0300}', '\u{0302}']),
