@@ -458,7 +458,6 @@ impl Matcher {
                 // Leetspeak is recognised as written, not with typos on top: model
                 // numbers ("ci10") read as leet too often.
                 if t.kind != TokenKind::Word
-                    || (covered[last] && last == first)
                     || t.flags & normalize::FLAG_LEET != 0
                     || (last > first && t.sep_before == Sep::None)
                 {
@@ -466,7 +465,9 @@ impl Matcher {
                 }
                 span.extend(f.fkey_of(last).chars());
                 let len = span.len();
-                if len < 4 || len > self.max_key_chars + 2 {
+                // A word matched exactly is not misspelt, but may begin a misspelt
+                // multi-word mark ("griffin technologys").
+                if (covered[last] && last == first) || len < 4 || len > self.max_key_chars + 2 {
                     continue;
                 }
                 let pieces = last - first + 1;
