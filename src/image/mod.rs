@@ -1,1 +1,13 @@
-//! Image fingerprints.
+//! Image fingerprints: decoding listing photos safely and hashing them with PDQ, so
+//! that copies of a registered logo or product photo are found even after resizing,
+//! recompression, small edits, rotation or mirroring.
+//!
+//! Pure: takes bytes or a path and returns hashes; no storage, no network.
+
+mod decode;
+mod hash256;
+mod pdq;
+
+pub use decode::{decode_bytes, decode_path, ImageError, Limits};
+pub use hash256::{Hash256, ParseHashError};
+pub use pdq::{pdq_hash, pdq_hash_dihedral, Dihedral, PdqHash, PdqHasher, MIN_HASHABLE_DIM};
