@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Thin: each command turns its flags into the
 //! library's types and calls the library; errors are printed once, in [`main`].
 
+mod hash;
 mod registry;
 
 use std::path::PathBuf;
@@ -16,7 +17,12 @@ pub const EXIT_FAILURE: u8 = 1;
 #[command(name = "markhound", version, about, long_about = None)]
 pub struct Cli {
     /// The database (a sled directory).
-    #[arg(long, global = true, env = "MARKHOUND_DB", default_value = "markhound.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "MARKHOUND_DB",
+        default_value = "markhound.db"
+    )]
     pub db: PathBuf,
     /// No progress bars, no informational messages.
     #[arg(long, short, global = true)]
@@ -34,6 +40,8 @@ pub enum Command {
     /// Manage the trademark registry.
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Print the perceptual hash of images: HASH_HEX,QUALITY,PATH per line.
+    Hash(hash::HashArgs),
 }
 
 /// What a command reports back: success, or a handled failure (already reported).
@@ -68,11 +76,13 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
     };
     match cli.command {
         Command::Registry(cmd) => registry::run(&global, cmd),
+        Command::Hash(args) => hash::run(args),
     }
 }
 
 /// Flags every command may read.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // Read by the database commands; `hash` needs neither field.
 pub struct Global {
     /// The database path.
     pub db: PathBuf,
