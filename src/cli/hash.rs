@@ -43,9 +43,16 @@ const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif", "bmp"];
 /// stays in argument order and appears while a large folder is still being hashed.
 const BATCH_PER_THREAD: usize = 32;
 
+/// One thing to hash, or a folder entry that could not be listed; kept in argument
+/// order so that errors appear where the file would have.
+enum Input {
+    File(PathBuf),
+    Unlistable(anyhow::Error),
+}
+
 /// What the command will do, once the arguments are checked and folders expanded.
 struct HashJob {
-    files: Vec<PathBuf>,
+    inputs: Vec<Input>,
     dihedral: bool,
     limits: Limits,
 }
@@ -53,57 +60,41 @@ struct HashJob {
 /// Runs `markhound hash`.
 pub fn run(args: HashArgs) -> anyhow::Result<Outcome> {
     let Algo::Pdq = args.algo;
-    let mut failed = false;
-    let mut files = Vec::new();
+    let mut inputs = Vec::new();
     for path in &args.paths {
-        if let Err(err) = expand(path, &mut files) {
-            eprintln!("error: {err:#}");
-            failed = true;
-        }
+        expand(path, &mut inputs);
     }
     let job = HashJob {
-        files,
+        inputs,
         dihedral: args.dihedral,
         limits: Limits::default(),
     };
-    if !hash_files(&job)? {
-        failed = true;
-    }
-    Ok(if failed {
-        Outcome::Failure
-    } else {
+    Ok(if hash_inputs(&job)? {
         Outcome::Success
+    } else {
+        Outcome::Failure
     })
 }
 
-/// Adds `path` to `files`: a file as it is, a folder as its image files in sorted
-/// order.
-fn expand(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    if !meta.is_dir() {
-        files.push(path.to_path_buf());
-        return Ok(());
+/// Adds `path` to `inputs`: a folder as its image files in sorted order, anything
+/// else as it is (if it cannot be read, hashing it says so).
+fn expand(path: &Path, inputs: &mut Vec<Input>) {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        inputs.push(Input::File(path.to_path_buf()));
+        return;
     }
-    let mut first_error = None;
     for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
         match entry {
             Ok(entry) if entry.file_type().is_file() && is_image_name(entry.path()) => {
-                files.push(entry.into_path());
+                inputs.push(Input::File(entry.into_path()));
             }
             Ok(_) => {}
             Err(err) => {
-                let shown = err
-                    .path()
-                    .map_or_else(|| path.display().to_string(), |p| p.display().to_string());
-                eprintln!("error: {shown}: {err}");
-                first_error.get_or_insert(shown);
+                let shown = err.path().unwrap_or(path).display().to_string();
+                let err = anyhow::Error::new(err).context(format!("{shown}: cannot list"));
+                inputs.push(Input::Unlistable(err));
             }
         }
-    }
-    match first_error {
-        None => Ok(()),
-        Some(shown) => anyhow::bail!("{shown}: could not search the whole folder"),
     }
 }
 
@@ -114,31 +105,36 @@ fn is_image_name(path: &Path) -> bool {
 }
 
 /// Hashes the files in parallel and prints the results in order. Returns whether
-/// every file was hashed.
-fn hash_files(job: &HashJob) -> anyhow::Result<bool> {
+/// every input was hashed.
+fn hash_inputs(job: &HashJob) -> anyhow::Result<bool> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let batch = rayon::current_num_threads().max(1) * BATCH_PER_THREAD;
     let mut all_ok = true;
-    for chunk in job.files.chunks(batch) {
-        let results: Vec<Result<Vec<PdqHash>, anyhow::Error>> = chunk
+    for chunk in job.inputs.chunks(batch) {
+        let results: Vec<Option<anyhow::Result<Vec<PdqHash>>>> = chunk
             .par_iter()
-            .map_init(PdqHasher::new, |hasher, path| hash_one(hasher, path, job))
+            .map_init(PdqHasher::new, |hasher, input| match input {
+                Input::File(path) => Some(hash_one(hasher, path, job)),
+                Input::Unlistable(_) => None,
+            })
             .collect();
-        for (path, result) in chunk.iter().zip(results) {
-            match result {
-                Ok(hashes) => {
+        for (input, result) in chunk.iter().zip(results) {
+            let err = match (input, result) {
+                (Input::File(path), Some(Ok(hashes))) => {
                     for h in hashes {
                         writeln!(out, "{},{},{}", h.hash, h.quality, path.display())
                             .context("writing the hashes")?;
                     }
+                    continue;
                 }
-                Err(err) => {
-                    out.flush().context("writing the hashes")?;
-                    eprintln!("error: {err:#}");
-                    all_ok = false;
-                }
-            }
+                (Input::File(_), Some(Err(err))) => err,
+                (Input::Unlistable(err), _) => anyhow::anyhow!("{err:#}"),
+                (Input::File(path), None) => anyhow::anyhow!("{}: not hashed", path.display()),
+            };
+            out.flush().context("writing the hashes")?;
+            eprintln!("error: {err:#}");
+            all_ok = false;
         }
         out.flush().context("writing the hashes")?;
     }
