@@ -100,6 +100,8 @@ pub struct PdqHasher {
     buf2: Vec<f32>,
     /// Running sums of the column filter, one per column.
     sums: Vec<f32>,
+    /// Luma of the few rows being filtered.
+    rows: Vec<f32>,
 }
 
 /// Buffers above this many floats are released after use, so that one huge image
@@ -150,21 +152,35 @@ impl PdqHasher {
             return None;
         }
         let n = rows * cols;
-        self.buf1.resize(n, 0.0);
-        self.buf2.resize(n, 0.0);
-        fill_luma(image, &mut self.buf1);
-
+        let source = LumaSource::new(image);
         let mut block = Box::new([[0f32; 64]; 64]);
         if mode == Mode::Single && rows == 64 && cols == 64 {
             // The reference skips the filter for input already at 64 × 64 (only in
             // its single-hash path).
-            for (row, src) in block.iter_mut().zip(self.buf1.chunks_exact(64)) {
-                row.copy_from_slice(src);
+            for (i, row) in block.iter_mut().enumerate() {
+                source.fill(i, row);
             }
         } else {
+            self.buf1.resize(n, 0.0);
+            self.buf2.resize(n, 0.0);
+            self.rows.resize(ROWS_AT_ONCE * cols, 0.0);
             let window_along_rows = jarosz_window(cols, 64);
             let window_along_cols = jarosz_window(rows, 64);
-            for _ in 0..JAROSZ_PASSES {
+            // First pass: luma a few rows at a time, straight into the row filter,
+            // so that the full-size luma image is never stored.
+            for (i, out) in self.buf2.chunks_mut(ROWS_AT_ONCE * cols).enumerate() {
+                let luma = &mut self.rows[..out.len()];
+                source.fill(i * ROWS_AT_ONCE, luma);
+                box_along_rows(luma, out, cols, window_along_rows);
+            }
+            box_along_cols(
+                &self.buf2,
+                &mut self.buf1,
+                &mut self.sums,
+                cols,
+                window_along_cols,
+            );
+            for _ in 1..JAROSZ_PASSES {
                 box_along_rows(&self.buf1, &mut self.buf2, cols, window_along_rows);
                 box_along_cols(
                     &self.buf2,
@@ -206,42 +222,66 @@ pub fn pdq_hash_dihedral(image: &DynamicImage) -> [PdqHash; 8] {
     HASHER.with(|h| h.borrow_mut().hash_dihedral(image))
 }
 
-/// Luma of one pixel with the reference's coefficients and float arithmetic.
-#[inline(always)]
-fn luma(r: u8, g: u8, b: u8) -> f32 {
-    LUMA_R * f32::from(r) + LUMA_G * f32::from(g) + LUMA_B * f32::from(b)
+/// The luma contribution of each 8-bit value of each channel: `coefficient × value`,
+/// the same single-precision products the reference computes pixel by pixel.
+static LUMA_TABLES: LazyLock<[[f32; 256]; 3]> = LazyLock::new(|| {
+    let mut t = [[0f32; 256]; 3];
+    for v in 0..=255u8 {
+        t[0][usize::from(v)] = LUMA_R * f32::from(v);
+        t[1][usize::from(v)] = LUMA_G * f32::from(v);
+        t[2][usize::from(v)] = LUMA_B * f32::from(v);
+    }
+    t
+});
+
+/// 8-bit pixels to take luma from. Alpha is ignored, as the reference ignores it;
+/// images other than 8-bit are first converted to 8-bit RGB.
+struct LumaSource<'a> {
+    bytes: std::borrow::Cow<'a, [u8]>,
+    /// Bytes per pixel: 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA).
+    channels: usize,
+    cols: usize,
 }
 
-/// Fills `out` (rows × cols, row-major) with the image's luma. Alpha is ignored, as
-/// the reference ignores it; images other than 8-bit are first converted to 8-bit
-/// RGB.
-fn fill_luma(image: &DynamicImage, out: &mut [f32]) {
-    match image {
-        DynamicImage::ImageRgb8(img) => {
-            for (o, p) in out.iter_mut().zip(img.as_raw().chunks_exact(3)) {
-                *o = luma(p[0], p[1], p[2]);
-            }
+impl<'a> LumaSource<'a> {
+    fn new(image: &'a DynamicImage) -> LumaSource<'a> {
+        let cols = image.width() as usize;
+        let (bytes, channels) = match image {
+            DynamicImage::ImageRgb8(img) => (img.as_raw().into(), 3),
+            DynamicImage::ImageRgba8(img) => (img.as_raw().into(), 4),
+            DynamicImage::ImageLuma8(img) => (img.as_raw().into(), 1),
+            DynamicImage::ImageLumaA8(img) => (img.as_raw().into(), 2),
+            other => (other.to_rgb8().into_raw().into(), 3),
+        };
+        LumaSource {
+            bytes,
+            channels,
+            cols,
         }
-        DynamicImage::ImageRgba8(img) => {
-            for (o, p) in out.iter_mut().zip(img.as_raw().chunks_exact(4)) {
-                *o = luma(p[0], p[1], p[2]);
-            }
-        }
-        DynamicImage::ImageLuma8(img) => {
-            for (o, &v) in out.iter_mut().zip(img.as_raw().iter()) {
-                *o = luma(v, v, v);
-            }
-        }
-        DynamicImage::ImageLumaA8(img) => {
-            for (o, p) in out.iter_mut().zip(img.as_raw().chunks_exact(2)) {
-                *o = luma(p[0], p[0], p[0]);
-            }
-        }
-        other => {
-            let rgb = other.to_rgb8();
-            for (o, p) in out.iter_mut().zip(rgb.as_raw().chunks_exact(3)) {
-                *o = luma(p[0], p[1], p[2]);
-            }
+    }
+
+    /// Fills `out` with the luma of the rows starting at `first_row`
+    /// (`out.len() / cols` of them), as `R·0.299 + G·0.587 + B·0.114` in single
+    /// precision; a grey value counts as equal R, G and B.
+    fn fill(&self, first_row: usize, out: &mut [f32]) {
+        let [tr, tg, tb] = &*LUMA_TABLES;
+        let start = first_row * self.cols * self.channels;
+        let px = &self.bytes[start..start + out.len() * self.channels];
+        let luma =
+            |r: u8, g: u8, b: u8| tr[usize::from(r)] + tg[usize::from(g)] + tb[usize::from(b)];
+        match self.channels {
+            3 => out
+                .iter_mut()
+                .zip(px.chunks_exact(3))
+                .for_each(|(o, p)| *o = luma(p[0], p[1], p[2])),
+            4 => out
+                .iter_mut()
+                .zip(px.chunks_exact(4))
+                .for_each(|(o, p)| *o = luma(p[0], p[1], p[2])),
+            c => out
+                .iter_mut()
+                .zip(px.chunks_exact(c))
+                .for_each(|(o, p)| *o = luma(p[0], p[0], p[0])),
         }
     }
 }
@@ -276,40 +316,74 @@ impl BoxPhases {
     }
 }
 
+/// Rows filtered side by side by [`box_along_rows`].
+const ROWS_AT_ONCE: usize = 8;
+
 /// The reference's running-mean box filter along each row (`cols` values per row).
+/// Each row's running sum is a chain of dependent additions, so rows are filtered
+/// [`ROWS_AT_ONCE`] at a time to keep the processor busy; every row still sees
+/// exactly the reference's operations in the reference's order.
 fn box_along_rows(input: &[f32], output: &mut [f32], cols: usize, window: usize) {
     let phases = BoxPhases::new(cols, window);
-    for (inp, out) in input.chunks_exact(cols).zip(output.chunks_exact_mut(cols)) {
-        let mut sum = 0f32;
-        let mut count = 0usize;
-        let (mut li, mut ri, mut oi) = (0, 0, 0);
-        for _ in 0..phases.accumulate {
-            sum += inp[ri];
-            count += 1;
-            ri += 1;
+    let mut in_blocks = input.chunks_exact(cols * ROWS_AT_ONCE);
+    let mut out_blocks = output.chunks_exact_mut(cols * ROWS_AT_ONCE);
+    for (inp, out) in (&mut in_blocks).zip(&mut out_blocks) {
+        box_rows_block::<ROWS_AT_ONCE>(inp, out, cols, phases);
+    }
+    let rest_in = in_blocks.remainder().chunks_exact(cols);
+    let rest_out = out_blocks.into_remainder().chunks_exact_mut(cols);
+    for (inp, out) in rest_in.zip(rest_out) {
+        box_rows_block::<1>(inp, out, cols, phases);
+    }
+}
+
+/// Filters the `N` rows of `inp` (each `cols` long) into `out`.
+#[inline(always)]
+fn box_rows_block<const N: usize>(inp: &[f32], out: &mut [f32], cols: usize, p: BoxPhases) {
+    let mut in_rows = inp.chunks_exact(cols);
+    let src: [&[f32]; N] = std::array::from_fn(|_| in_rows.next().unwrap_or_default());
+    let mut out_rows = out.chunks_exact_mut(cols);
+    let dst: [&mut [f32]; N] = std::array::from_fn(|_| out_rows.next().unwrap_or_default());
+    let mut sum = [0f32; N];
+    let mut count = 0usize;
+    let (mut li, mut ri, mut oi) = (0, 0, 0);
+    for _ in 0..p.accumulate {
+        for r in 0..N {
+            sum[r] += src[r][ri];
         }
-        for _ in 0..phases.grow {
-            sum += inp[ri];
-            count += 1;
-            out[oi] = sum / count as f32;
-            ri += 1;
-            oi += 1;
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..p.grow {
+        count += 1;
+        let div = count as f32;
+        for r in 0..N {
+            sum[r] += src[r][ri];
+            dst[r][oi] = sum[r] / div;
         }
-        for _ in 0..phases.slide {
-            sum += inp[ri];
-            sum -= inp[li];
-            out[oi] = sum / count as f32;
-            li += 1;
-            ri += 1;
-            oi += 1;
+        ri += 1;
+        oi += 1;
+    }
+    let div = count as f32;
+    for _ in 0..p.slide {
+        for r in 0..N {
+            sum[r] += src[r][ri];
+            sum[r] -= src[r][li];
+            dst[r][oi] = sum[r] / div;
         }
-        for _ in 0..phases.shrink {
-            sum -= inp[li];
-            count -= 1;
-            out[oi] = sum / count as f32;
-            li += 1;
-            oi += 1;
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..p.shrink {
+        count -= 1;
+        let div = count as f32;
+        for r in 0..N {
+            sum[r] -= src[r][li];
+            dst[r][oi] = sum[r] / div;
         }
+        li += 1;
+        oi += 1;
     }
 }
 
@@ -574,6 +648,44 @@ mod tests {
         assert_eq!(back, dct);
     }
 
+    /// The reference's one-dimensional box filter, transcribed statement by
+    /// statement, to check the faster arrangements against.
+    fn box1d_reference(input: &[f32], stride: usize, len: usize, window: usize) -> Vec<f32> {
+        let half = (window + 2) / 2;
+        let mut out = vec![0f32; len];
+        let (mut li, mut ri, mut oi) = (0, 0, 0);
+        let mut sum = 0f32;
+        let mut count = 0;
+        for _ in 0..half - 1 {
+            sum += input[ri * stride];
+            count += 1;
+            ri += 1;
+        }
+        for _ in 0..window - half + 1 {
+            sum += input[ri * stride];
+            count += 1;
+            out[oi] = sum / count as f32;
+            ri += 1;
+            oi += 1;
+        }
+        for _ in 0..len - window {
+            sum += input[ri * stride];
+            sum -= input[li * stride];
+            out[oi] = sum / count as f32;
+            li += 1;
+            ri += 1;
+            oi += 1;
+        }
+        for _ in 0..half - 1 {
+            sum -= input[li * stride];
+            count -= 1;
+            out[oi] = sum / count as f32;
+            li += 1;
+            oi += 1;
+        }
+        out
+    }
+
     #[test]
     fn box_filter_matches_a_direct_mean() {
         // Window 3 over 10 values: each output is the mean of its neighbours within
@@ -584,11 +696,41 @@ mod tests {
         assert_eq!(out[0], 0.5);
         assert_eq!(out[5], 5.0);
         assert_eq!(out[9], 8.5);
-        // The column filter gives the same numbers on the transposed data.
-        let mut col_out = vec![0.0; 10];
-        let mut sums = Vec::new();
-        box_along_cols(&input, &mut col_out, &mut sums, 1, 3);
-        assert_eq!(out, col_out);
+        assert_eq!(out, box1d_reference(&input, 1, 10, 3));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn filters_are_bit_identical_to_the_reference(
+            rows in 5usize..40,
+            cols in 5usize..40,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let mut state = seed | 1;
+            let input: Vec<f32> = (0..rows * cols)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 25_500) as f32 / 100.0
+                })
+                .collect();
+            let (wr, wc) = (cols.div_ceil(5), rows.div_ceil(5));
+            let mut by_rows = vec![0f32; rows * cols];
+            box_along_rows(&input, &mut by_rows, cols, wr);
+            for r in 0..rows {
+                let want = box1d_reference(&input[r * cols..], 1, cols, wr);
+                proptest::prop_assert_eq!(&by_rows[r * cols..(r + 1) * cols], &want[..]);
+            }
+            let mut by_cols = vec![0f32; rows * cols];
+            let mut sums = Vec::new();
+            box_along_cols(&input, &mut by_cols, &mut sums, cols, wc);
+            for c in 0..cols {
+                let want = box1d_reference(&input[c..], cols, rows, wc);
+                let got: Vec<f32> = (0..rows).map(|r| by_cols[r * cols + c]).collect();
+                proptest::prop_assert_eq!(got, want);
+            }
+        }
     }
 
     #[test]
