@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 
-use markhound::image::{decode_path, Limits, PdqHash, PdqHasher};
+use markhound::image::{decode_path, pdq_hash, pdq_hash_dihedral, recycle, Limits, PdqHash};
 
 use super::Outcome;
 
@@ -114,8 +114,8 @@ fn hash_inputs(job: &HashJob) -> anyhow::Result<bool> {
     for chunk in job.inputs.chunks(batch) {
         let results: Vec<Option<anyhow::Result<Vec<PdqHash>>>> = chunk
             .par_iter()
-            .map_init(PdqHasher::new, |hasher, input| match input {
-                Input::File(path) => Some(hash_one(hasher, path, job)),
+            .map(|input| match input {
+                Input::File(path) => Some(hash_one(path, job)),
                 Input::Unlistable(_) => None,
             })
             .collect();
@@ -141,11 +141,14 @@ fn hash_inputs(job: &HashJob) -> anyhow::Result<bool> {
     Ok(all_ok)
 }
 
-fn hash_one(hasher: &mut PdqHasher, path: &Path, job: &HashJob) -> anyhow::Result<Vec<PdqHash>> {
+/// Hashes one file with this thread's hasher, whose buffers serve file after file.
+fn hash_one(path: &Path, job: &HashJob) -> anyhow::Result<Vec<PdqHash>> {
     let image = decode_path(path, &job.limits)?;
-    Ok(if job.dihedral {
-        hasher.hash_dihedral(&image).to_vec()
+    let hashes = if job.dihedral {
+        pdq_hash_dihedral(&image).to_vec()
     } else {
-        vec![hasher.hash(&image)]
-    })
+        vec![pdq_hash(&image)]
+    };
+    recycle(image);
+    Ok(hashes)
 }

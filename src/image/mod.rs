@@ -8,6 +8,6 @@ mod decode;
 mod hash256;
 mod pdq;
 
-pub use decode::{decode_bytes, decode_path, ImageError, Limits};
+pub use decode::{decode_bytes, decode_path, recycle, ImageError, Limits};
 pub use hash256::{Hash256, ParseHashError};
 pub use pdq::{pdq_hash, pdq_hash_dihedral, Dihedral, PdqHash, PdqHasher, MIN_HASHABLE_DIM};
