@@ -453,6 +453,51 @@ mod tests {
         assert!(matches!(err, ImageError::UnsupportedFormat), "{err:?}");
     }
 
+    fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
+        let img = RgbImage::from_fn(width, height, |x, y| {
+            Rgb([(x * 5) as u8, (y * 3) as u8 ^ shade, shade])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .write_image(img.as_raw(), width, height, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        out
+    }
+
+    /// `jpeg` with an EXIF block saying "rotate 90° clockwise to display".
+    fn jpeg_rotated(width: u32, height: u32) -> Vec<u8> {
+        let plain = jpeg(width, height, 0);
+        let mut tiff = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01".to_vec();
+        tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]);
+        tiff.extend_from_slice(&[0, 0, 0, 0]);
+        let mut app1 = vec![0xff, 0xe1];
+        app1.extend_from_slice(&u16::try_from(2 + 6 + tiff.len()).unwrap().to_be_bytes());
+        app1.extend_from_slice(b"Exif\x00\x00");
+        app1.extend_from_slice(&tiff);
+        let mut out = plain[..2].to_vec();
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&plain[2..]);
+        out
+    }
+
+    #[test]
+    fn exif_orientation_is_applied() {
+        let img = decode_bytes(&jpeg_rotated(40, 20), &Limits::default()).unwrap();
+        assert_eq!((img.width(), img.height()), (20, 40));
+        let upright = decode_bytes(&jpeg(40, 20, 0), &Limits::default()).unwrap();
+        assert_eq!(img.to_rgb8(), upright.rotate90().to_rgb8());
+    }
+
+    #[test]
+    fn recycled_memory_does_not_leak_into_the_next_image() {
+        let big = decode_bytes(&jpeg(64, 48, 200), &Limits::default()).unwrap();
+        let small_bytes = jpeg(24, 16, 7);
+        let fresh = decode_bytes(&small_bytes, &Limits::default()).unwrap();
+        recycle(big);
+        let reused = decode_bytes(&small_bytes, &Limits::default()).unwrap();
+        assert_eq!(fresh, reused);
+    }
+
     #[test]
     fn errors_from_paths_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
