@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
-use markhound::image::{decode_bytes, pdq_hash, pdq_hash_dihedral, Hash256, Limits};
+use markhound::image::{decode_bytes, pdq_hash, pdq_hash_dihedral, Hash256, HashIndex, Limits};
 
 fn photo_bytes() -> Vec<u8> {
     let path = concat!(
@@ -61,5 +61,56 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// A xorshift generator: reproducible random hashes without another dependency.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn hash(&mut self) -> Hash256 {
+        Hash256::from_words([self.next(), self.next(), self.next(), self.next()])
+    }
+}
+
+/// Search among 1 million random hashes within the PDQ match radius (31 bits):
+/// the multi-index against comparing with every hash.
+fn bench_index(c: &mut Criterion) {
+    const SIZE: usize = 1_000_000;
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    let hashes: Vec<Hash256> = (0..SIZE).map(|_| rng.hash()).collect();
+    // Half the queries are stored hashes with 20 bits flipped, half are new.
+    let queries: Vec<Hash256> = (0..64)
+        .map(|i| {
+            if i % 2 == 0 {
+                return rng.hash();
+            }
+            let mut w = hashes[rng.next() as usize % SIZE].words();
+            for _ in 0..20 {
+                let bit = rng.next() as usize % 256;
+                w[bit / 64] ^= 1 << (bit % 64);
+            }
+            Hash256::from_words(w)
+        })
+        .collect();
+
+    let mut group = c.benchmark_group("index 1M");
+    group.sample_size(10);
+    group.bench_function("build", |b| b.iter(|| HashIndex::new(hashes.clone())));
+    let index = HashIndex::new(hashes.clone());
+    let mut q = queries.iter().cycle();
+    group.bench_function("within 31, multi-index", |b| {
+        b.iter(|| index.within(q.next().unwrap(), 31))
+    });
+    group.bench_function("within 31, linear scan", |b| {
+        b.iter(|| index.scan(q.next().unwrap(), 31))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_index);
 criterion_main!(benches);
