@@ -287,6 +287,26 @@ fn dihedral_prints_eight_lines_starting_with_the_plain_hash() {
 }
 
 #[test]
+fn trim_borders_hashes_a_padded_photo_like_the_photo() {
+    let ws = Workspace::new();
+    let photo = picture(240, 160, 6.0);
+    let mut canvas = RgbImage::from_pixel(400, 400, Rgb([255, 255, 255]));
+    image::imageops::replace(&mut canvas, photo.as_rgb8().unwrap(), 100, 50);
+    ws.write("photo.png", encode(&photo, ImageFormat::Png));
+    ws.write(
+        "padded.png",
+        encode(&DynamicImage::ImageRgb8(canvas), ImageFormat::Png),
+    );
+    let plain = parse_lines(&stdout(&ws.run(&["hash", "photo.png", "padded.png"])));
+    assert!(plain[0].hash.hamming(&plain[1].hash) > 40);
+    let out = ws.run(&["hash", "--trim-borders", "photo.png", "padded.png"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trimmed = parse_lines(&stdout(&out));
+    assert_eq!(trimmed[0].hash, plain[0].hash, "no border: unchanged");
+    assert_eq!(trimmed[1].hash, plain[0].hash);
+}
+
+#[test]
 fn usage_errors_exit_with_2() {
     let ws = Workspace::new();
     assert_eq!(ws.run(&["hash"]).status.code(), Some(2));

@@ -9,7 +9,9 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 
-use markhound::image::{decode_path, pdq_hash, pdq_hash_dihedral, recycle, Limits, PdqHash};
+use markhound::image::{
+    decode_path, pdq_hash, pdq_hash_dihedral, recycle, trim_borders, Limits, PdqHash, TrimOptions,
+};
 
 use super::Outcome;
 
@@ -23,6 +25,11 @@ pub struct HashArgs {
     /// each: original, rot90, rot180, rot270, flipx, flipy, flipplus1, flipminus1).
     #[arg(long)]
     pub dihedral: bool,
+    /// Remove uniform borders (padding of one colour) before hashing, so that a
+    /// photo pasted on a larger canvas hashes like the photo. The hashes then no
+    /// longer follow the reference hasher for padded images.
+    #[arg(long)]
+    pub trim_borders: bool,
     /// Image files, or folders to search recursively for .jpg, .jpeg, .png, .webp,
     /// .gif and .bmp files (in sorted order).
     #[arg(required = true, value_name = "PATH")]
@@ -54,6 +61,7 @@ enum Input {
 struct HashJob {
     inputs: Vec<Input>,
     dihedral: bool,
+    trim: Option<TrimOptions>,
     limits: Limits,
 }
 
@@ -67,6 +75,7 @@ pub fn run(args: HashArgs) -> anyhow::Result<Outcome> {
     let job = HashJob {
         inputs,
         dihedral: args.dihedral,
+        trim: args.trim_borders.then(TrimOptions::default),
         limits: Limits::default(),
     };
     Ok(if hash_inputs(&job)? {
@@ -144,10 +153,12 @@ fn hash_inputs(job: &HashJob) -> anyhow::Result<bool> {
 /// Hashes one file with this thread's hasher, whose buffers serve file after file.
 fn hash_one(path: &Path, job: &HashJob) -> anyhow::Result<Vec<PdqHash>> {
     let image = decode_path(path, &job.limits)?;
+    let trimmed = job.trim.as_ref().and_then(|t| trim_borders(&image, t));
+    let hashed = trimmed.as_ref().unwrap_or(&image);
     let hashes = if job.dihedral {
-        pdq_hash_dihedral(&image).to_vec()
+        pdq_hash_dihedral(hashed).to_vec()
     } else {
-        vec![pdq_hash(&image)]
+        vec![pdq_hash(hashed)]
     };
     recycle(image);
     Ok(hashes)
