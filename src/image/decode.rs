@@ -63,6 +63,15 @@ pub enum ImageError {
         /// The limit.
         limit: u64,
     },
+    /// The decoder refused the declared width or height before reading pixels.
+    #[error("the image's declared size is over the limit of {limit} pixels")]
+    DimensionsOverLimit {
+        /// The limit.
+        limit: u64,
+        /// What the decoder reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Decoding would need more memory than [`Limits::max_alloc`].
     #[error("decoding needs more memory than the limit of {limit} bytes")]
     TooMuchMemory {
@@ -75,6 +84,9 @@ pub enum ImageError {
     /// The bytes are not in a supported format.
     #[error("not a supported image (JPEG, PNG, WebP, GIF or BMP)")]
     UnsupportedFormat,
+    /// The format is supported but this file uses a feature of it that is not.
+    #[error("uses an unsupported feature of its format")]
+    UnsupportedFeature(#[source] image::ImageError),
     /// The image is corrupt or truncated.
     #[error("corrupt or truncated image")]
     Corrupt(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -103,15 +115,10 @@ impl ImageError {
                 limit: limits.max_alloc,
                 source: Some(err),
             },
-            image::ImageError::Unsupported(ref u)
-                if matches!(
-                    u.format_hint(),
-                    image::error::ImageFormatHint::Unknown
-                        | image::error::ImageFormatHint::Exact(_)
-                ) && matches!(u.kind(), image::error::UnsupportedErrorKind::Format(_)) =>
-            {
-                ImageError::UnsupportedFormat
-            }
+            image::ImageError::Unsupported(ref u) => match u.kind() {
+                image::error::UnsupportedErrorKind::Format(_) => ImageError::UnsupportedFormat,
+                _ => ImageError::UnsupportedFeature(err),
+            },
             image::ImageError::IoError(ref io) if io.kind() == std::io::ErrorKind::OutOfMemory => {
                 ImageError::TooMuchMemory {
                     limit: limits.max_alloc,
@@ -151,9 +158,7 @@ pub fn decode_bytes(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Image
     image_limits.max_image_height = Some(side);
     reader.limits(image_limits);
 
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| pixel_error(e, None, limits))?;
+    let mut decoder = reader.into_decoder().map_err(|e| pixel_error(e, limits))?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > limits.max_pixels {
         return Err(ImageError::TooManyPixels {
@@ -166,8 +171,7 @@ pub fn decode_bytes(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Image
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder)
-        .map_err(|e| pixel_error(e, Some((width, height)), limits))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| pixel_error(e, limits))?;
     image.apply_orientation(orientation);
     Ok(image)
 }
@@ -179,11 +183,11 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ImageError
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
 
-    let side = usize::try_from(limits.max_pixels).unwrap_or(usize::MAX);
+    // JPEG sides fit in 16 bits; the pixel budget is checked below, with the size.
     let options = DecoderOptions::default()
         .set_strict_mode(true)
-        .set_max_width(side)
-        .set_max_height(side);
+        .set_max_width(usize::from(u16::MAX))
+        .set_max_height(usize::from(u16::MAX));
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(
         zune_core::bytestream::ZCursor::new(bytes),
         options,
@@ -251,10 +255,9 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<DynamicImage, ImageError
 
 fn jpeg_error(err: zune_jpeg::errors::DecodeErrors, limits: &Limits) -> ImageError {
     match err {
-        zune_jpeg::errors::DecodeErrors::LargeDimensions(_) => ImageError::TooManyPixels {
-            width: 0,
-            height: 0,
+        zune_jpeg::errors::DecodeErrors::LargeDimensions(_) => ImageError::DimensionsOverLimit {
             limit: limits.max_pixels,
+            source: Box::new(err),
         },
         other => ImageError::Corrupt(Box::new(other)),
     }
@@ -290,16 +293,14 @@ pub fn recycle(image: DynamicImage) {
     }
 }
 
-/// Maps a decoder error, reporting a dimension limit as [`ImageError::TooManyPixels`]
-/// with the declared size when the decoder refused the header.
-fn pixel_error(err: image::ImageError, dims: Option<(u32, u32)>, limits: &Limits) -> ImageError {
+/// Maps a decoder error; a refused width or height becomes
+/// [`ImageError::DimensionsOverLimit`].
+fn pixel_error(err: image::ImageError, limits: &Limits) -> ImageError {
     if let image::ImageError::Limits(ref l) = err {
         if matches!(l.kind(), image::error::LimitErrorKind::DimensionError) {
-            let (width, height) = dims.unwrap_or((0, 0));
-            return ImageError::TooManyPixels {
-                width,
-                height,
+            return ImageError::DimensionsOverLimit {
                 limit: limits.max_pixels,
+                source: Box::new(err),
             };
         }
     }
@@ -424,6 +425,28 @@ mod tests {
         };
         let err = decode_bytes(&png(20, 10), &limits).unwrap_err();
         assert!(matches!(err, ImageError::TooManyPixels { .. }), "{err:?}");
+        // A side longer than the whole budget is refused by the decoder itself.
+        let limits = Limits {
+            max_pixels: 15,
+            ..Limits::default()
+        };
+        let err = decode_bytes(&png(20, 10), &limits).unwrap_err();
+        assert!(
+            matches!(err, ImageError::DimensionsOverLimit { limit: 15, .. }),
+            "{err:?}"
+        );
+        let err = decode_bytes(&jpeg(20, 10, 0), &limits).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ImageError::TooManyPixels {
+                    width: 20,
+                    height: 10,
+                    limit: 15
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
