@@ -34,6 +34,7 @@ find "$folder" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' \
     -o -iname '*.webp' -o -iname '*.gif' -o -iname '*.bmp' \) | LC_ALL=C sort > "$work/once"
 for _ in $(seq "$repeat"); do cat "$work/once"; done > "$work/list"
 count="$(wc -l < "$work/list")"
+load="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 
 cat > "$work/peer.py" <<'PY'
 import sys
@@ -50,26 +51,33 @@ for path in paths:
 sys.stdout.write("\n".join(out) + "\n")
 PY
 
-now() { date +%s.%N; }
-rate() { awk -v n="$count" -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", n / (b - a) }'; }
+# Runs a command and prints "wall_seconds cpu_seconds" (user + system).
+timed() {
+    local TIMEFORMAT='%R %U %S'
+    { time "$@" > "$work/last.out"; } 2> "$work/last.time"
+    awk '{ printf "%s %.3f", $1, $2 + $3 }' "$work/last.time"
+}
+rate() { awk -v n="$count" -v s="$1" 'BEGIN { printf "%.1f", n / s }'; }
 
 # Warm the page cache and both programs once.
 xargs -d '\n' "$markhound" hash < "$work/once" > /dev/null
 "$venv/bin/python" "$work/peer.py" "$work/once" > /dev/null
 
-t0="$(now)"; xargs -d '\n' "$markhound" hash < "$work/list" > "$work/markhound.out"; t1="$(now)"
-t2="$(now)"; RAYON_NUM_THREADS=1 xargs -d '\n' "$markhound" hash < "$work/list" > /dev/null; t3="$(now)"
-t4="$(now)"; "$venv/bin/python" "$work/peer.py" "$work/list" > "$work/peer.out"; t5="$(now)"
+read -r mh_wall mh_cpu <<< "$(timed xargs -d '\n' "$markhound" hash < "$work/list")"
+cp "$work/last.out" "$work/markhound.out"
+read -r one_wall one_cpu <<< "$(RAYON_NUM_THREADS=1 timed xargs -d '\n' "$markhound" hash < "$work/list")"
+read -r py_wall py_cpu <<< "$(timed "$venv/bin/python" "$work/peer.py" "$work/list")"
+cp "$work/last.out" "$work/peer.out"
 
-mh="$(rate "$t0" "$t1")"; mh1="$(rate "$t2" "$t3")"; py="$(rate "$t4" "$t5")"
-same="$(paste -d '\n' <(cut -d, -f1 "$work/markhound.out") <(cut -d, -f1 "$work/peer.out") \
-    | paste - - | awk '$1 == $2' | wc -l)"
+same="$(paste -d , <(cut -d, -f1 "$work/markhound.out") <(cut -d, -f1 "$work/peer.out") \
+    | awk -F, '$1 == $2' | wc -l)"
 
-echo "images hashed:            $count ($(wc -l < "$work/once") files x $repeat)"
-echo "cores:                    $(nproc)"
-echo "markhound hash:           $mh photos/s"
-echo "markhound hash, 1 thread: $mh1 photos/s"
-echo "pdqhash + Pillow:         $py photos/s"
-awk -v a="$mh" -v b="$py" -v c="$mh1" \
-    'BEGIN { printf "ratio:                    %.2fx (1 thread: %.2fx)\n", a / b, c / b }'
-echo "identical hashes:         $same of $count"
+echo "images hashed: $count ($(wc -l < "$work/once") files x $repeat), cores: $(nproc)," \
+    "load average before: $load"
+printf '%-28s %12s %16s\n' "" "photos/s" "photos/CPU-s"
+printf '%-28s %12s %16s\n' "markhound hash" "$(rate "$mh_wall")" "$(rate "$mh_cpu")"
+printf '%-28s %12s %16s\n' "markhound hash, 1 thread" "$(rate "$one_wall")" "$(rate "$one_cpu")"
+printf '%-28s %12s %16s\n' "pdqhash + Pillow" "$(rate "$py_wall")" "$(rate "$py_cpu")"
+awk -v a="$py_wall" -v b="$mh_wall" -v c="$one_wall" -v d="$py_cpu" -v e="$mh_cpu" \
+    'BEGIN { printf "speed-up: %.2fx (1 thread: %.2fx, per CPU-second: %.2fx)\n", a / b, a / c, d / e }'
+echo "identical hashes: $same of $count"
