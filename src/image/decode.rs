@@ -522,6 +522,48 @@ mod tests {
     }
 
     #[test]
+    fn lossless_formats_give_the_same_pixels() {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(33, 17, |x, y| {
+            Rgb([(x * 7) as u8, (y * 11) as u8, (x ^ y) as u8])
+        }));
+        let want = img.to_rgb8();
+        for format in [
+            image::ImageFormat::Png,
+            image::ImageFormat::Bmp,
+            image::ImageFormat::WebP,
+        ] {
+            let mut bytes = Cursor::new(Vec::new());
+            img.write_to(&mut bytes, format).unwrap();
+            let got = decode_bytes(bytes.get_ref(), &Limits::default()).unwrap();
+            assert_eq!(got.to_rgb8(), want, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn gif_gives_its_first_frame() {
+        use image::codecs::gif::GifEncoder;
+        use image::{Delay, Frame, Rgba, RgbaImage};
+        let frame = |c: [u8; 4]| {
+            Frame::from_parts(
+                RgbaImage::from_pixel(12, 9, Rgba(c)),
+                0,
+                0,
+                Delay::from_numer_denom_ms(100, 1),
+            )
+        };
+        let mut bytes = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut bytes);
+            encoder
+                .encode_frames([frame([255, 0, 0, 255]), frame([0, 0, 255, 255])])
+                .unwrap();
+        }
+        let img = decode_bytes(&bytes, &Limits::default()).unwrap();
+        assert_eq!((img.width(), img.height()), (12, 9));
+        assert_eq!(img.to_rgb8().get_pixel(5, 5), &Rgb([255, 0, 0]));
+    }
+
+    #[test]
     fn errors_from_paths_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.jpg");
