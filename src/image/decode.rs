@@ -563,6 +563,49 @@ mod tests {
         assert_eq!(img.to_rgb8().get_pixel(5, 5), &Rgb([255, 0, 0]));
     }
 
+    fn sample_files() -> Vec<Vec<u8>> {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(24, 16, |x, y| {
+            Rgb([(x * 9) as u8, (y * 13) as u8, (x * y) as u8])
+        }));
+        let mut files = vec![jpeg(24, 16, 3), jpeg_rotated(16, 8)];
+        for format in [
+            image::ImageFormat::Png,
+            image::ImageFormat::Bmp,
+            image::ImageFormat::WebP,
+            image::ImageFormat::Gif,
+        ] {
+            let mut bytes = Cursor::new(Vec::new());
+            img.write_to(&mut bytes, format).unwrap();
+            files.push(bytes.into_inner());
+        }
+        files
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// Damaged files give an error or an image that hashes, never a panic.
+        #[test]
+        fn damaged_files_never_panic(
+            which in 0usize..6,
+            edits in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..8),
+            cut in 0usize..4096,
+        ) {
+            let mut bytes = sample_files().swap_remove(which);
+            for (at, value) in edits {
+                let n = bytes.len();
+                bytes[at % n] = value;
+            }
+            let keep = bytes.len() - cut % bytes.len();
+            bytes.truncate(keep);
+            let limits = Limits { max_alloc: 16 << 20, ..Limits::default() };
+            if let Ok(img) = decode_bytes(&bytes, &limits) {
+                proptest::prop_assert!(u64::from(img.width()) * u64::from(img.height()) <= limits.max_pixels);
+                proptest::prop_assert!(crate::image::pdq_hash(&img).quality <= 100);
+            }
+        }
+    }
+
     #[test]
     fn errors_from_paths_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
