@@ -9,6 +9,11 @@
 //! coefficient: set when it is above the median. The quality score counts strong
 //! gradients of the 64 × 64 image.
 //!
+//! Images of any size are hashed at full resolution. The reference command-line
+//! tool first squashes images larger than 512 pixels to 512 × 512, but the hashes
+//! published with the reference (and those of the other implementations) are the
+//! full-resolution ones, and squashing moves them by up to 14 bits (EVALUATION.md).
+//!
 //! Written by hand because no maintained crate reproduces the reference bit for bit
 //! on top of the `image` crate; the hasher keeps its buffers between images.
 
@@ -94,9 +99,9 @@ type Block16 = [[f32; 16]; 16];
 /// you.
 #[derive(Debug, Default)]
 pub struct PdqHasher {
-    /// Luma, then the filter's output.
+    /// The filter's passes write here and in `buf2` in turn; the last one here.
     buf1: Vec<f32>,
-    /// The filter's intermediate.
+    /// See `buf1`.
     buf2: Vec<f32>,
     /// Running sums of the column filter, one per column.
     sums: Vec<f32>,
