@@ -136,6 +136,10 @@ impl PdqHasher {
     /// The PDQ hashes of the image's eight rotations and mirror images (order of
     /// [`Dihedral::ALL`]), from one pass over the pixels: the reference derives them
     /// from the DCT by transposing and flipping signs, and so do we.
+    ///
+    /// The first hash equals [`PdqHasher::hash`] except for images of exactly
+    /// 64 × 64 pixels, which the reference's single-hash path does not filter and
+    /// its dihedral path does; both behaviours are kept.
     pub fn hash_dihedral(&mut self, image: &DynamicImage) -> [PdqHash; 8] {
         let Some((dct, quality)) = self.dct(image, Mode::Dihedral) else {
             return [PdqHash {
