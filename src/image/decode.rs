@@ -379,7 +379,7 @@ mod tests {
         out
     }
 
-    // CRC-32 (IEEE) for the hand-built PNG header above; a test helper only.
+    // CRC-32 (IEEE) for the hand-built PNG header above, used by tests only.
     fn crc32(data: &[u8]) -> u32 {
         let mut crc = 0xffff_ffffu32;
         for &b in data {
