@@ -1,3 +1,4 @@
+mod image;
 mod match_cmd;
 mod registry;
 mod util;

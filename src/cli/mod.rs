@@ -2,6 +2,7 @@
 //! library's types and calls the library; errors are printed once, in [`main`].
 
 mod demo;
+mod hash;
 mod match_cmd;
 mod registry;
 
@@ -45,6 +46,8 @@ pub enum Command {
     Match(match_cmd::MatchArgs),
     /// Score the bundled sample listings with the bundled registry and write reports.
     Demo(demo::DemoArgs),
+    /// Print the perceptual hash of images: HASH_HEX,QUALITY,PATH per line.
+    Hash(hash::HashArgs),
 }
 
 /// What a command reports back: success, or a handled failure (already reported).
@@ -81,11 +84,13 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Registry(cmd) => registry::run(&global, cmd),
         Command::Match(args) => match_cmd::run(&global, args),
         Command::Demo(args) => demo::run(&global, args),
+        Command::Hash(args) => hash::run(args),
     }
 }
 
 /// Flags every command may read.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // Read by the database commands; `hash` needs neither field.
 pub struct Global {
     /// The database path.
     pub db: PathBuf,

@@ -1,1 +1,17 @@
-//! Image fingerprints.
+//! Image fingerprints: decoding listing photos safely and hashing them with PDQ, so
+//! that copies of a registered logo or product photo are found even after resizing,
+//! recompression, small edits, rotation or mirroring.
+//!
+//! Pure: takes bytes or a path and returns hashes; no storage, no network.
+
+mod decode;
+mod hash256;
+mod index;
+mod pdq;
+mod trim;
+
+pub use decode::{decode_bytes, decode_path, recycle, ImageError, Limits};
+pub use hash256::{Hash256, ParseHashError};
+pub use index::{HashIndex, Neighbour};
+pub use pdq::{pdq_hash, pdq_hash_dihedral, Dihedral, PdqHash, PdqHasher, MIN_HASHABLE_DIM};
+pub use trim::{find_content, trim_borders, Crop, TrimOptions};
