@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use markhound::registry::Registry;
-use markhound::report::{CsvReport, JsonReport, Report, ReportData};
+use markhound::report::{attach_marks, CsvReport, HtmlReport, JsonReport, Report, ReportData};
 use markhound::scoring::{sanitize, Rates, Scorer, SUSPECT_THRESHOLD};
 use rayon::prelude::*;
 
@@ -45,8 +45,9 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
             (l, findings)
         })
         .collect();
-    let data = ReportData::new(scored, SUSPECT_THRESHOLD);
-    let formats: [&dyn Report; 2] = [&JsonReport, &CsvReport];
+    let mut data = ReportData::new(scored, SUSPECT_THRESHOLD);
+    attach_marks(&mut data, scorer.marks());
+    let formats: [&dyn Report; 3] = [&HtmlReport, &JsonReport, &CsvReport];
     let mut written = Vec::new();
     for format in formats {
         let path = args.out.join(format!("findings.{}", format.extension()));
