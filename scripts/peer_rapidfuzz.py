@@ -29,6 +29,7 @@ Usage:
 import argparse
 import json
 import math
+import signal
 import sys
 import time
 
@@ -45,14 +46,17 @@ CALIBRATION_CASES = 1500
 def read_jsonl(path, what):
     """Reads JSON lines; a bad line stops the run with its file and line number."""
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                sys.exit(f"{path}:{n}: not a JSON {what}: {e}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    sys.exit(f"{path}:{n}: not a JSON {what}: {e}")
+    except (OSError, UnicodeDecodeError) as e:
+        sys.exit(f"{path}: cannot read: {e}")
     return rows
 
 
@@ -97,8 +101,8 @@ class Peer:
 
 
 def markhound_findings(path, cases, every):
-    """The marks `markhound match` found for every `every`-th case, checked against
-    the case ids (the output has one line per case, in case order)."""
+    """The marks `markhound match` found for one case in `every`, checked against the
+    case ids (the output has one line per case, in case order)."""
     rows = read_jsonl(path, "output line")
     if len(rows) != len(cases):
         sys.exit(f"{path}: {len(rows)} output lines for {len(cases)} cases")
@@ -109,7 +113,12 @@ def markhound_findings(path, cases, every):
             sys.exit(f"{path}:{line}: markhound reported an error: {row['error']}")
         if row.get("id") != case["id"]:
             sys.exit(f"{path}:{line}: output for id {row.get('id')!r}, expected {case['id']!r}")
-        found.append({f["mark_id"] for f in row["findings"]})
+        findings = row.get("findings")
+        if not isinstance(findings, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("mark_id"), str) for f in findings
+        ):
+            sys.exit(f"{path}:{line}: \"findings\" is not a list of findings with a mark_id")
+        found.append({f["mark_id"] for f in findings})
     return found
 
 
@@ -166,6 +175,9 @@ def print_report(name, m):
 
 
 def main():
+    # A closed stdout (`| head`) ends the run quietly, like other command-line tools.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("cases")
     ap.add_argument("marks")
@@ -179,6 +191,10 @@ def main():
         ap.error("--every must be 1 or more")
     if a.every is not None and a.budget is not None:
         ap.error("--every and --budget exclude each other")
+    if a.findings and a.budget is not None:
+        ap.error("--budget only applies to the peer's run, not to --findings")
+    if a.budget is not None and a.budget <= 0:
+        ap.error("--budget must be positive")
 
     cases = read_jsonl(a.cases, "case")
     marks = read_jsonl(a.marks, "mark")
@@ -189,6 +205,8 @@ def main():
         if not isinstance(c.get("id"), str) or not isinstance(c.get("title"), str):
             sys.exit(f"{a.cases}:{n}: a case needs string fields id and title")
 
+    if not cases:
+        sys.exit(f"{a.cases}: no cases")
     every = a.every or 1
     result = {"total_cases": len(cases), "marks": len(marks)}
     if a.findings:
@@ -200,7 +218,7 @@ def main():
         if a.budget is not None:
             stride = max(1, len(cases) // CALIBRATION_CASES)
             _, secs, _ = peer.run(cases[::stride][:CALIBRATION_CASES])
-            per_case = secs / min(CALIBRATION_CASES, len(cases[::stride]))
+            per_case = max(secs, 1e-9) / min(CALIBRATION_CASES, len(cases[::stride]))
             every = max(1, math.ceil(per_case * len(cases) / a.budget))
             print(f"calibration: {1 / per_case:.0f} titles/s; the whole set would take "
                   f"{per_case * len(cases):.0f} s, so one case in {every} is matched",
