@@ -142,6 +142,7 @@ pub struct Matcher {
     short: FxHashMap<String, Vec<u32>>,
     by_fkey: FxHashMap<String, Vec<u32>>,
     deletions: FxHashMap<u64, (u32, u32)>,
+    filter: KeyFilter,
     postings: Vec<u32>,
     max_key_chars: usize,
     /// The words of multi-word terms (fuzzy keys): a span of several title words is
@@ -221,6 +222,7 @@ impl Matcher {
         };
         pairs.sort_unstable();
         pairs.dedup();
+        let filter = KeyFilter::new(pairs.iter().map(|p| p.0), pairs.len());
         let mut deletions = FxHashMap::default();
         deletions.reserve(pairs.len());
         let mut postings = Vec::with_capacity(pairs.len());
@@ -241,6 +243,7 @@ impl Matcher {
             short,
             by_fkey,
             deletions,
+            filter,
             postings,
             max_key_chars,
             multi_words,
@@ -489,6 +492,9 @@ impl Matcher {
                 // substitutions or deletions, so from nine characters on.
                 let depth = if len < 9 { 1 } else { 2 };
                 for_each_deletion(&span, depth, |h| {
+                    if !self.filter.may_contain(h) {
+                        return;
+                    }
                     if let Some(&(s, n)) = self.deletions.get(&h) {
                         candidates.extend_from_slice(&self.postings[s as usize..(s + n) as usize]);
                     }
@@ -644,6 +650,42 @@ fn is_doubling_or_plural(long: &[char], short: &[char]) -> bool {
 /// and transpositions of adjacent characters each cost one edit.
 fn osa(a: &[char], b: &[char]) -> usize {
     strsim::generic_damerau_levenshtein(a, b)
+}
+
+/// A one-hash Bloom filter in front of the deletion map: most probes of a title's
+/// deletions miss, and with a large registry the map is far bigger than the caches,
+/// so a miss in the map costs two memory loads. The filter (16 bits per key, about
+/// 6 % false positives) answers most misses from a table an eighth of the size.
+/// Written here because it is a dozen lines over a bit vector; a crate would add
+/// hashing we already have.
+#[derive(Debug)]
+struct KeyFilter {
+    bits: Vec<u64>,
+    shift: u32,
+}
+
+impl KeyFilter {
+    fn new(keys: impl Iterator<Item = u64>, n: usize) -> KeyFilter {
+        let nbits = (n * 16).next_power_of_two().max(64);
+        let mut f = KeyFilter {
+            bits: vec![0; nbits / 64],
+            shift: 64 - nbits.trailing_zeros(),
+        };
+        for k in keys {
+            let s = f.slot(k);
+            f.bits[s >> 6] |= 1 << (s & 63);
+        }
+        f
+    }
+
+    fn slot(&self, h: u64) -> usize {
+        (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    fn may_contain(&self, h: u64) -> bool {
+        let s = self.slot(h);
+        self.bits[s >> 6] >> (s & 63) & 1 == 1
+    }
 }
 
 /// Calls `f` with the 64-bit hash of every string obtained from `chars` by deleting up
