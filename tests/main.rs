@@ -1,4 +1,5 @@
 mod image;
 mod match_cmd;
 mod registry;
+mod report_browser;
 mod util;
