@@ -947,6 +947,8 @@ mod tests {
             /// A mark always matches itself, in any casing, width or spacing.
             #[test]
             fn a_mark_matches_itself(name in "[a-z]{4,12}", case in any::<u64>(), sep in prop::sample::select(vec![" ", ".", "-", "*", "_"])) {
+                // Names have no letter three times in a row (the folding cuts such runs).
+                prop_assume!(!name.as_bytes().windows(3).any(|w| w[0] == w[1] && w[1] == w[2]));
                 let marks = vec![mark("m", &name, &[])];
                 let m = Matcher::new(&marks);
                 let cased: String = name
