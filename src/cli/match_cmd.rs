@@ -356,8 +356,8 @@ impl Photos {
         }
         if listing.images.len() > MAX_PHOTOS {
             tracing::warn!(
-                listing = %listing.id,
-                "{} photos; only the first {MAX_PHOTOS} are checked",
+                "listing {}: {} photos, only the first {MAX_PHOTOS} are checked",
+                listing.id,
                 listing.images.len()
             );
         }
@@ -370,7 +370,7 @@ impl Photos {
                 let hits = match self.hits(source) {
                     Ok(hits) => hits,
                     Err(reason) => {
-                        tracing::warn!(listing = %listing.id, "photo skipped: {reason}");
+                        tracing::warn!("listing {}: photo skipped: {reason}", listing.id);
                         Vec::new()
                     }
                 };
