@@ -5,8 +5,9 @@
 //! or pasted onto a larger canvas, and each of those moves the hash far away. So
 //! both sides hash more than the picture as it is:
 //!
-//! - each reference image is hashed whole, at a few centre crops
-//!   ([`REFERENCE_CROPS`]) and without its uniform borders ([`reference_hashes`]);
+//! - each reference image is hashed whole, turned each of the seven other ways
+//!   pixel by pixel, at a few centre crops ([`REFERENCE_CROPS`]) and without its
+//!   uniform borders ([`reference_hashes`]);
 //! - each listing photo is hashed in its eight rotations and mirror images (one DCT,
 //!   see [`PdqHasher::hash_dihedral`](super::PdqHasher::hash_dihedral)) and, when it
 //!   has uniform borders, its content again in all eight ([`query_hashes`]).
@@ -40,6 +41,10 @@ pub const REFERENCE_CROPS: [u8; 3] = [90, 80, 70];
 pub enum Variant {
     /// The whole image.
     Full,
+    /// The whole image turned (rotated or mirrored) pixel by pixel. The listing
+    /// side's dihedral hashes come from one DCT, which is exact on large photos but
+    /// drifts by up to 60 bits on small sharp logos; these catch those.
+    Turned(Dihedral),
     /// The centre, this many per cent of each side.
     Crop(u8),
     /// The image without its uniform borders.
@@ -50,6 +55,7 @@ impl fmt::Display for Variant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Variant::Full => f.write_str("full"),
+            Variant::Turned(d) => f.write_str(d.name()),
             Variant::Crop(p) => write!(f, "crop{p}"),
             Variant::Trimmed => f.write_str("trimmed"),
         }
@@ -58,17 +64,25 @@ impl fmt::Display for Variant {
 
 /// Why a string does not name a [`Variant`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a reference variant (full, trimmed, or crop followed by a percentage 1..99)")]
+#[error(
+    "`{0}` is not a reference variant (full, trimmed, rot90, rot180, rot270, flipx, flipy, \
+     flipp, flipm, or crop followed by a percentage 1..99)"
+)]
 pub struct ParseVariantError(String);
 
 impl FromStr for Variant {
     type Err = ParseVariantError;
 
-    /// Parses `full`, `trimmed` or `cropNN` (NN in 1..=99).
+    /// Parses `full`, `trimmed`, a turn's name (`rot90`, `flipy`, ...) or `cropNN`
+    /// (NN in 1..=99).
     fn from_str(s: &str) -> Result<Variant, ParseVariantError> {
         match s {
             "full" => Ok(Variant::Full),
             "trimmed" => Ok(Variant::Trimmed),
+            "orig" => Err(ParseVariantError(s.to_owned())),
+            _ if Dihedral::from_name(s).is_some() => Ok(Variant::Turned(
+                Dihedral::from_name(s).unwrap_or(Dihedral::Original),
+            )),
             _ => s
                 .strip_prefix("crop")
                 .and_then(|p| p.parse::<u8>().ok())
@@ -101,14 +115,21 @@ pub struct ReferenceHash {
     pub pdq: PdqHash,
 }
 
-/// The hashes stored for a reference image: the whole image first, then each of
-/// [`REFERENCE_CROPS`], then the image without its borders when it has any.
+/// The hashes stored for a reference image: the whole image first, then its seven
+/// turns, each of [`REFERENCE_CROPS`], and the image without its borders when it
+/// has any.
 pub fn reference_hashes(image: &DynamicImage) -> Vec<ReferenceHash> {
-    let mut out = Vec::with_capacity(REFERENCE_CROPS.len() + 2);
+    let mut out = Vec::with_capacity(REFERENCE_CROPS.len() + 9);
     out.push(ReferenceHash {
         variant: Variant::Full,
         pdq: pdq_hash(image),
     });
+    for d in &Dihedral::ALL[1..] {
+        out.push(ReferenceHash {
+            variant: Variant::Turned(*d),
+            pdq: pdq_hash(&d.apply(image)),
+        });
+    }
     for percent in REFERENCE_CROPS {
         let crop = centre_crop(image, percent);
         out.push(ReferenceHash {
@@ -201,7 +222,7 @@ impl ImageHit {
     /// `cropped to 80 %`, `borders removed`), or `None` for a plain copy.
     pub fn edit(&self) -> Option<String> {
         let mut parts = Vec::new();
-        let turned = match self.transform.dihedral {
+        let turned = |d: Dihedral| match d {
             Dihedral::Original => None,
             Dihedral::Rotate90 | Dihedral::Rotate270 => Some("rotated 90°"),
             Dihedral::Rotate180 => Some("rotated 180°"),
@@ -209,9 +230,10 @@ impl ImageHit {
             Dihedral::FlipY => Some("mirrored"),
             Dihedral::FlipPlus1 | Dihedral::FlipMinus1 => Some("mirrored and rotated"),
         };
-        parts.extend(turned.map(str::to_owned));
+        parts.extend(turned(self.transform.dihedral).map(str::to_owned));
         match self.variant {
             Variant::Full => {}
+            Variant::Turned(d) => parts.extend(turned(d).map(str::to_owned)),
             Variant::Crop(p) => parts.push(format!("cropped to {p} %")),
             Variant::Trimmed => parts.push("reference without borders".to_owned()),
         }
@@ -320,12 +342,19 @@ mod tests {
 
     #[test]
     fn variant_names_round_trip() {
-        for v in [Variant::Full, Variant::Crop(80), Variant::Trimmed] {
+        for v in [
+            Variant::Full,
+            Variant::Crop(80),
+            Variant::Trimmed,
+            Variant::Turned(Dihedral::FlipY),
+        ] {
             assert_eq!(v.to_string().parse::<Variant>(), Ok(v));
         }
         assert!("crop0".parse::<Variant>().is_err());
         assert!("crop100".parse::<Variant>().is_err());
         assert!("half".parse::<Variant>().is_err());
+        assert!("orig".parse::<Variant>().is_err());
+        assert_eq!("flipm".parse(), Ok(Variant::Turned(Dihedral::FlipMinus1)));
         let json = serde_json::to_string(&Variant::Crop(70)).unwrap();
         assert_eq!(json, "\"crop70\"");
         assert_eq!(
@@ -335,18 +364,13 @@ mod tests {
     }
 
     #[test]
-    fn reference_hashes_cover_crops_and_trim() {
+    fn reference_hashes_cover_turns_crops_and_trim() {
         let plain = picture(200, 160, 1);
         let kinds: Vec<Variant> = reference_hashes(&plain).iter().map(|h| h.variant).collect();
-        assert_eq!(
-            kinds,
-            [
-                Variant::Full,
-                Variant::Crop(90),
-                Variant::Crop(80),
-                Variant::Crop(70)
-            ]
-        );
+        let mut expected = vec![Variant::Full];
+        expected.extend(Dihedral::ALL[1..].iter().map(|d| Variant::Turned(*d)));
+        expected.extend([Variant::Crop(90), Variant::Crop(80), Variant::Crop(70)]);
+        assert_eq!(kinds, expected);
         let mut canvas = RgbImage::from_pixel(300, 300, Rgb([255, 255, 255]));
         imageops::overlay(&mut canvas, &plain.to_rgb8(), 50, 70);
         let padded = DynamicImage::ImageRgb8(canvas);
@@ -365,6 +389,21 @@ mod tests {
         let hits = index.lookup(&query_hashes(&mirrored));
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert_eq!(hits[0].mark, 0);
+        // The listing's own hash meets the reference turned pixel by pixel.
+        assert_eq!(hits[0].variant, Variant::Turned(Dihedral::FlipY));
+        assert_eq!(hits[0].edit().as_deref(), Some("mirrored"));
+        // Without the turned references, the listing's DCT-derived turn finds it.
+        let plain_only = ReferenceIndex::new(
+            reference_hashes(&a)
+                .into_iter()
+                .filter(|h| h.variant == Variant::Full)
+                .map(|hash| ReferenceEntry {
+                    mark: 0,
+                    image: 0,
+                    hash,
+                }),
+        );
+        let hits = plain_only.lookup(&query_hashes(&mirrored));
         assert_eq!(hits[0].transform.dihedral, Dihedral::FlipY);
         assert_eq!(hits[0].edit().as_deref(), Some("mirrored"));
 
@@ -388,7 +427,7 @@ mod tests {
         let blank = DynamicImage::ImageRgb8(RgbImage::from_pixel(100, 100, Rgb([200, 200, 200])));
         let index = index_of(&[(0, &a), (1, &blank)]);
         // The blank reference has quality 0 and is not indexed at all.
-        assert_eq!(index.len(), 4);
+        assert_eq!(index.len(), 11);
         assert!(index.lookup(&query_hashes(&blank)).is_empty());
         let other = picture(240, 180, 23);
         assert!(index.lookup(&query_hashes(&other)).is_empty());
