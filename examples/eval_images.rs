@@ -17,6 +17,7 @@
 //! * `+ dihedral`: the listing photo's 8 rotations and mirror images (one DCT);
 //! * `+ turned refs`: the reference turned the 7 other ways pixel by pixel;
 //! * `+ trim`: the photo and the reference without uniform borders;
+//! * `+ halves`: the top and bottom halves of the photo and the reference;
 //! * `markhound (+ crops)`: the reference's centre crops (90, 80, 70 %): all of
 //!   them, what `match` does.
 //!
@@ -37,7 +38,8 @@ use sha2::{Digest, Sha256};
 /// One edit a counterfeit listing might apply to a brand's photo.
 struct Edit {
     name: &'static str,
-    apply: fn(&DynamicImage) -> DynamicImage,
+    /// The edit; the number is drawn from the photo's name, for edits that vary.
+    apply: fn(&DynamicImage, u64) -> DynamicImage,
 }
 
 fn scale(img: &DynamicImage, factor: f32) -> DynamicImage {
@@ -111,13 +113,14 @@ fn map_pixels(img: &DynamicImage, f: impl Fn(u8) -> u8) -> DynamicImage {
     DynamicImage::ImageRgb8(rgb)
 }
 
-/// A band across 15 % of the height, at two thirds down, of alternating black and
-/// white blocks: a caption or price banner pasted over the photo.
-fn banner(img: &DynamicImage) -> DynamicImage {
+/// A band across 15 % of the height of alternating black and white blocks, with
+/// lighter "letters" inside: a caption or price banner pasted over the photo. Its
+/// height on the photo is drawn from `seed`, anywhere from top to bottom.
+fn banner(img: &DynamicImage, seed: u64) -> DynamicImage {
     let mut rgb = img.to_rgb8();
     let (w, h) = rgb.dimensions();
     let band = (h * 15 / 100).max(1);
-    let top = h * 2 / 3 - band / 2;
+    let top = (seed % u64::from(h - band + 1)) as u32;
     for y in top..(top + band).min(h) {
         for x in 0..w {
             let block = (x / band.max(1)) % 2 == 0;
@@ -133,59 +136,59 @@ fn edits() -> Vec<Edit> {
     vec![
         Edit {
             name: "resize 50 %",
-            apply: |i| scale(i, 0.5),
+            apply: |i, _| scale(i, 0.5),
         },
         Edit {
             name: "resize 25 %",
-            apply: |i| scale(i, 0.25),
+            apply: |i, _| scale(i, 0.25),
         },
         Edit {
             name: "upscale 150 %",
-            apply: |i| scale(i, 1.5),
+            apply: |i, _| scale(i, 1.5),
         },
         Edit {
             name: "JPEG quality 30",
-            apply: |i| jpeg(i, 30),
+            apply: |i, _| jpeg(i, 30),
         },
         Edit {
             name: "crop 5 %",
-            apply: |i| crop(i, 5),
+            apply: |i, _| crop(i, 5),
         },
         Edit {
             name: "crop 15 %",
-            apply: |i| crop(i, 15),
+            apply: |i, _| crop(i, 15),
         },
         Edit {
             name: "10 % white border",
-            apply: border,
+            apply: |i, _| border(i),
         },
         Edit {
             name: "mirror",
-            apply: |i| i.fliph(),
+            apply: |i, _| i.fliph(),
         },
         Edit {
             name: "rotate 90°",
-            apply: |i| i.rotate90(),
+            apply: |i, _| i.rotate90(),
         },
         Edit {
             name: "rotate 5°",
-            apply: |i| rotate(i, 5.0),
+            apply: |i, _| rotate(i, 5.0),
         },
         Edit {
             name: "brightness +25 %",
-            apply: |i| map_pixels(i, |c| (f32::from(c) * 1.25).min(255.0) as u8),
+            apply: |i, _| map_pixels(i, |c| (f32::from(c) * 1.25).min(255.0) as u8),
         },
         Edit {
             name: "contrast −30 %",
-            apply: |i| i.adjust_contrast(-30.0),
+            apply: |i, _| i.adjust_contrast(-30.0),
         },
         Edit {
             name: "greyscale",
-            apply: |i| DynamicImage::ImageRgb8(i.grayscale().to_rgb8()),
+            apply: |i, _| DynamicImage::ImageRgb8(i.grayscale().to_rgb8()),
         },
         Edit {
             name: "Gaussian blur",
-            apply: |i| i.blur((i.width().max(i.height()) as f32 / 400.0).max(1.0)),
+            apply: |i, _| i.blur((i.width().max(i.height()) as f32 / 400.0).max(1.0)),
         },
         Edit {
             name: "banner overlay",
@@ -201,38 +204,51 @@ struct Matcher {
     reference: fn(Variant) -> bool,
     dihedral: bool,
     trim: bool,
+    halves: bool,
 }
 
-const MATCHERS: [Matcher; 5] = [
+const MATCHERS: [Matcher; 6] = [
     Matcher {
         name: "plain PDQ",
         reference: |v| v == Variant::Full,
         dihedral: false,
         trim: false,
+        halves: false,
     },
     Matcher {
         name: "+ dihedral",
         reference: |v| v == Variant::Full,
         dihedral: true,
         trim: false,
+        halves: false,
     },
     Matcher {
         name: "+ turned refs",
         reference: |v| matches!(v, Variant::Full | Variant::Turned(_)),
         dihedral: true,
         trim: false,
+        halves: false,
     },
     Matcher {
         name: "+ trim",
         reference: |v| matches!(v, Variant::Full | Variant::Turned(_) | Variant::Trimmed),
         dihedral: true,
         trim: true,
+        halves: false,
+    },
+    Matcher {
+        name: "+ halves",
+        reference: |v| !matches!(v, Variant::Crop(_)),
+        dihedral: true,
+        trim: true,
+        halves: true,
     },
     Matcher {
         name: "markhound (+ crops)",
         reference: |_| true,
         dihedral: true,
         trim: true,
+        halves: true,
     },
 ];
 
@@ -240,9 +256,9 @@ impl Matcher {
     fn wants(&self, q: &QueryHash) -> bool {
         (self.dihedral || q.transform.dihedral == Dihedral::Original)
             && (self.trim || !q.transform.trimmed)
+            && (self.halves || q.transform.half.is_none())
     }
 }
-
 struct Photo {
     name: String,
     image: DynamicImage,
@@ -346,7 +362,12 @@ fn evaluate(title: &str, photos: &[Photo]) {
             .map(|(i, p)| (Some(i), *p))
             .chain(unreg.iter().map(|p| (None, *p)));
         for (mark, photo) in cases {
-            let listing = round_trip(&(edit.apply)(&photo.image));
+            let seed = u64::from_be_bytes(
+                Sha256::digest(photo.name.as_bytes())[8..16]
+                    .try_into()
+                    .expect("8 bytes"),
+            );
+            let listing = round_trip(&(edit.apply)(&photo.image, seed));
             let t = Instant::now();
             let hashes = query_hashes(&listing);
             query_time += t.elapsed().as_secs_f64();

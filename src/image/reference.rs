@@ -6,11 +6,12 @@
 //! both sides hash more than the picture as it is:
 //!
 //! - each reference image is hashed whole, turned each of the seven other ways
-//!   pixel by pixel, at a few centre crops ([`REFERENCE_CROPS`]) and without its
-//!   uniform borders ([`reference_hashes`]);
+//!   pixel by pixel, at a few centre crops ([`REFERENCE_CROPS`]), by halves (top,
+//!   bottom) and without its uniform borders ([`reference_hashes`]);
 //! - each listing photo is hashed in its eight rotations and mirror images (one DCT,
-//!   see [`PdqHasher::hash_dihedral`](super::PdqHasher::hash_dihedral)) and, when it
-//!   has uniform borders, its content again in all eight ([`query_hashes`]).
+//!   see [`PdqHasher::hash_dihedral`](super::PdqHasher::hash_dihedral)), by halves
+//!   (a banner or caption pasted over one half leaves the other intact) and, when
+//!   it has uniform borders, its content again in all eight ([`query_hashes`]).
 //!
 //! [`ReferenceIndex`] holds every reference hash of every mark and answers, for the
 //! hashes of one listing photo, the closest reference image of each mark within
@@ -49,6 +50,39 @@ pub enum Variant {
     Crop(u8),
     /// The image without its uniform borders.
     Trimmed,
+    /// One half of the image.
+    Half(Half),
+}
+
+/// A half of a picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Half {
+    /// The upper half.
+    Top,
+    /// The lower half.
+    Bottom,
+}
+
+impl Half {
+    /// Both halves.
+    pub const ALL: [Half; 2] = [Half::Top, Half::Bottom];
+
+    /// `top` or `bottom`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Half::Top => "top",
+            Half::Bottom => "bottom",
+        }
+    }
+
+    /// This half of `image`.
+    pub fn of(self, image: &DynamicImage) -> DynamicImage {
+        let (w, h) = (image.width(), image.height());
+        match self {
+            Half::Top => image.crop_imm(0, 0, w, h / 2),
+            Half::Bottom => image.crop_imm(0, h / 2, w, h - h / 2),
+        }
+    }
 }
 
 impl fmt::Display for Variant {
@@ -58,6 +92,7 @@ impl fmt::Display for Variant {
             Variant::Turned(d) => f.write_str(d.name()),
             Variant::Crop(p) => write!(f, "crop{p}"),
             Variant::Trimmed => f.write_str("trimmed"),
+            Variant::Half(half) => f.write_str(half.name()),
         }
     }
 }
@@ -65,7 +100,7 @@ impl fmt::Display for Variant {
 /// Why a string does not name a [`Variant`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not a reference variant (full, trimmed, rot90, rot180, rot270, flipx, flipy, \
+    "`{0}` is not a reference variant (full, trimmed, top, bottom, rot90, rot180, rot270, flipx, flipy, \
      flipp, flipm, or crop followed by a percentage 1..99)"
 )]
 pub struct ParseVariantError(String);
@@ -73,12 +108,14 @@ pub struct ParseVariantError(String);
 impl FromStr for Variant {
     type Err = ParseVariantError;
 
-    /// Parses `full`, `trimmed`, a turn's name (`rot90`, `flipy`, ...) or `cropNN`
+    /// Parses `full`, `trimmed`, `top`, `bottom`, a turn's name (`rot90`, `flipy`, ...) or `cropNN`
     /// (NN in 1..=99).
     fn from_str(s: &str) -> Result<Variant, ParseVariantError> {
         match s {
             "full" => Ok(Variant::Full),
             "trimmed" => Ok(Variant::Trimmed),
+            "top" => Ok(Variant::Half(Half::Top)),
+            "bottom" => Ok(Variant::Half(Half::Bottom)),
             "orig" => Err(ParseVariantError(s.to_owned())),
             _ if Dihedral::from_name(s).is_some() => Ok(Variant::Turned(
                 Dihedral::from_name(s).unwrap_or(Dihedral::Original),
@@ -116,8 +153,8 @@ pub struct ReferenceHash {
 }
 
 /// The hashes stored for a reference image: the whole image first, then its seven
-/// turns, each of [`REFERENCE_CROPS`], and the image without its borders when it
-/// has any.
+/// turns, each of [`REFERENCE_CROPS`], its two halves, and the image without its
+/// borders when it has any.
 pub fn reference_hashes(image: &DynamicImage) -> Vec<ReferenceHash> {
     let mut out = Vec::with_capacity(REFERENCE_CROPS.len() + 9);
     out.push(ReferenceHash {
@@ -135,6 +172,12 @@ pub fn reference_hashes(image: &DynamicImage) -> Vec<ReferenceHash> {
         out.push(ReferenceHash {
             variant: Variant::Crop(percent),
             pdq: pdq_hash(&crop),
+        });
+    }
+    for half in Half::ALL {
+        out.push(ReferenceHash {
+            variant: Variant::Half(half),
+            pdq: pdq_hash(&half.of(image)),
         });
     }
     if let Some(c) = find_content(image, &TrimOptions::default()) {
@@ -161,6 +204,8 @@ pub struct QueryTransform {
     pub dihedral: Dihedral,
     /// Whether the photo's uniform borders were removed first.
     pub trimmed: bool,
+    /// The half of the photo hashed, if not the whole.
+    pub half: Option<Half>,
 }
 
 /// One hash of a listing photo.
@@ -173,20 +218,36 @@ pub struct QueryHash {
 }
 
 /// The hashes of a listing photo to look up: its eight rotations and mirror images,
-/// and the same for its content when it has uniform borders.
+/// its two halves as they are, and the eight turns of its content when it has
+/// uniform borders.
 pub fn query_hashes(image: &DynamicImage) -> Vec<QueryHash> {
-    let mut out = Vec::with_capacity(16);
+    let mut out = Vec::with_capacity(18);
     let mut push = |image: &DynamicImage, trimmed: bool| {
         for (dihedral, pdq) in Dihedral::ALL.into_iter().zip(pdq_hash_dihedral(image)) {
             out.push(QueryHash {
-                transform: QueryTransform { dihedral, trimmed },
+                transform: QueryTransform {
+                    dihedral,
+                    trimmed,
+                    half: None,
+                },
                 pdq,
             });
         }
     };
     push(image, false);
-    if let Some(c) = find_content(image, &TrimOptions::default()) {
+    let content = find_content(image, &TrimOptions::default());
+    if let Some(c) = content {
         push(&image.crop_imm(c.x, c.y, c.width, c.height), true);
+    }
+    for half in Half::ALL {
+        out.push(QueryHash {
+            transform: QueryTransform {
+                dihedral: Dihedral::Original,
+                trimmed: false,
+                half: Some(half),
+            },
+            pdq: pdq_hash(&half.of(image)),
+        });
     }
     out
 }
@@ -236,9 +297,13 @@ impl ImageHit {
             Variant::Turned(d) => parts.extend(turned(d).map(str::to_owned)),
             Variant::Crop(p) => parts.push(format!("cropped to {p} %")),
             Variant::Trimmed => parts.push("reference without borders".to_owned()),
+            Variant::Half(h) => parts.push(format!("{} half of the reference", h.name())),
         }
         if self.transform.trimmed {
             parts.push("borders removed".to_owned());
+        }
+        if let Some(h) = self.transform.half {
+            parts.push(format!("{} half of the photo", h.name()));
         }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
@@ -347,6 +412,7 @@ mod tests {
             Variant::Crop(80),
             Variant::Trimmed,
             Variant::Turned(Dihedral::FlipY),
+            Variant::Half(Half::Bottom),
         ] {
             assert_eq!(v.to_string().parse::<Variant>(), Ok(v));
         }
@@ -370,6 +436,7 @@ mod tests {
         let mut expected = vec![Variant::Full];
         expected.extend(Dihedral::ALL[1..].iter().map(|d| Variant::Turned(*d)));
         expected.extend([Variant::Crop(90), Variant::Crop(80), Variant::Crop(70)]);
+        expected.extend([Variant::Half(Half::Top), Variant::Half(Half::Bottom)]);
         assert_eq!(kinds, expected);
         let mut canvas = RgbImage::from_pixel(300, 300, Rgb([255, 255, 255]));
         imageops::overlay(&mut canvas, &plain.to_rgb8(), 50, 70);
@@ -422,12 +489,33 @@ mod tests {
     }
 
     #[test]
+    fn a_banner_over_one_half_leaves_the_other_to_match() {
+        let a = picture(240, 180, 1);
+        let index = index_of(&[(0, &a)]);
+        let mut bannered = a.to_rgb8();
+        for y in 110..150 {
+            for x in 0..240 {
+                let v = if (x / 20) % 2 == 0 { 0 } else { 255 };
+                bannered.put_pixel(x, y, Rgb([v, v, v]));
+            }
+        }
+        let hits = index.lookup(&query_hashes(&DynamicImage::ImageRgb8(bannered)));
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].transform.half, Some(Half::Top));
+        assert_eq!(hits[0].variant, Variant::Half(Half::Top));
+        assert_eq!(
+            hits[0].edit().as_deref(),
+            Some("top half of the reference, top half of the photo")
+        );
+    }
+
+    #[test]
     fn unrelated_and_blank_images_match_nothing() {
         let a = picture(240, 180, 1);
         let blank = DynamicImage::ImageRgb8(RgbImage::from_pixel(100, 100, Rgb([200, 200, 200])));
         let index = index_of(&[(0, &a), (1, &blank)]);
         // The blank reference has quality 0 and is not indexed at all.
-        assert_eq!(index.len(), 11);
+        assert_eq!(index.len(), 13);
         assert!(index.lookup(&query_hashes(&blank)).is_empty());
         let other = picture(240, 180, 23);
         assert!(index.lookup(&query_hashes(&other)).is_empty());

@@ -170,10 +170,10 @@ mod tests {
             variants,
             [
                 "rot90", "rot180", "rot270", "flipx", "flipy", "flipp", "flipm", "crop90",
-                "crop80", "crop70"
+                "crop80", "crop70", "top", "bottom"
             ]
         );
-        assert_eq!(image.hashes().len(), 11);
+        assert_eq!(image.hashes().len(), 13);
 
         // The resolved form resolves to itself, so exports re-import unchanged.
         let again = image.clone();

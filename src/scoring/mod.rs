@@ -617,6 +617,7 @@ mod tests {
             transform: crate::image::QueryTransform {
                 dihedral,
                 trimmed: false,
+                half: None,
             },
         }
     }
