@@ -7,7 +7,8 @@
 //! not its edits or rotations; the pen and coaster; the LabelMe scenes; the misc
 //! photos), those of quality 50 or more. They are split in two by a hash of the
 //! file name: each photo of the first half is its own registered mark, the second
-//! half is not registered. Every photo is then edited 15 ways (below) and looked
+//! half is not registered. Every photo is then edited 15 ways (below; two more
+//! edits, centred crops, are shown apart and not counted) and looked
 //! up, after a PNG round trip (JPEG for the JPEG edit), as a listing photo would be.
 //! The bundled reference images (`trademarks/images`, rendered product shots and
 //! logos) are run through the same steps as a second set.
@@ -132,6 +133,9 @@ fn banner(img: &DynamicImage, seed: u64) -> DynamicImage {
     DynamicImage::ImageRgb8(rgb)
 }
 
+/// The edits counted in the overall figures: the first this many of [`edits`].
+const COUNTED: usize = 15;
+
 fn edits() -> Vec<Edit> {
     vec![
         Edit {
@@ -193,6 +197,16 @@ fn edits() -> Vec<Edit> {
         Edit {
             name: "banner overlay",
             apply: banner,
+        },
+        // Not counted in the overall figures: centred crops, which line up with the
+        // reference's own centre crops; they show what those crops do.
+        Edit {
+            name: "centred crop, 5 % per edge",
+            apply: |i, _| markhound::image::centre_crop(i, 90),
+        },
+        Edit {
+            name: "centred crop, 15 % per edge",
+            apply: |i, _| markhound::image::centre_crop(i, 70),
         },
     ]
 }
@@ -353,6 +367,9 @@ fn evaluate(title: &str, photos: &[Photo]) {
     let edits = edits();
     // tallies[edit][matcher]
     let mut tallies = vec![[Tally::default(); MATCHERS.len()]; edits.len()];
+    // For each edit, the distance from each edited registered photo to the closest
+    // usable hash of its own reference (all variants, all listing hashes).
+    let mut closest: Vec<Vec<u32>> = vec![Vec::new(); edits.len()];
     let mut query_time = 0.0;
     let mut queries = 0;
     for (ei, edit) in edits.iter().enumerate() {
@@ -372,6 +389,21 @@ fn evaluate(title: &str, photos: &[Photo]) {
             let hashes = query_hashes(&listing);
             query_time += t.elapsed().as_secs_f64();
             queries += 1;
+            if let Some(own) = mark {
+                let usable = |q: &QueryHash| q.pdq.quality >= MIN_QUALITY;
+                let d = hashes
+                    .iter()
+                    .filter(|q| usable(q))
+                    .flat_map(|q| {
+                        refs[own]
+                            .iter()
+                            .filter(|r| r.pdq.quality >= MIN_QUALITY)
+                            .map(move |r| q.pdq.hash.hamming(&r.pdq.hash))
+                    })
+                    .min()
+                    .unwrap_or(256);
+                closest[ei].push(d);
+            }
             for (mi, m) in MATCHERS.iter().enumerate() {
                 let wanted: Vec<QueryHash> =
                     hashes.iter().copied().filter(|q| m.wants(q)).collect();
@@ -393,32 +425,46 @@ fn evaluate(title: &str, photos: &[Photo]) {
         }
     }
     println!(
-        "Hashing a listing photo for the full look-up (8 dihedral hashes, border check, \
+        "Hashing a listing photo for the full look-up (8 dihedral hashes, 2 halves, border check, \
          trimmed content): {:.1} ms on average over {queries} edited photos.\n",
         query_time * 1e3 / queries.max(1) as f64
     );
-    println!("Recall of the right mark (false matches in brackets: edited photos matching a mark not their own):\n");
+    println!(
+        "Recall of the right mark (in brackets, false matches: edited photos matching a \
+         mark not their own). Median distance: from each edited registered photo to the \
+         closest hash of its own reference under markhound's full matching (a match needs \
+         31 or less).\n"
+    );
     print!("| edit |");
     for m in &MATCHERS {
         print!(" {} |", m.name);
     }
-    print!("\n| --- |");
+    print!(" median distance |\n| --- |");
     for _ in &MATCHERS {
         print!(" ---: |");
     }
-    println!();
+    println!(" ---: |");
     let mut totals = [Tally::default(); MATCHERS.len()];
-    for (edit, row) in edits.iter().zip(&tallies) {
-        print!("| {} |", edit.name);
-        for (mi, t) in row.iter().enumerate() {
+    let row = |name: &str, tallies: &[Tally], closest: &[u32]| {
+        print!("| {name} |");
+        for t in tallies {
             print!(" {} ({}) |", ratio(t.found, t.trials), t.false_matches);
-            let total = &mut totals[mi];
+        }
+        let mut sorted = closest.to_vec();
+        sorted.sort_unstable();
+        match sorted.get(sorted.len() / 2) {
+            Some(d) => println!(" {d} |"),
+            None => println!(" – |"),
+        }
+    };
+    for ((edit, tallies), closest) in edits.iter().zip(&tallies).zip(&closest).take(COUNTED) {
+        row(edit.name, tallies, closest);
+        for (total, t) in totals.iter_mut().zip(tallies) {
             total.found += t.found;
             total.trials += t.trials;
             total.false_matches += t.false_matches;
             total.false_trials += t.false_trials;
         }
-        println!();
     }
     print!("| **overall** |");
     for t in &totals {
@@ -429,7 +475,10 @@ fn evaluate(title: &str, photos: &[Photo]) {
             t.false_trials
         );
     }
-    println!();
+    println!(" |");
+    for ((edit, tallies), closest) in edits.iter().zip(&tallies).zip(&closest).skip(COUNTED) {
+        row(&format!("*{} (not counted)*", edit.name), tallies, closest);
+    }
     let by_name: BTreeMap<&str, usize> = MATCHERS
         .iter()
         .enumerate()
