@@ -144,13 +144,19 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
     };
     let scorer = Scorer::new(load_marks(global, &args.registry)?, rates);
     let photos = Photos::new(scorer.marks());
+    let unhashed = scorer
+        .marks()
+        .iter()
+        .flat_map(|m| &m.images)
+        .filter(|i| i.pdq.is_none())
+        .count();
+    if unhashed > 0 {
+        tracing::warn!(
+            "{unhashed} reference image(s) of the registry have no PDQ hash and cannot be \
+             matched against photos: import the marks again to hash them"
+        );
+    }
     if args.title.is_some() || !args.image.is_empty() {
-        if !args.image.is_empty() && photos.index.is_empty() {
-            tracing::warn!(
-                "no reference image of the registry has a PDQ hash: photos cannot match \
-                 (import the marks again to hash their images)"
-            );
-        }
         let listing = Listing {
             id: "title".into(),
             title: args.title.clone().unwrap_or_default(),
