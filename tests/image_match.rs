@@ -169,7 +169,20 @@ fn a_mirrored_recompressed_copy_is_found_without_a_title() {
         "{detail}"
     );
 
-    // With a title and an authorised seller in a JSON line, the score drops.
+    // An authorised seller lowers it, given on the command line...
+    let out = ws.run(&[
+        "match",
+        "--image",
+        "listing.jpg",
+        "--seller",
+        "zentrix-official",
+    ]);
+    let line = &json_lines(&stdout(&out))[0];
+    assert!(
+        line["findings"][0]["score"].as_f64().unwrap() < 0.1,
+        "{line}"
+    );
+    // ... or with a title in a JSON line.
     let input = r#"{"id": "L1", "title": "Running shoes", "images": ["listing.jpg"], "seller": {"id": "zentrix-official"}}"#;
     let out = run_jsonl(&ws, &format!("{input}\n"));
     assert!(out.status.success(), "{}", stderr(&out));

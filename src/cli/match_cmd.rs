@@ -41,6 +41,7 @@ const MAX_PHOTOS: usize = 32;
 
 /// Arguments of `markhound match`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("one_off").args(["title", "image"]).multiple(true)))]
 pub struct MatchArgs {
     /// JSON lines of listings to score (`-` for stdin). Without --jsonl or --title,
     /// stdin is read.
@@ -54,11 +55,11 @@ pub struct MatchArgs {
     /// images; repeatable. With --title, or alone for a listing without a title.
     #[arg(long, value_name = "PATH", conflicts_with = "jsonl")]
     image: Vec<String>,
-    /// With --title: the seller id, to recognise authorised sellers.
-    #[arg(long, requires = "title")]
+    /// With --title or --image: the seller id, to recognise authorised sellers.
+    #[arg(long, requires = "one_off")]
     seller: Option<String>,
-    /// With --title: the price, as "AMOUNT CURRENCY" (e.g. "19.90 USD").
-    #[arg(long, requires = "title", value_parser = parse_price)]
+    /// With --title or --image: the price, as "AMOUNT CURRENCY" (e.g. "19.90 USD").
+    #[arg(long, requires = "one_off", value_parser = parse_price)]
     price: Option<markhound::registry::Money>,
     /// Only report findings with at least this score (0..1).
     #[arg(long, default_value_t = 0.0, value_parser = parse_score)]
