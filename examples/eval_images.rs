@@ -495,6 +495,44 @@ fn evaluate(title: &str, photos: &[Photo]) {
     );
 }
 
+/// How far PDQ moves when the frame moves: for each photo, the 90 % centre crop
+/// against the same window shifted (right and half as much down) or shrunk about
+/// its centre; the median over the photos. This is what decides how densely stored
+/// crops would have to be spaced to catch arbitrary crops.
+fn shift_tolerance(title: &str, photos: &[Photo]) {
+    fn window(i: &DynamicImage, scale: f32, dx: f32) -> DynamicImage {
+        let (w, h) = (i.width() as f32, i.height() as f32);
+        let (cw, ch) = ((w * scale).round(), (h * scale).round());
+        let x = ((w - cw) / 2.0 + dx * w).round().clamp(0.0, w - cw);
+        let y = ((h - ch) / 2.0 + dx * h / 2.0).round().clamp(0.0, h - ch);
+        i.crop_imm(x as u32, y as u32, cw as u32, ch as u32)
+    }
+    let median = |mut v: Vec<u32>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let shifts = [0.0025f32, 0.005, 0.01, 0.02];
+    let shrinks = [0.01f32, 0.02, 0.04];
+    print!("| {title} |");
+    for dx in shifts {
+        let d = photos.iter().map(|p| {
+            let base = pdq_hash(&window(&p.image, 0.9, 0.0)).hash;
+            pdq_hash(&window(&p.image, 0.9, dx)).hash.hamming(&base)
+        });
+        print!(" {} |", median(d.collect()));
+    }
+    for ds in shrinks {
+        let d = photos.iter().map(|p| {
+            let base = pdq_hash(&window(&p.image, 0.9, 0.0)).hash;
+            pdq_hash(&window(&p.image, 0.9 - ds, 0.0))
+                .hash
+                .hamming(&base)
+        });
+        print!(" {} |", median(d.collect()));
+    }
+    println!();
+}
+
 fn files(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
     names.iter().map(|n| dir.join(n)).collect()
 }
@@ -536,8 +574,15 @@ fn main() {
     println!("## Image matching: robustness to edits");
     evaluate("PDQ reference photos", &photos);
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("trademarks/images");
-    evaluate(
-        "Bundled reference images (trademarks/images)",
-        &load(&sorted_dir(&bundled)),
+    let bundled = load(&sorted_dir(&bundled));
+    evaluate("Bundled reference images (trademarks/images)", &bundled);
+    println!(
+        "\n### PDQ and a moving frame\n\nMedian distance between the 90 % centre crop \
+         and the same window shifted right (by the share of the width given; down by half \
+         as much) or shrunk about its centre (by the share of each side given):\n"
     );
+    println!("| photos | shift 0.25 % | 0.5 % | 1 % | 2 % | shrink 1 % | 2 % | 4 % |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    shift_tolerance("PDQ reference photos", &photos);
+    shift_tolerance("bundled reference images", &bundled);
 }
