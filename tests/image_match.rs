@@ -129,10 +129,14 @@ fn http_ok(content_type: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn run_jsonl(ws: &Workspace, input: &str) -> std::process::Output {
-    let mut child = ws
-        .cmd()
-        .args(["match", "--jsonl", "-"])
+/// `match --jsonl -` on `input`, allowing photos from 127.0.0.1 when `local`.
+fn run_jsonl_with(ws: &Workspace, input: &str, local: bool) -> std::process::Output {
+    let mut cmd = ws.cmd();
+    cmd.args(["match", "--jsonl", "-"]);
+    if local {
+        cmd.arg("--allow-private");
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -145,6 +149,10 @@ fn run_jsonl(ws: &Workspace, input: &str) -> std::process::Output {
         .write_all(input.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+fn run_jsonl(ws: &Workspace, input: &str) -> std::process::Output {
+    run_jsonl_with(ws, input, true)
 }
 
 #[test]
@@ -230,6 +238,16 @@ fn a_photo_served_over_http_matches() {
         err.contains("listing B: photo skipped: ")
             && err.contains("missing.jpg: the server answered 404"),
         "{err}"
+    );
+    // Without --allow-private, photos on 127.0.0.1 are refused: no signal, a warning.
+    let out = run_jsonl_with(&ws, &input, false);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = json_lines(&stdout(&out));
+    assert_eq!(lines[0]["findings"], serde_json::json!([]));
+    assert!(
+        stderr(&out).contains("is not a public address"),
+        "{}",
+        stderr(&out)
     );
 }
 

@@ -61,6 +61,11 @@ pub struct MatchArgs {
     /// With --title or --image: the price, as "AMOUNT CURRENCY" (e.g. "19.90 USD").
     #[arg(long, requires = "one_off", value_parser = parse_price)]
     price: Option<markhound::registry::Money>,
+    /// Fetch photo URLs that point to loopback, private or link-local addresses too
+    /// (refused by default: a listing can name any URL, including ones inside the
+    /// network markhound runs in).
+    #[arg(long)]
+    allow_private: bool,
     /// Only report findings with at least this score (0..1).
     #[arg(long, default_value_t = 0.0, value_parser = parse_score)]
     min_score: f64,
@@ -144,7 +149,7 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
         None => Rates::default(),
     };
     let scorer = Scorer::new(load_marks(global, &args.registry)?, rates);
-    let photos = Photos::new(scorer.marks());
+    let photos = Photos::new(scorer.marks(), args.allow_private);
     let unhashed = scorer
         .marks()
         .iter()
@@ -334,13 +339,15 @@ fn answer(line: &Line, scorer: &Scorer, photos: &Photos, min_score: f64) -> (Str
 struct Photos {
     index: ReferenceIndex,
     limits: Limits,
+    allow_private: bool,
     /// Made on the first URL: most runs look at local files or no photo at all.
     fetcher: OnceLock<Result<ImageFetcher, String>>,
 }
 
 impl Photos {
-    /// Indexes the stored hashes of every reference image of `marks`.
-    fn new(marks: &[Mark]) -> Photos {
+    /// Indexes the stored hashes of every reference image of `marks`; photo URLs
+    /// to addresses that are not public are fetched only if `allow_private`.
+    fn new(marks: &[Mark], allow_private: bool) -> Photos {
         let entries = marks.iter().enumerate().flat_map(|(mark, m)| {
             m.images.iter().enumerate().flat_map(move |(image, r)| {
                 r.hashes()
@@ -351,6 +358,7 @@ impl Photos {
         Photos {
             index: ReferenceIndex::new(entries),
             limits: Limits::DEFAULT,
+            allow_private,
             fetcher: OnceLock::new(),
         }
     }
@@ -393,7 +401,11 @@ impl Photos {
             let fetcher = self
                 .fetcher
                 .get_or_init(|| {
-                    ImageFetcher::new(&FetchOptions::default()).map_err(|e| error_chain(&e))
+                    let options = FetchOptions {
+                        allow_private: self.allow_private,
+                        ..FetchOptions::default()
+                    };
+                    ImageFetcher::new(&options).map_err(|e| error_chain(&e))
                 })
                 .as_ref()
                 .map_err(Clone::clone)?;
@@ -475,7 +487,7 @@ mod tests {
     fn run_stream(input: &str) -> (Vec<serde_json::Value>, usize) {
         let mut out = Vec::new();
         let sc = scorer();
-        let photos = Photos::new(sc.marks());
+        let photos = Photos::new(sc.marks(), false);
         let bad = stream(input.as_bytes(), &mut out, &sc, &photos, 0.0).unwrap();
         let lines = String::from_utf8(out)
             .unwrap()
@@ -506,7 +518,7 @@ mod tests {
         input.extend_from_slice(b"\n\xff\xfe\n{\"id\":\"a\",\"title\":\"Zentrix\"}");
         let mut out = Vec::new();
         let sc = scorer();
-        let photos = Photos::new(sc.marks());
+        let photos = Photos::new(sc.marks(), false);
         let bad = stream(&input[..], &mut out, &sc, &photos, 0.0).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();

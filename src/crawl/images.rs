@@ -2,8 +2,18 @@
 //! TLS). Photos come from strangers' servers: every download has connect and total
 //! timeouts, a cap on the body size (checked against `Content-Length` and again
 //! while reading, since the header can lie or be absent) and a limit on redirects.
+//!
+//! A listing can name any URL, including one that points back into the network
+//! markhound runs in (`http://169.254.169.254/...`, `http://localhost:8080/admin`).
+//! Unless allowed, addresses that are not public (loopback, private, link-local,
+//! unique-local, unspecified, multicast) are refused: literal ones in the URL and in
+//! each redirect, and resolved ones at connection time (the check sits in the DNS
+//! resolver, so a name cannot resolve to one address when checked and another when
+//! connected).
 
 use std::io::Read;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -19,16 +29,20 @@ pub struct FetchOptions {
     pub max_bytes: u64,
     /// Most redirects followed.
     pub max_redirects: usize,
+    /// Whether addresses that are not public may be fetched (tests and local
+    /// servers).
+    pub allow_private: bool,
 }
 
 impl Default for FetchOptions {
-    /// 10 s to connect, 30 s in all, 16 MiB, 5 redirects.
+    /// 10 s to connect, 30 s in all, 16 MiB, 5 redirects, public addresses only.
     fn default() -> FetchOptions {
         FetchOptions {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
             max_bytes: 16 << 20,
             max_redirects: 5,
+            allow_private: false,
         }
     }
 }
@@ -45,6 +59,14 @@ pub enum FetchError {
     NotHttp {
         /// The address.
         url: String,
+    },
+    /// The URL names an address that is not public.
+    #[error("{url}: {source}")]
+    Private {
+        /// The address.
+        url: String,
+        /// Which address.
+        source: PrivateAddress,
     },
     /// The request failed: unreachable host, timeout, TLS, too many redirects.
     #[error("{url}: request failed")]
@@ -82,6 +104,76 @@ pub enum FetchError {
     },
 }
 
+/// An address refused because it is not public.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0} is not a public address (fetching from it is not allowed)")]
+pub struct PrivateAddress(pub IpAddr);
+
+/// Whether `ip` is reachable on the public internet: not loopback, private,
+/// shared (100.64/10), link-local, unique-local, unspecified, broadcast or
+/// multicast. IPv4 addresses mapped into IPv6 are judged as IPv4.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local())
+            }
+        },
+    }
+}
+
+/// The literal IP address of `url`'s host, if it is one.
+fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
+    let host = url.host_str()?;
+    // IPv6 hosts come in brackets.
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// Resolves names with the system resolver and drops addresses that are not public;
+/// a name left with no address fails with [`PrivateAddress`].
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let lookup = tokio::task::spawn_blocking(move || {
+                (host.as_str(), 0).to_socket_addrs().map(Vec::from_iter)
+            });
+            let addrs: Vec<SocketAddr> = lookup.await??;
+            let public: Vec<SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            match (public.is_empty(), addrs.first()) {
+                (false, _) => Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs),
+                (true, Some(first)) => Err(Box::new(PrivateAddress(first.ip())) as _),
+                (true, None) => Err("the name has no address".into()),
+            }
+        })
+    }
+}
+
 /// Whether `s` is an http or https URL (as opposed to a local path).
 pub fn is_url(s: &str) -> bool {
     let s = s.trim_start();
@@ -95,12 +187,23 @@ pub fn is_url(s: &str) -> bool {
 pub struct ImageFetcher {
     client: reqwest::blocking::Client,
     max_bytes: u64,
+    allow_private: bool,
 }
 
 impl ImageFetcher {
     /// A fetcher with these limits, naming itself `markhound/VERSION` to servers.
     pub fn new(options: &FetchOptions) -> Result<ImageFetcher, FetchError> {
-        let client = reqwest::blocking::Client::builder()
+        let (max_redirects, allow_private) = (options.max_redirects, options.allow_private);
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= max_redirects {
+                return attempt.error(format!("more than {max_redirects} redirects"));
+            }
+            match literal_ip(attempt.url()) {
+                Some(ip) if !allow_private && !is_public(ip) => attempt.error(PrivateAddress(ip)),
+                _ => attempt.follow(),
+            }
+        });
+        let mut builder = reqwest::blocking::Client::builder()
             .user_agent(concat!(
                 "markhound/",
                 env!("CARGO_PKG_VERSION"),
@@ -108,12 +211,15 @@ impl ImageFetcher {
             ))
             .connect_timeout(options.connect_timeout)
             .timeout(options.timeout)
-            .redirect(reqwest::redirect::Policy::limited(options.max_redirects))
-            .build()
-            .map_err(FetchError::Client)?;
+            .redirect(redirects);
+        if !allow_private {
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
+        let client = builder.build().map_err(FetchError::Client)?;
         Ok(ImageFetcher {
             client,
             max_bytes: options.max_bytes,
+            allow_private,
         })
     }
 
@@ -126,7 +232,17 @@ impl ImageFetcher {
             url: url.into(),
             source,
         };
-        let response = self.client.get(url.trim()).send().map_err(request)?;
+        let parsed =
+            reqwest::Url::parse(url.trim()).map_err(|_| FetchError::NotHttp { url: url.into() })?;
+        if let Some(ip) = literal_ip(&parsed) {
+            if !self.allow_private && !is_public(ip) {
+                return Err(FetchError::Private {
+                    url: url.into(),
+                    source: PrivateAddress(ip),
+                });
+            }
+        }
+        let response = self.client.get(parsed).send().map_err(request)?;
         let status = response.status();
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -239,6 +355,7 @@ mod tests {
         ]);
         let fetcher = ImageFetcher::new(&FetchOptions {
             max_bytes: 1000,
+            allow_private: true,
             ..FetchOptions::default()
         })
         .unwrap();
@@ -264,10 +381,69 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let fetcher = ImageFetcher::new(&FetchOptions::default()).unwrap();
+        let fetcher = ImageFetcher::new(&FetchOptions {
+            allow_private: true,
+            ..FetchOptions::default()
+        })
+        .unwrap();
         let err = fetcher
             .fetch(&format!("http://127.0.0.1:{port}/a.jpg"))
             .unwrap_err();
         assert!(err.to_string().contains("request failed"), "{err}");
+    }
+
+    #[test]
+    fn addresses_that_are_not_public_are_refused_unless_allowed() {
+        let base = serve(vec![("/a", ok(b"hello"))]);
+        let port = base.rsplit(':').next().unwrap().to_owned();
+        let hop = serve(vec![("/hop", redirect(&format!("{base}/a")))]);
+        let strict = ImageFetcher::new(&FetchOptions::default()).unwrap();
+        let chain = |err: &FetchError| {
+            let mut text = err.to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            text
+        };
+        // A literal address, a name that resolves to one, and a redirect to one.
+        let err = strict.fetch(&format!("{base}/a")).unwrap_err();
+        assert!(matches!(err, FetchError::Private { .. }), "{err}");
+        for url in [format!("http://localhost:{port}/a"), format!("{hop}/hop")] {
+            let err = strict.fetch(&url).unwrap_err();
+            assert!(
+                chain(&err).contains("is not a public address"),
+                "{url}: {}",
+                chain(&err)
+            );
+        }
+        let err = strict.fetch("http://[::1]:9/a").unwrap_err();
+        assert!(matches!(err, FetchError::Private { .. }), "{err}");
+    }
+
+    #[test]
+    fn public_addresses() {
+        for ip in ["93.184.216.34", "2606:2800:220:1::1", "::ffff:8.8.8.8"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
     }
 }

@@ -5,4 +5,4 @@
 
 mod images;
 
-pub use images::{is_url, FetchError, FetchOptions, ImageFetcher};
+pub use images::{is_public, is_url, FetchError, FetchOptions, ImageFetcher, PrivateAddress};
