@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::error::Error as _;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::model::{ImageRef, ImageVariant};
@@ -37,6 +38,30 @@ impl ImageResolver {
             limits: Limits::DEFAULT,
             seen: HashMap::new(),
         }
+    }
+
+    /// Reads and hashes the files at `paths` (relative to the base) in parallel, so
+    /// that [`ImageResolver::resolve`] finds them done: decoding and hashing a large
+    /// reference photo takes a good part of a second.
+    pub fn prefetch<'p>(&mut self, paths: impl IntoIterator<Item = &'p str>) {
+        let mut todo: Vec<PathBuf> = paths
+            .into_iter()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| self.base.join(p))
+            .filter(|p| !self.seen.contains_key(p))
+            .collect();
+        todo.sort();
+        todo.dedup();
+        let limits = self.limits;
+        let done: Vec<(PathBuf, Result<Resolved, String>)> = todo
+            .into_par_iter()
+            .map(|path| {
+                let result = read_and_hash(&path, &limits);
+                (path, result)
+            })
+            .collect();
+        self.seen.extend(done);
     }
 
     /// Replaces `image.path` by the canonical absolute path and fills in its SHA-256
@@ -174,6 +199,17 @@ mod tests {
             ]
         );
         assert_eq!(image.hashes().len(), 13);
+
+        // Prefetched files resolve the same.
+        let mut prefetched = ImageResolver::new(dir.path());
+        prefetched.prefetch(["img/a.png", " img/a.png ", ""]);
+        assert_eq!(prefetched.seen.len(), 1);
+        let mut other = ImageRef {
+            path: "img/a.png".into(),
+            ..ImageRef::default()
+        };
+        prefetched.resolve(&mut other).unwrap();
+        assert_eq!(other, image);
 
         // The resolved form resolves to itself, so exports re-import unchanged.
         let again = image.clone();
