@@ -278,10 +278,13 @@ fn unusable_photos_add_nothing_and_the_lines_still_succeed() {
         .map(|(i, s)| {
             format!("{{\"id\": \"L{i}\", \"title\": \"Zentrix shoes\", \"images\": [\"{s}\"]}}\n")
         })
-        .collect();
+        .collect::<String>()
+        // Terminal escapes in the id and the photo name do not reach stderr.
+        + "{\"id\": \"evil\\u001b[41m\", \"title\": \"\", \"images\": [\"x\\u001b[41m.png\"]}\n";
     let out = run_jsonl(&ws, &input);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = json_lines(&stdout(&out));
+    let mut lines = json_lines(&stdout(&out));
+    assert_eq!(lines.pop().unwrap()["findings"], serde_json::json!([]));
     assert_eq!(lines.len(), sources.len());
     for (i, line) in lines.iter().enumerate() {
         assert_eq!(line["id"], format!("L{i}"));
@@ -298,6 +301,11 @@ fn unusable_photos_add_nothing_and_the_lines_still_succeed() {
     ] {
         assert!(err.contains(needle), "{needle:?} not in {err}");
     }
+    assert!(
+        err.contains("listing evil[41m: photo skipped: x[41m.png"),
+        "{err}"
+    );
+    assert!(!err.contains("\u{1b}[41m"), "{err}");
 }
 
 /// A PNG declaring `width` × `height` pixels around an empty image stream.

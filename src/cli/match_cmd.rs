@@ -25,7 +25,7 @@ use markhound::image::{
 };
 use markhound::listing::Listing;
 use markhound::registry::{parse_file, Format, Mark, Registry};
-use markhound::scoring::{Finding, Rates, Scorer, Signal};
+use markhound::scoring::{sanitize, Finding, Rates, Scorer, Signal};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -372,7 +372,7 @@ impl Photos {
         if listing.images.len() > MAX_PHOTOS {
             tracing::warn!(
                 "listing {}: {} photos, only the first {MAX_PHOTOS} are checked",
-                listing.id,
+                sanitize(&listing.id),
                 listing.images.len()
             );
         }
@@ -385,7 +385,12 @@ impl Photos {
                 let hits = match self.hits(source) {
                     Ok(hits) => hits,
                     Err(reason) => {
-                        tracing::warn!("listing {}: photo skipped: {reason}", listing.id);
+                        // Both come from the listing: no control characters on stderr.
+                        let reason: String = reason.chars().filter(|c| !c.is_control()).collect();
+                        tracing::warn!(
+                            "listing {}: photo skipped: {reason}",
+                            sanitize(&listing.id)
+                        );
                         Vec::new()
                     }
                 };
