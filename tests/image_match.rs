@@ -373,3 +373,28 @@ fn a_plain_reference_image_warns_but_imports() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn stored_hashes_survive_export_and_import() {
+    let ws = registry();
+    let export = |ws: &Workspace, format: &str| {
+        let out = ws.run(&["registry", "export", "--format", format]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let jsonl = export(&ws, "jsonl");
+    assert!(
+        jsonl.contains("\"pdq\":") && jsonl.contains("\"variant\":\"flipy\""),
+        "{jsonl}"
+    );
+    for (name, text) in [
+        ("again.jsonl", jsonl.clone()),
+        ("again.toml", export(&ws, "toml")),
+    ] {
+        let other = Workspace::new();
+        let file = other.write(name, &text);
+        let out = other.run(&["registry", "import", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert_eq!(export(&other, "jsonl"), jsonl, "{name}");
+    }
+}
