@@ -1,5 +1,6 @@
 //! Benchmarks of the image-hashing hot path: decoding a photo, hashing it with PDQ
-//! (plain and with the 8 dihedral variants) and comparing hashes.
+//! (plain and with the 8 dihedral variants), comparing hashes, and matching listing
+//! photos against reference images (hashing both sides, index look-ups).
 //!
 //! Uses the PDQ reference photo from `../shared/data/pdq-threatexchange` when present,
 //! else a synthetic photo of the same size.
@@ -8,7 +9,11 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
-use markhound::image::{decode_bytes, pdq_hash, pdq_hash_dihedral, Hash256, HashIndex, Limits};
+use markhound::image::{
+    decode_bytes, pdq_hash, pdq_hash_dihedral, query_hashes, reference_hashes, Dihedral, Hash256,
+    HashIndex, Limits, PdqHash, QueryHash, QueryTransform, ReferenceEntry, ReferenceHash,
+    ReferenceIndex, Variant,
+};
 
 fn photo_bytes() -> Vec<u8> {
     let path = concat!(
@@ -112,5 +117,92 @@ fn bench_index(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, bench_index);
+/// Hashing for photo matching: a reference image at import (whole, turns, crops,
+/// halves, trimmed) and a listing photo at look-up (8 dihedral, 2 halves, trim).
+fn bench_matching_hashes(c: &mut Criterion) {
+    let image = decode_bytes(&photo_bytes(), &Limits::default()).unwrap();
+    let small = image.resize_exact(256, 256, image::imageops::FilterType::Triangle);
+    let (w, h) = (image.width(), image.height());
+    let mut group = c.benchmark_group("photo matching");
+    group.sample_size(20);
+    group.bench_function(format!("reference_hashes {w}x{h}"), |b| {
+        b.iter(|| reference_hashes(black_box(&image)))
+    });
+    group.bench_function("reference_hashes 256x256", |b| {
+        b.iter(|| reference_hashes(black_box(&small)))
+    });
+    group.bench_function(format!("query_hashes {w}x{h}"), |b| {
+        b.iter(|| query_hashes(black_box(&image)))
+    });
+    group.bench_function("query_hashes 256x256", |b| {
+        b.iter(|| query_hashes(black_box(&small)))
+    });
+    group.finish();
+}
+
+/// Look-ups of a listing photo's 18 hashes among 1 million reference hashes.
+fn bench_reference_index(c: &mut Criterion) {
+    const SIZE: usize = 1_000_000;
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let entries: Vec<ReferenceEntry> = (0..SIZE)
+        .map(|i| ReferenceEntry {
+            mark: i / 13,
+            image: 0,
+            hash: ReferenceHash {
+                variant: Variant::Full,
+                pdq: PdqHash {
+                    hash: rng.hash(),
+                    quality: 100,
+                },
+            },
+        })
+        .collect();
+    // A photo's 18 hashes: unrelated to every reference but, in every other
+    // query, for one hash 20 bits from a stored one.
+    let queries: Vec<Vec<QueryHash>> = (0..32)
+        .map(|i| {
+            (0..18)
+                .map(|j| {
+                    let hash = if i % 2 == 1 && j == 0 {
+                        let mut w = entries[rng.next() as usize % SIZE].hash.pdq.hash.words();
+                        for _ in 0..20 {
+                            let bit = rng.next() as usize % 256;
+                            w[bit / 64] ^= 1 << (bit % 64);
+                        }
+                        Hash256::from_words(w)
+                    } else {
+                        rng.hash()
+                    };
+                    QueryHash {
+                        transform: QueryTransform {
+                            dihedral: Dihedral::Original,
+                            trimmed: false,
+                            half: None,
+                        },
+                        pdq: PdqHash { hash, quality: 100 },
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut group = c.benchmark_group("reference index 1M");
+    group.sample_size(10);
+    let index = ReferenceIndex::new(entries);
+    let mut q = queries.iter().cycle();
+    group.bench_function("lookup of 18 hashes", |b| {
+        b.iter(|| index.lookup(q.next().unwrap()))
+    });
+    group.bench_function("lookup of 1 hash", |b| {
+        b.iter(|| index.lookup(&q.next().unwrap()[..1]))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench,
+    bench_index,
+    bench_matching_hashes,
+    bench_reference_index
+);
 criterion_main!(benches);

@@ -8,6 +8,7 @@
 //! The pure parts (`text`, `scoring`, `image`) take data and return data; storage
 //! lives in [`registry`] and [`db`].
 
+pub mod crawl;
 pub mod db;
 pub mod demo;
 pub mod image;

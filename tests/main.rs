@@ -1,4 +1,5 @@
 mod image;
+mod image_match;
 mod match_cmd;
 mod registry;
 mod report_browser;

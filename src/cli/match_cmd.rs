@@ -4,16 +4,28 @@
 //! parallel and written in input order before the next is read, so memory stays
 //! constant in the number of lines. A line that cannot be parsed is answered with
 //! `{"line": N, "error": "..."}` in its place and the command exits 1 at the end.
+//!
+//! Listing photos (`images`: local paths, relative to the working directory, or
+//! http(s) URLs; `--image` for one-off checks) are decoded, hashed and looked up
+//! among the marks' reference images, in parallel with the rest of the batch. A
+//! photo that cannot be fetched or decoded adds no evidence and is logged; the line
+//! is still answered.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use markhound::crawl::{is_url, FetchOptions, ImageFetcher};
+use markhound::image::{
+    decode_bytes, decode_path, query_hashes, recycle, ImageHit, Limits, ReferenceEntry,
+    ReferenceIndex,
+};
 use markhound::listing::Listing;
 use markhound::registry::{parse_file, Format, Mark, Registry};
-use markhound::scoring::{Finding, Rates, Scorer};
+use markhound::scoring::{sanitize, Finding, Rates, Scorer, Signal};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -23,9 +35,13 @@ use super::{Global, Outcome};
 const BATCH: usize = 4096;
 /// The longest input line accepted (1 MiB); a longer one is answered with an error.
 const MAX_LINE: usize = 1 << 20;
+/// Photos of one listing looked at; the rest are skipped with a warning, so that a
+/// listing naming thousands of URLs cannot stall the batch.
+const MAX_PHOTOS: usize = 32;
 
 /// Arguments of `markhound match`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("one_off").args(["title", "image"]).multiple(true)))]
 pub struct MatchArgs {
     /// JSON lines of listings to score (`-` for stdin). Without --jsonl or --title,
     /// stdin is read.
@@ -35,12 +51,21 @@ pub struct MatchArgs {
     /// terminal).
     #[arg(long, value_name = "TEXT")]
     title: Option<String>,
-    /// With --title: the seller id, to recognise authorised sellers.
-    #[arg(long, requires = "title")]
+    /// Check this photo (a file or an http(s) URL) against the marks' reference
+    /// images; repeatable. With --title, or alone for a listing without a title.
+    #[arg(long, value_name = "PATH", conflicts_with = "jsonl")]
+    image: Vec<String>,
+    /// With --title or --image: the seller id, to recognise authorised sellers.
+    #[arg(long, requires = "one_off")]
     seller: Option<String>,
-    /// With --title: the price, as "AMOUNT CURRENCY" (e.g. "19.90 USD").
-    #[arg(long, requires = "title", value_parser = parse_price)]
+    /// With --title or --image: the price, as "AMOUNT CURRENCY" (e.g. "19.90 USD").
+    #[arg(long, requires = "one_off", value_parser = parse_price)]
     price: Option<markhound::registry::Money>,
+    /// Fetch photo URLs that point to loopback, private or link-local addresses too
+    /// (refused by default: a listing can name any URL, including ones inside the
+    /// network markhound runs in).
+    #[arg(long)]
+    allow_private: bool,
     /// Only report findings with at least this score (0..1).
     #[arg(long, default_value_t = 0.0, value_parser = parse_score)]
     min_score: f64,
@@ -124,10 +149,24 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
         None => Rates::default(),
     };
     let scorer = Scorer::new(load_marks(global, &args.registry)?, rates);
-    if let Some(title) = &args.title {
+    let photos = Photos::new(scorer.marks(), args.allow_private);
+    let unhashed = scorer
+        .marks()
+        .iter()
+        .flat_map(|m| &m.images)
+        .filter(|i| i.pdq.is_none())
+        .count();
+    if unhashed > 0 {
+        tracing::warn!(
+            "{unhashed} reference image(s) of the registry have no PDQ hash and cannot be \
+             matched against photos: import the marks again to hash them"
+        );
+    }
+    if args.title.is_some() || !args.image.is_empty() {
         let listing = Listing {
             id: "title".into(),
-            title: title.clone(),
+            title: args.title.clone().unwrap_or_default(),
+            images: args.image.clone(),
             seller: args.seller.as_ref().map(|id| markhound::listing::Seller {
                 id: id.clone(),
                 ..Default::default()
@@ -135,7 +174,8 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
             price: args.price.clone(),
             ..Listing::default()
         };
-        let findings = filtered(scorer.score(&listing), args.min_score);
+        let extra = photos.signals(&scorer, &listing);
+        let findings = filtered(scorer.score_with(&listing, &extra), args.min_score);
         let stdout = io::stdout();
         let mut out = stdout.lock();
         if stdout.is_terminal() {
@@ -162,6 +202,7 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
         BufReader::with_capacity(1 << 16, input),
         &mut out,
         &scorer,
+        &photos,
         args.min_score,
     )?;
     out.flush()?;
@@ -204,6 +245,7 @@ fn stream(
     mut input: impl BufRead,
     out: &mut impl Write,
     scorer: &Scorer,
+    photos: &Photos,
     min_score: f64,
 ) -> anyhow::Result<usize> {
     let mut bad = 0;
@@ -222,7 +264,7 @@ fn stream(
         }
         let results: Vec<(String, bool)> = batch
             .par_iter()
-            .map(|line| answer(line, scorer, min_score))
+            .map(|line| answer(line, scorer, photos, min_score))
             .collect();
         for (text, ok) in results {
             bad += usize::from(!ok);
@@ -268,7 +310,7 @@ fn read_line(input: &mut impl BufRead, number: usize) -> anyhow::Result<Option<L
     Ok(Some(Line::Text(number, buf)))
 }
 
-fn answer(line: &Line, scorer: &Scorer, min_score: f64) -> (String, bool) {
+fn answer(line: &Line, scorer: &Scorer, photos: &Photos, min_score: f64) -> (String, bool) {
     let error = |line: usize, error: String| {
         let text = serde_json::to_string(&LineError { line, error }).unwrap_or_default();
         (text, false)
@@ -280,7 +322,8 @@ fn answer(line: &Line, scorer: &Scorer, min_score: f64) -> (String, bool) {
                 Ok(l) => l,
                 Err(e) => return error(*n, e),
             };
-            let findings = filtered(scorer.score(&listing), min_score);
+            let extra = photos.signals(scorer, &listing);
+            let findings = filtered(scorer.score_with(&listing, &extra), min_score);
             match serde_json::to_string(&Output {
                 id: &listing.id,
                 findings: &findings,
@@ -290,6 +333,109 @@ fn answer(line: &Line, scorer: &Scorer, min_score: f64) -> (String, bool) {
             }
         }
     }
+}
+
+/// Listing photos and the marks' reference images they are matched against.
+struct Photos {
+    index: ReferenceIndex,
+    limits: Limits,
+    allow_private: bool,
+    /// Made on the first URL: most runs look at local files or no photo at all.
+    fetcher: OnceLock<Result<ImageFetcher, String>>,
+}
+
+impl Photos {
+    /// Indexes the stored hashes of every reference image of `marks`; photo URLs
+    /// to addresses that are not public are fetched only if `allow_private`.
+    fn new(marks: &[Mark], allow_private: bool) -> Photos {
+        let entries = marks.iter().enumerate().flat_map(|(mark, m)| {
+            m.images.iter().enumerate().flat_map(move |(image, r)| {
+                r.hashes()
+                    .into_iter()
+                    .map(move |hash| ReferenceEntry { mark, image, hash })
+            })
+        });
+        Photos {
+            index: ReferenceIndex::new(entries),
+            limits: Limits::DEFAULT,
+            allow_private,
+            fetcher: OnceLock::new(),
+        }
+    }
+
+    /// The `image_match` evidence of the listing's photos (none when no reference
+    /// image is indexed). Photos that fail are logged and skipped.
+    fn signals(&self, scorer: &Scorer, listing: &Listing) -> Vec<(usize, Signal)> {
+        if self.index.is_empty() || listing.images.is_empty() {
+            return Vec::new();
+        }
+        if listing.images.len() > MAX_PHOTOS {
+            tracing::warn!(
+                "listing {}: {} photos, only the first {MAX_PHOTOS} are checked",
+                sanitize(&listing.id),
+                listing.images.len()
+            );
+        }
+        let hits: Vec<(usize, ImageHit)> = listing
+            .images
+            .par_iter()
+            .take(MAX_PHOTOS)
+            .enumerate()
+            .flat_map_iter(|(i, source)| {
+                let hits = match self.hits(source) {
+                    Ok(hits) => hits,
+                    Err(reason) => {
+                        // Both come from the listing: no control characters on stderr.
+                        let reason: String = reason.chars().filter(|c| !c.is_control()).collect();
+                        tracing::warn!(
+                            "listing {}: photo skipped: {reason}",
+                            sanitize(&listing.id)
+                        );
+                        Vec::new()
+                    }
+                };
+                hits.into_iter().map(move |h| (i, h))
+            })
+            .collect();
+        scorer.image_signals(&hits, listing.images.len().min(MAX_PHOTOS))
+    }
+
+    /// The reference images near one photo.
+    fn hits(&self, source: &str) -> Result<Vec<ImageHit>, String> {
+        let image = if is_url(source) {
+            let fetcher = self
+                .fetcher
+                .get_or_init(|| {
+                    let options = FetchOptions {
+                        allow_private: self.allow_private,
+                        ..FetchOptions::default()
+                    };
+                    ImageFetcher::new(&options).map_err(|e| error_chain(&e))
+                })
+                .as_ref()
+                .map_err(Clone::clone)?;
+            let bytes = fetcher.fetch(source).map_err(|e| error_chain(&e))?;
+            decode_bytes(&bytes, &self.limits)
+                .map_err(|e| format!("{source}: {}", error_chain(&e)))?
+        } else {
+            decode_path(std::path::Path::new(source), &self.limits).map_err(|e| error_chain(&e))?
+        };
+        let hashes = query_hashes(&image);
+        recycle(image);
+        Ok(self.index.lookup(&hashes))
+    }
+}
+
+/// An error and its causes, joined by `: `.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
@@ -345,7 +491,9 @@ mod tests {
 
     fn run_stream(input: &str) -> (Vec<serde_json::Value>, usize) {
         let mut out = Vec::new();
-        let bad = stream(input.as_bytes(), &mut out, &scorer(), 0.0).unwrap();
+        let sc = scorer();
+        let photos = Photos::new(sc.marks(), false);
+        let bad = stream(input.as_bytes(), &mut out, &sc, &photos, 0.0).unwrap();
         let lines = String::from_utf8(out)
             .unwrap()
             .lines()
@@ -374,7 +522,9 @@ mod tests {
         input.extend_from_slice(&vec![b'x'; MAX_LINE + 10]);
         input.extend_from_slice(b"\n\xff\xfe\n{\"id\":\"a\",\"title\":\"Zentrix\"}");
         let mut out = Vec::new();
-        let bad = stream(&input[..], &mut out, &scorer(), 0.0).unwrap();
+        let sc = scorer();
+        let photos = Photos::new(sc.marks(), false);
+        let bad = stream(&input[..], &mut out, &sc, &photos, 0.0).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(bad, 2);

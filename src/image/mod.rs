@@ -8,10 +8,16 @@ mod decode;
 mod hash256;
 mod index;
 mod pdq;
+mod reference;
 mod trim;
 
 pub use decode::{decode_bytes, decode_path, recycle, ImageError, Limits};
 pub use hash256::{Hash256, ParseHashError};
 pub use index::{HashIndex, Neighbour};
 pub use pdq::{pdq_hash, pdq_hash_dihedral, Dihedral, PdqHash, PdqHasher, MIN_HASHABLE_DIM};
+pub use reference::{
+    centre_crop, query_hashes, reference_hashes, Half, ImageHit, ParseVariantError, QueryHash,
+    QueryTransform, ReferenceEntry, ReferenceHash, ReferenceIndex, Variant, MATCH_DISTANCE,
+    MIN_QUALITY, REFERENCE_CROPS,
+};
 pub use trim::{find_content, trim_borders, Crop, TrimOptions};

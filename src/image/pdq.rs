@@ -35,7 +35,7 @@ pub struct PdqHash {
 }
 
 /// The eight rotations and mirror images of a picture, in the reference's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dihedral {
     /// The image as it is.
     Original,
@@ -79,6 +79,27 @@ impl Dihedral {
             Dihedral::FlipY => "flipy",
             Dihedral::FlipPlus1 => "flipp",
             Dihedral::FlipMinus1 => "flipm",
+        }
+    }
+
+    /// The variant named `name` (as [`Dihedral::name`] gives it).
+    pub fn from_name(name: &str) -> Option<Dihedral> {
+        Dihedral::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// The picture turned this way, pixel by pixel (rather than from the DCT as
+    /// [`pdq_hash_dihedral`] does: the two differ slightly, most on small images,
+    /// because PDQ's filter and sampling grid are not exactly symmetric).
+    pub fn apply(self, image: &DynamicImage) -> DynamicImage {
+        match self {
+            Dihedral::Original => image.clone(),
+            Dihedral::Rotate90 => image.rotate270(),
+            Dihedral::Rotate180 => image.rotate180(),
+            Dihedral::Rotate270 => image.rotate90(),
+            Dihedral::FlipX => image.flipv(),
+            Dihedral::FlipY => image.fliph(),
+            Dihedral::FlipPlus1 => image.rotate90().fliph(),
+            Dihedral::FlipMinus1 => image.rotate90().flipv(),
         }
     }
 }

@@ -18,7 +18,7 @@ mod validate;
 pub use currency::{is_iso_4217, ISO_4217};
 pub use export::{render as render_export, ExportError, ExportFormat};
 pub use import::{parse_file, parse_str, Format, ImportError};
-pub use model::{ImageRef, Mark, Money, Registration};
+pub use model::{ImageRef, ImageVariant, Mark, Money, Registration};
 pub use problem::Problem;
 pub use store::{ImportSummary, Registry, RegistryError, TREE};
 pub use validate::{check_id, MAX_ID_LEN, MAX_TEXT_LEN};

@@ -6,6 +6,8 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::image::{Hash256, PdqHash, ReferenceHash, Variant};
+
 /// One registered mark, the unit of the registry. Fields beyond `id` and `name` are
 /// optional; the TOML form is `[[mark]]` tables (see `trademarks/`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -60,8 +62,9 @@ pub struct Money {
 
 /// A reference image of a mark. In an import file it is written as a path relative to
 /// the file, either as a plain string or as a table `{ path = "...", sha256 = "..." }`
-/// (the form `registry export` writes); once stored it carries the resolved path and
-/// the SHA-256 of its bytes.
+/// (the form `registry export` writes); once stored it carries the resolved path, the
+/// SHA-256 of its bytes and its perceptual hashes. The hashes are computed at import
+/// from the file itself; values given in an import file are replaced.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImageRef {
     /// Path of the image file.
@@ -69,6 +72,51 @@ pub struct ImageRef {
     /// SHA-256 of the file's bytes, lower-case hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// PDQ hash of the whole image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<Hash256>,
+    /// PDQ quality of the whole image (0..=100; under 50 it is not matched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u8>,
+    /// PDQ hashes of parts of the image (centre crops, the image without its
+    /// borders), so that cropped and padded copies match too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<ImageVariant>,
+}
+
+/// The PDQ hash of one part of a reference image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageVariant {
+    /// Which part: `crop90`, `crop80`, `crop70`, `trimmed`.
+    pub variant: Variant,
+    /// Its PDQ hash.
+    pub pdq: Hash256,
+    /// Its PDQ quality.
+    pub quality: u8,
+}
+
+impl ImageRef {
+    /// Every stored hash of the image (the whole image first), for indexing.
+    pub fn hashes(&self) -> Vec<ReferenceHash> {
+        let whole = self.pdq.map(|hash| ReferenceHash {
+            variant: Variant::Full,
+            pdq: PdqHash {
+                hash,
+                quality: self.quality.unwrap_or(0),
+            },
+        });
+        whole
+            .into_iter()
+            .chain(self.variants.iter().map(|v| ReferenceHash {
+                variant: v.variant,
+                pdq: PdqHash {
+                    hash: v.pdq,
+                    quality: v.quality,
+                },
+            }))
+            .collect()
+    }
 }
 
 impl<'de> Deserialize<'de> for ImageRef {
@@ -84,32 +132,39 @@ impl<'de> Visitor<'de> for ImageRefVisitor {
     type Value = ImageRef;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an image path or a table with `path` and optional `sha256`")
+        f.write_str("an image path or a table with `path` and optional `sha256`, `pdq`, `quality` and `variants`")
     }
 
     fn visit_str<E: de::Error>(self, path: &str) -> Result<ImageRef, E> {
         Ok(ImageRef {
             path: path.to_owned(),
-            sha256: None,
+            ..ImageRef::default()
         })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ImageRef, A::Error> {
+        const FIELDS: &[&str] = &["path", "sha256", "pdq", "quality", "variants"];
         let mut path = None;
-        let mut sha256 = None;
+        let mut image = ImageRef::default();
+        let mut seen = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "path" if path.is_some() => return Err(de::Error::duplicate_field("path")),
+            let Some(field) = FIELDS.iter().find(|f| **f == key) else {
+                return Err(de::Error::unknown_field(&key, FIELDS));
+            };
+            if seen.contains(field) {
+                return Err(de::Error::duplicate_field(field));
+            }
+            seen.push(field);
+            match *field {
                 "path" => path = Some(map.next_value()?),
-                "sha256" if sha256.is_some() => {
-                    return Err(de::Error::duplicate_field("sha256"));
-                }
-                "sha256" => sha256 = Some(map.next_value()?),
-                other => return Err(de::Error::unknown_field(other, &["path", "sha256"])),
+                "sha256" => image.sha256 = Some(map.next_value()?),
+                "pdq" => image.pdq = Some(map.next_value()?),
+                "quality" => image.quality = Some(map.next_value()?),
+                _ => image.variants = map.next_value()?,
             }
         }
-        let path = path.ok_or_else(|| de::Error::missing_field("path"))?;
-        Ok(ImageRef { path, sha256 })
+        image.path = path.ok_or_else(|| de::Error::missing_field("path"))?;
+        Ok(image)
     }
 }
 
@@ -135,6 +190,10 @@ mod tests {
         let err = serde_json::from_str::<ImageRef>(r#"{"sha256": "ab"}"#).unwrap_err();
         assert!(err.to_string().contains("missing field `path`"), "{err}");
         assert!(serde_json::from_str::<ImageRef>("12").is_err());
+        let err = serde_json::from_str::<ImageRef>(r#"{"path": "a", "path": "b"}"#).unwrap_err();
+        assert!(err.to_string().contains("duplicate field `path`"), "{err}");
+        let err = serde_json::from_str::<ImageRef>(r#"{"path": "a", "pdq": "12"}"#).unwrap_err();
+        assert!(err.to_string().contains("64 hex digits"), "{err}");
     }
 
     #[test]
@@ -146,6 +205,13 @@ mod tests {
             images: vec![ImageRef {
                 path: "/x/a.png".into(),
                 sha256: Some("00".into()),
+                pdq: Some(Hash256::from_words([1, 2, 3, 4])),
+                quality: Some(90),
+                variants: vec![ImageVariant {
+                    variant: Variant::Crop(80),
+                    pdq: Hash256::from_words([5, 6, 7, 8]),
+                    quality: 70,
+                }],
             }],
             min_price: Some(Money {
                 amount: 79.5,

@@ -21,6 +21,7 @@ pub use rates::{Rates, RatesError};
 
 use serde::{Deserialize, Serialize};
 
+use crate::image::{ImageHit, MATCH_DISTANCE};
 use crate::listing::Listing;
 use crate::registry::Mark;
 use crate::text::context::{CodeWord, Context, Referential};
@@ -62,6 +63,14 @@ pub const W_PRICE_MAX: f64 = 0.6;
 pub const W_REFERENTIAL: f64 = -0.5;
 /// A seller the rights owner authorised leaves a tenth of the score.
 pub const W_AUTHORIZED_SELLER: f64 = -0.9;
+/// A listing photo identical (distance 0) to a reference image of the mark: the
+/// brand's own photo, which a reseller of genuine goods may use but a counterfeiter
+/// nearly always does. Falls linearly to [`W_IMAGE_MIN`] at
+/// [`MATCH_DISTANCE`](crate::image::MATCH_DISTANCE); either end makes a finding on
+/// its own.
+pub const W_IMAGE_MAX: f64 = 0.9;
+/// Weight of a photo at PDQ's match distance (31 bits) from a reference image.
+pub const W_IMAGE_MIN: f64 = 0.55;
 
 /// What a signal says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -234,6 +243,48 @@ impl Scorer {
                 .then_with(|| a.mark_id.cmp(&b.mark_id))
         });
         findings
+    }
+
+    /// The `image_match` signals for [`Scorer::score_with`]: one per mark, from the
+    /// closest of `hits`, each a listing photo's position among `photos` photos and
+    /// what [`ReferenceIndex::lookup`](crate::image::ReferenceIndex::lookup) found for
+    /// it (marks and images numbered as in [`Scorer::marks`]).
+    pub fn image_signals(&self, hits: &[(usize, ImageHit)], photos: usize) -> Vec<(usize, Signal)> {
+        let mut best: Vec<&(usize, ImageHit)> = Vec::new();
+        for hit in hits {
+            match best.iter_mut().find(|b| b.1.mark == hit.1.mark) {
+                Some(b) if (hit.1.distance, hit.0) < (b.1.distance, b.0) => *b = hit,
+                Some(_) => {}
+                None => best.push(hit),
+            }
+        }
+        best.sort_by_key(|(_, h)| h.mark);
+        best.into_iter()
+            .filter_map(|(photo, hit)| {
+                let mark = self.marks.get(hit.mark)?;
+                let reference = mark.images.get(hit.image)?;
+                let photo = if photos > 1 {
+                    format!("photo {}", photo + 1)
+                } else {
+                    "photo".to_owned()
+                };
+                let how = match hit.edit() {
+                    Some(edit) => format!(", {edit}"),
+                    None => String::new(),
+                };
+                let signal = Signal {
+                    kind: SignalKind::ImageMatch,
+                    detail: format!(
+                        "{photo} matches reference {} of {} (distance {}{how})",
+                        short_path(&reference.path),
+                        mark.name,
+                        hit.distance
+                    ),
+                    weight: image_weight(hit.distance),
+                };
+                Some((hit.mark, signal))
+            })
+            .collect()
     }
 
     fn finding(&self, mi: usize, ev: &Evidence<'_>) -> Finding {
@@ -422,6 +473,21 @@ pub fn combine(signals: &[Signal]) -> f64 {
     round3((1.0 - miss) * scale)
 }
 
+/// The weight of a photo `distance` bits from a reference image (see
+/// [`W_IMAGE_MAX`]).
+pub fn image_weight(distance: u32) -> f64 {
+    let t = f64::from(distance.min(MATCH_DISTANCE)) / f64::from(MATCH_DISTANCE);
+    round3(W_IMAGE_MAX - t * (W_IMAGE_MAX - W_IMAGE_MIN))
+}
+
+/// The last two components of a stored reference path (`images/logo.png`): enough
+/// for a reviewer to find it, without the machine's folder layout.
+fn short_path(path: &str) -> String {
+    let parts: Vec<&str> = path.rsplit(['/', '\\']).take(2).collect();
+    let short: Vec<&str> = parts.into_iter().rev().collect();
+    sanitize(&short.join("/"))
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -540,6 +606,79 @@ mod tests {
     #[test]
     fn no_mention_no_finding() {
         assert!(scorer().score(&listing("Plain running shoes")).is_empty());
+    }
+
+    fn hit(mark: usize, distance: u32, dihedral: crate::image::Dihedral) -> ImageHit {
+        ImageHit {
+            mark,
+            image: 0,
+            distance,
+            variant: crate::image::Variant::Full,
+            transform: crate::image::QueryTransform {
+                dihedral,
+                trimmed: false,
+                half: None,
+            },
+        }
+    }
+
+    fn scorer_with_image() -> Scorer {
+        let mut sc = scorer();
+        sc.marks[0].images = vec![crate::registry::ImageRef {
+            path: "/somewhere/images/zentrix-product.png".into(),
+            ..Default::default()
+        }];
+        sc
+    }
+
+    #[test]
+    fn image_weight_falls_linearly_with_distance() {
+        assert_eq!(image_weight(0), W_IMAGE_MAX);
+        assert_eq!(image_weight(MATCH_DISTANCE), W_IMAGE_MIN);
+        assert_eq!(image_weight(200), W_IMAGE_MIN);
+        assert!(image_weight(10) < W_IMAGE_MAX && image_weight(10) > image_weight(20));
+    }
+
+    #[test]
+    fn a_matching_photo_alone_makes_a_finding() {
+        use crate::image::Dihedral;
+        let sc = scorer_with_image();
+        let hits = [
+            (0, hit(0, 20, Dihedral::Original)),
+            (1, hit(0, 12, Dihedral::FlipY)),
+        ];
+        let extra = sc.image_signals(&hits, 2);
+        assert_eq!(extra.len(), 1);
+        assert_eq!(
+            extra[0].1.detail,
+            "photo 2 matches reference images/zentrix-product.png of Zentrix (distance 12, mirrored)"
+        );
+        let l = listing("");
+        let f = sc.score_with(&l, &extra);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].mark_id, "zentrix");
+        assert!(f[0].score >= SUSPECT_THRESHOLD, "{:?}", f[0]);
+        assert_eq!(f[0].signals[0].kind, SignalKind::ImageMatch);
+        let one = sc.image_signals(&[(0, hit(0, 31, Dihedral::Original))], 1);
+        assert!(one[0].1.detail.starts_with("photo matches"));
+        assert!(sc.score_with(&l, &one)[0].score >= SUSPECT_THRESHOLD);
+        // A hit on a mark or image that does not exist is dropped.
+        assert!(sc
+            .image_signals(&[(0, hit(7, 0, Dihedral::Original))], 1)
+            .is_empty());
+    }
+
+    #[test]
+    fn authorised_sellers_lower_an_image_match() {
+        let sc = scorer_with_image();
+        let extra = sc.image_signals(&[(0, hit(0, 0, crate::image::Dihedral::Original))], 1);
+        let mut l = listing("Running shoes");
+        l.seller = Some(Seller {
+            id: "zentrix-official".into(),
+            ..Seller::default()
+        });
+        let f = sc.score_with(&l, &extra);
+        assert!(f[0].score < 0.1, "{:?}", f[0]);
     }
 
     #[test]

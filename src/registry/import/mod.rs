@@ -198,9 +198,19 @@ pub fn parse_str(text: &str, format: Format, base: &Path) -> Result<Vec<Mark>, V
     let mut marks = Vec::with_capacity(parsed.records.len());
     let mut first_line_of: HashMap<String, usize> = HashMap::new();
     let mut images = ImageResolver::new(base);
-    for record in parsed.records {
-        let locate = |path: &FieldPath| (record.locate)(path).unwrap_or(record.line);
-        let (mut mark, mut field_problems) = build_mark(record.fields);
+    let built: Vec<(usize, Locate<'_>, (Mark, Vec<FieldProblem>))> = parsed
+        .records
+        .into_iter()
+        .map(|record| (record.line, record.locate, build_mark(record.fields)))
+        .collect();
+    // Reference images are decoded and hashed in parallel up front.
+    images.prefetch(
+        built
+            .iter()
+            .flat_map(|(_, _, (mark, _))| mark.images.iter().map(|i| i.path.as_str())),
+    );
+    for (line, record_locate, (mut mark, mut field_problems)) in built {
+        let locate = |path: &FieldPath| record_locate(path).unwrap_or(line);
         // Fields that could not be read are reported once, not again by validation.
         let unread: Vec<Segment> = field_problems
             .iter()
@@ -231,7 +241,7 @@ pub fn parse_str(text: &str, format: Format, base: &Path) -> Result<Vec<Mark>, V
                     format!("duplicate id `{}` (first used on line {first})", mark.id),
                 ));
             } else {
-                first_line_of.insert(mark.id.clone(), record.line);
+                first_line_of.insert(mark.id.clone(), line);
             }
         }
         if field_problems.is_empty() {
