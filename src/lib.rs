@@ -8,6 +8,7 @@
 //! The pure parts (`text`, `scoring`, `image`) take data and return data; storage
 //! lives in [`registry`] and [`db`].
 
+pub mod crawl;
 pub mod db;
 pub mod demo;
 pub mod image;
@@ -15,4 +16,5 @@ pub mod listing;
 pub mod registry;
 pub mod report;
 pub mod scoring;
+pub mod store;
 pub mod text;
