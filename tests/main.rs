@@ -1,3 +1,4 @@
+mod crawl;
 mod image;
 mod match_cmd;
 mod registry;

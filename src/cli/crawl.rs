@@ -48,6 +48,10 @@ pub struct CrawlFlags {
     /// Allow private, loopback and link-local addresses (your own test servers).
     #[arg(long)]
     allow_private: bool,
+    /// Allow this one private HOST:PORT (a staging server) while other private
+    /// addresses stay refused; repeatable.
+    #[arg(long, value_name = "HOST:PORT")]
+    allow_host: Vec<String>,
     /// How site owners can reach you; added to the User-Agent.
     #[arg(long, value_name = "EMAIL|URL")]
     contact: Option<String>,
@@ -66,10 +70,29 @@ fn parse_rps(s: &str) -> Result<f64, String> {
 }
 
 impl CrawlFlags {
+    /// The flags `markhound demo` crawls its own shop with: private addresses
+    /// allowed (the shop is on 127.0.0.1), a brisk but bounded rate.
+    pub fn demo() -> CrawlFlags {
+        CrawlFlags {
+            max_pages: 500,
+            max_depth: 10,
+            concurrency: 8,
+            per_host_concurrency: 8,
+            per_host_rps: 100.0,
+            max_pages_per_host: 500,
+            resume: false,
+            allow_private: true,
+            allow_host: Vec::new(),
+            contact: None,
+            max_body: 5 << 20,
+        }
+    }
+
     /// The validated crawl configuration.
     pub fn config(&self) -> anyhow::Result<CrawlConfig> {
         let mut fetch = FetchConfig::new(self.contact.as_deref());
         fetch.allow_private = self.allow_private;
+        fetch.allow_hosts = self.allow_host.clone();
         fetch.max_body = self.max_body.max(1024);
         let delay_scale = match std::env::var(DELAY_SCALE_ENV) {
             Ok(v) => v

@@ -60,9 +60,19 @@ impl Seeds {
 
 /// Per-host politeness state.
 struct Host {
-    robots: OnceCell<Option<texting_robots::Robot>>,
+    robots: OnceCell<Robots>,
     limiter: Mutex<RateLimiter>,
     slots: Semaphore,
+}
+
+/// What robots.txt says about a host.
+enum Robots {
+    /// No usable robots.txt: everything is allowed.
+    AllowAll,
+    /// The host's rules.
+    Rules(Box<texting_robots::Robot>),
+    /// robots.txt could not be fetched: the host is skipped.
+    Unreachable(String),
 }
 
 /// What the fetch task hands back to the loop.
@@ -125,18 +135,19 @@ impl Shared {
         }
     }
 
-    /// robots.txt of the host, fetched once. A missing file (4xx) allows all; an
-    /// unreachable or failing one (5xx, network error) disallows all, as is usual.
-    async fn robots_allow(&self, url: &Url, host: &Host) -> bool {
+    /// robots.txt of the host, fetched once. A missing file (4xx) allows all; a
+    /// failing or unreachable one (5xx, network error) skips the host, as is usual,
+    /// and each of its pages counts as failed.
+    async fn robots<'h>(&self, url: &Url, host: &'h Host) -> &'h Robots {
         host.robots
             .get_or_init(|| async {
                 let Ok(robots_url) = url.join("/robots.txt") else {
-                    return None;
+                    return Robots::AllowAll;
                 };
                 self.wait_turn(host).await;
-                let text: &[u8] = match self.fetcher.get(&robots_url).await {
+                match self.fetcher.get(&robots_url).await {
                     Ok(p) if (200..300).contains(&p.status) => {
-                        return match texting_robots::Robot::new(super::ROBOTS_AGENT, &p.body) {
+                        match texting_robots::Robot::new(super::ROBOTS_AGENT, &p.body) {
                             Ok(r) => {
                                 if let Some(d) = r.delay {
                                     host.limiter
@@ -144,29 +155,20 @@ impl Shared {
                                         .expect("limiter lock")
                                         .at_least(Duration::from_secs_f32(d.clamp(0.0, 60.0)));
                                 }
-                                Some(r)
+                                Robots::Rules(Box::new(r))
                             }
                             Err(e) => {
                                 tracing::warn!(url = %robots_url, "unreadable robots.txt, obeying none: {e}");
-                                None
+                                Robots::AllowAll
                             }
-                        };
+                        }
                     }
-                    Ok(p) if (400..500).contains(&p.status) => return None,
-                    Ok(p) => {
-                        tracing::warn!(url = %robots_url, status = p.status, "robots.txt failed; the host is skipped");
-                        b"User-agent: *\nDisallow: /\n"
-                    }
-                    Err(e) => {
-                        tracing::warn!(url = %robots_url, "robots.txt unreachable; the host is skipped: {e}");
-                        b"User-agent: *\nDisallow: /\n"
-                    }
-                };
-                texting_robots::Robot::new(super::ROBOTS_AGENT, text).ok()
+                    Ok(p) if (400..500).contains(&p.status) => Robots::AllowAll,
+                    Ok(p) => Robots::Unreachable(format!("{robots_url}: HTTP {}", p.status)),
+                    Err(e) => Robots::Unreachable(error_chain(&e)),
+                }
             })
             .await
-            .as_ref()
-            .is_none_or(|r| r.allowed(url.as_str()))
     }
 
     /// Fetches with retries on 429, 5xx and transient errors.
@@ -223,10 +225,23 @@ impl Shared {
         use PageError::Failed;
         let url = Url::parse(&q.url).map_err(|e| Failed(format!("bad URL {}: {e}", q.url)))?;
         let host = self.host(&url);
-        if !self.robots_allow(&url, &host).await {
-            return Err(PageError::Blocked(format!(
-                "{url}: disallowed by robots.txt"
-            )));
+        // Refused addresses fail before anything is sent, robots.txt included.
+        self.fetcher
+            .check(&url)
+            .map_err(|e| Failed(error_chain(&e)))?;
+        match self.robots(&url, &host).await {
+            Robots::AllowAll => {}
+            Robots::Rules(r) if r.allowed(url.as_str()) => {}
+            Robots::Rules(_) => {
+                return Err(PageError::Blocked(format!(
+                    "{url}: disallowed by robots.txt"
+                )))
+            }
+            Robots::Unreachable(e) => {
+                return Err(Failed(format!(
+                    "{url}: skipped, robots.txt unavailable: {e}"
+                )))
+            }
         }
         let page = self
             .fetch(&url, &host)

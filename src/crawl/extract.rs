@@ -274,7 +274,17 @@ fn merge(into: &mut Listing, from: Listing) {
     into.brand = into.brand.take().or(from.brand);
     into.category = into.category.take().or(from.category);
     into.price = into.price.take().or(from.price);
-    into.seller = into.seller.take().or(from.seller);
+    into.seller = match (into.seller.take(), from.seller) {
+        (Some(mut a), Some(b)) => {
+            if a.id.is_empty() {
+                a.id = b.id;
+            }
+            a.name = a.name.or(b.name);
+            a.url = a.url.or(b.url);
+            Some(a)
+        }
+        (a, b) => a.or(b),
+    };
     if into.images.is_empty() {
         into.images = from.images;
     }
@@ -347,9 +357,10 @@ fn from_selectors(doc: &Html, base: &Url, f: &Fields) -> Listing {
         .map(|u| u.to_string());
     let seller_name = first_text(&f.seller_name);
     let seller_id = first_attr(&f.seller_id, &["content", "data-id"]);
-    if let Some(id) = seller_id.or_else(|| seller_url.clone()) {
+    if seller_id.is_some() || seller_name.is_some() || seller_url.is_some() {
+        // The id may come from structured data; see `merge` and `extract`.
         l.seller = Some(Seller {
-            id,
+            id: seller_id.unwrap_or_default(),
             name: seller_name,
             url: seller_url,
         });
@@ -400,6 +411,12 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
             l.url = Some(page.to_string());
         }
         l.marketplace = Some(marketplace.to_owned());
+        if let Some(s) = &mut l.seller {
+            if s.id.is_empty() {
+                s.id = s.url.clone().or_else(|| s.name.clone()).unwrap_or_default();
+            }
+        }
+        l.seller = l.seller.filter(|s| !s.id.is_empty());
         l.images.dedup();
         l.images.truncate(MAX_IMAGES);
         Some(l)

@@ -29,6 +29,9 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     /// Allow private, loopback and link-local addresses (tests, the demo).
     pub allow_private: bool,
+    /// `host:port` pairs allowed even when private (one staging server), while
+    /// every other private address stays refused.
+    pub allow_hosts: Vec<String>,
 }
 
 impl FetchConfig {
@@ -48,6 +51,7 @@ impl FetchConfig {
             max_body: 5 << 20,
             max_redirects: 5,
             allow_private: false,
+            allow_hosts: Vec::new(),
         }
     }
 }
@@ -204,9 +208,17 @@ impl Fetcher {
         &self.config
     }
 
-    fn check(&self, url: &Url) -> Result<(), FetchError> {
+    /// Refuses `url` when its host is a forbidden address literal (names are
+    /// checked when resolved).
+    pub fn check(&self, url: &Url) -> Result<(), FetchError> {
         if self.config.allow_private {
             return Ok(());
+        }
+        if let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) {
+            let pair = format!("{host}:{port}");
+            if self.config.allow_hosts.contains(&pair) {
+                return Ok(());
+            }
         }
         let refused = |host: String| FetchError::Refused {
             url: url.to_string(),
