@@ -147,7 +147,7 @@ fn ids(lines: &[serde_json::Value]) -> Vec<String> {
 #[test]
 fn robots_txt_is_obeyed() {
     let site = Site::start(|path, _| match path {
-        "/robots.txt" => Reply::html("User-agent: *\nDisallow: /private/\n"),
+        "/robots.txt" => Reply::html("User-agent: *\nDisallow: /private/\nCrawl-delay: 0.3\n"),
         "/" => Reply::html(r#"<a href="/item/1">one</a> <a href="/private/2">two</a>"#),
         "/item/1" => Reply::html(product("1", "Public bag")),
         "/private/2" => Reply::html(product("2", "Private bag")),
@@ -164,6 +164,10 @@ fn robots_txt_is_obeyed() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(site.hits("/private/2"), 0);
     assert_eq!(site.hits("/robots.txt"), 1);
+    // Crawl-delay holds even with the rate limit lifted.
+    let times: Vec<Instant> = site.requests().iter().map(|(t, _)| *t).collect();
+    assert_eq!(times.len(), 3, "robots.txt, the index and one item");
+    assert!(times[2] - times[1] >= Duration::from_millis(290));
     let lines = export(&ws);
     assert_eq!(ids(&lines), ["1"]);
     let l = &lines[0];

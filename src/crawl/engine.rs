@@ -477,3 +477,58 @@ fn settle(shared: &Shared, outcome: Outcome, stats: &mut Stats) -> PageCommit {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_mode_stays_on_the_start_sites_and_extracts_products() {
+        let seeds = Seeds::Urls(vec![Url::parse("http://shop.example/start").unwrap()]);
+        let base = Url::parse("http://shop.example/item/1").unwrap();
+        let html = r#"<script type="application/ld+json">{"@type":"Product","name":"Bag"}</script>
+            <a href="/item/2#x">2</a><a href="http://other.example/">away</a>"#;
+        let (listing, links) = parse(&seeds, PageKind::Any, html.as_bytes(), &base);
+        assert_eq!(
+            listing.unwrap().marketplace.as_deref(),
+            Some("shop.example")
+        );
+        let allowed: Vec<&str> = links
+            .iter()
+            .filter(|(u, _)| seeds.allows(&Url::parse(u).unwrap()))
+            .map(|(u, _)| u.as_str())
+            .collect();
+        assert_eq!(allowed, ["http://shop.example/item/2"]);
+    }
+
+    #[test]
+    fn profile_mode_separates_result_and_listing_pages() {
+        let profile = Profile::parse(
+            r#"name = "m"
+               start_urls = ["http://m.example/s?q={query}"]
+               listing_links = "a.l"
+               next_page = "a.next""#,
+            "p.toml",
+        )
+        .unwrap();
+        let seeds = Seeds::Profile(Arc::new(profile), vec!["Zentrix".into()]);
+        assert_eq!(
+            seeds.start(),
+            [("http://m.example/s?q=Zentrix".to_owned(), PageKind::Index)]
+        );
+        let base = Url::parse("http://m.example/s?q=Zentrix").unwrap();
+        let html = r#"<a class="l" href="/i/1">1</a><a class="next" href="/s?q=Zentrix&p=2">n</a><a href="/help">h</a>"#;
+        let (listing, links) = parse(&seeds, PageKind::Index, html.as_bytes(), &base);
+        assert!(listing.is_none());
+        assert_eq!(
+            links,
+            [
+                ("http://m.example/i/1".to_owned(), PageKind::Listing),
+                (
+                    "http://m.example/s?p=2&q=Zentrix".to_owned(),
+                    PageKind::Index
+                )
+            ]
+        );
+    }
+}
