@@ -1,7 +1,7 @@
 //! URL canonicalisation, so one page is fetched once however it is linked: the
-//! fragment goes, the default port goes, query parameters are sorted and tracking
-//! parameters (`utm_*`, `fbclid`, `gclid`, ...) are dropped. The `url` crate already
-//! lower-cases the scheme and host and resolves `.` and `..` segments.
+//! fragment goes, the default port goes, query parameters are sorted, and tracking
+//! parameters (`utm_*`, `fbclid`, `gclid`, ...) and credentials are dropped. The
+//! `url` crate already lower-cases the scheme and host and resolves `.` and `..`.
 
 use url::Url;
 
@@ -23,6 +23,9 @@ pub fn canonicalize(url: &Url) -> Option<Url> {
     }
     let mut url = url.clone();
     url.set_fragment(None);
+    // Credentials in a link must reach neither the site nor the logs.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
     // The url crate already drops a default port while parsing.
     let mut pairs: Vec<(String, String)> = url
         .query_pairs()
@@ -79,6 +82,10 @@ mod tests {
         assert_eq!(
             canon("https://shop.example:443/?gclid=1"),
             "https://shop.example/"
+        );
+        assert_eq!(
+            canon("http://user:secret@shop.example/a"),
+            "http://shop.example/a"
         );
         assert_eq!(
             canon("http://shop.example:8080/a/./b/../c"),

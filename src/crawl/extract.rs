@@ -513,6 +513,19 @@ mod tests {
         assert_eq!(l.price.unwrap().amount, 1299.0);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn hostile_input_never_panics(html in ".{0,400}", price in ".{0,20}") {
+            let page = format!(
+                "<script type=\"application/ld+json\">{html}</script>{html}\
+                 <meta property=\"og:type\" content=\"product\"><meta property=\"og:title\" content=\"{html}\">"
+            );
+            let _ = extract(&page, &base(), None, "m");
+            let _ = links(&page, &base(), None);
+            let _ = parse_amount(&price);
+        }
+    }
+
     #[test]
     fn amounts() {
         assert_eq!(parse_amount("$1,299.00"), Some(1299.0));

@@ -361,5 +361,24 @@ mod tests {
         assert!(f
             .check(&Url::parse("https://shop.example/").unwrap())
             .is_ok());
+        let mut config = FetchConfig::new(None);
+        config.allow_hosts = vec!["127.0.0.1:8080".into()];
+        let f = Fetcher::new(config).unwrap();
+        assert!(f
+            .check(&Url::parse("http://127.0.0.1:8080/x").unwrap())
+            .is_ok());
+        assert!(f
+            .check(&Url::parse("http://127.0.0.1:8081/x").unwrap())
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn the_resolver_drops_private_addresses() {
+        let name: Name = "localhost".parse().unwrap();
+        let err = match GuardedResolver.resolve(name).await {
+            Ok(addrs) => panic!("resolved to {:?}", addrs.collect::<Vec<_>>()),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("private"), "{err}");
     }
 }
