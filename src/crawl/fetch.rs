@@ -1,6 +1,7 @@
 //! HTTP fetching with the guards a crawler of hostile sites needs: connect and read
-//! timeouts, a body-size cap (applied after gzip/brotli decoding, so a compression
-//! bomb inflates no further than the cap), redirects followed by hand up to a limit,
+//! timeouts, a body-size cap (a plain body is cut at the cap; a gzip, deflate or
+//! brotli body that inflates past it is refused, see [`super::decode`]), redirects
+//! followed by hand up to a limit,
 //! and the SSRF guard: unless private addresses are allowed, every request and every
 //! redirect is refused when its host is, or resolves to, a private, loopback,
 //! link-local, unique-local or cloud-metadata address. Names are checked by a custom
@@ -14,6 +15,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 use url::Url;
 
+use super::decode::Decoder;
+
 /// How to fetch.
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
@@ -23,7 +26,8 @@ pub struct FetchConfig {
     pub connect_timeout: Duration,
     /// Timeout for each read of the body (and for the headers).
     pub read_timeout: Duration,
-    /// The largest body kept, after decoding; the rest is cut.
+    /// The largest body kept, after decoding: a longer plain body is cut, a
+    /// compressed body that inflates past it is refused.
     pub max_body: usize,
     /// The most redirects followed for one request.
     pub max_redirects: usize,
@@ -83,6 +87,15 @@ pub enum FetchError {
         url: String,
         /// What is wrong.
         reason: String,
+    },
+    /// The body could not be decoded, or inflates past the cap.
+    #[error("cannot read the body of {url}")]
+    Decode {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: super::decode::DecodeError,
     },
     /// A network or protocol error.
     #[error("cannot fetch {url}")]
@@ -192,8 +205,19 @@ impl Fetcher {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .gzip(true)
-            .brotli(true);
+            // Decoded by hand, under the cap (see `decode`), even when another part
+            // of the program enables reqwest's own decoders.
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .default_headers(
+                [(
+                    reqwest::header::ACCEPT_ENCODING,
+                    reqwest::header::HeaderValue::from_static("gzip, br, deflate"),
+                )]
+                .into_iter()
+                .collect(),
+            );
         if !config.allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
         }
@@ -287,17 +311,20 @@ impl Fetcher {
             }
             let retry_after = header(resp.headers(), RETRY_AFTER);
             let content_type = header(resp.headers(), reqwest::header::CONTENT_TYPE);
-            let mut body = Vec::new();
-            let mut truncated = false;
+            let decode = |source| FetchError::Decode {
+                url: current.to_string(),
+                source,
+            };
+            let encoding = header(resp.headers(), reqwest::header::CONTENT_ENCODING);
+            let mut decoder =
+                Decoder::new(encoding.as_deref(), self.config.max_body).map_err(decode)?;
             while let Some(chunk) = resp.chunk().await.map_err(http)? {
-                let room = self.config.max_body - body.len();
-                if chunk.len() > room {
-                    body.extend_from_slice(&chunk[..room]);
-                    truncated = true;
+                if !decoder.push(&chunk).map_err(decode)? {
                     break;
                 }
-                body.extend_from_slice(&chunk);
             }
+            let truncated = decoder.truncated;
+            let body = decoder.finish().map_err(decode)?;
             return Ok(Page {
                 final_url: current,
                 status: status.as_u16(),

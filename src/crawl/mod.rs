@@ -10,7 +10,8 @@
 //!
 //! Politeness is on by default: robots.txt (with `Crawl-delay`), a per-host request
 //! rate and concurrency, exponential backoff with jitter on 429 and 5xx honouring
-//! `Retry-After`, an honest User-Agent, timeouts, a body-size cap and a redirect limit.
+//! `Retry-After`, an honest User-Agent, timeouts, a body-size cap (compression bombs
+//! are refused) and a redirect limit.
 //! Private, loopback and link-local addresses are refused unless allowed
 //! ([`fetch`]). The frontier lives in the database, so a killed crawl resumes.
 //!
@@ -45,6 +46,7 @@
 //! without a title is not stored. The id defaults to the canonical URL.
 
 pub mod canon;
+pub mod decode;
 pub mod engine;
 pub mod extract;
 pub mod fetch;
