@@ -5,15 +5,35 @@
 //! has one row per finding.
 
 mod csv_report;
+mod html_report;
 mod json_report;
+pub mod notice;
 
 pub use csv_report::CsvReport;
+pub use html_report::HtmlReport;
 pub use json_report::JsonReport;
+pub use notice::{draft_notice, Infringement, Notice};
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::listing::Listing;
+use crate::registry::Mark;
 use crate::scoring::Finding;
+
+/// What was seen when a listing was fetched: the basis of a defensible notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The URL the page was finally served from, after redirects.
+    pub final_url: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// When it was fetched, UTC, RFC 3339.
+    pub fetched_at: String,
+    /// SHA-256 of the raw body, lower-case hex.
+    pub sha256: String,
+}
 
 /// Version of the JSON report's schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -25,6 +45,9 @@ pub struct Suspect {
     pub listing: Listing,
     /// Its findings, highest score first.
     pub findings: Vec<Finding>,
+    /// What was seen when it was fetched, for crawled listings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
 }
 
 impl Suspect {
@@ -43,6 +66,13 @@ pub struct ReportData {
     pub min_score: f64,
     /// Listings with at least one finding at or above `min_score`, most suspect first.
     pub suspects: Vec<Suspect>,
+    /// The registered marks the findings refer to (owners, registrations, floors).
+    #[serde(skip)]
+    pub marks: Vec<Mark>,
+    /// Pictures to embed, by the path or URL that names them, as `data:` URIs, so an
+    /// HTML report stands alone.
+    #[serde(skip)]
+    pub embedded: BTreeMap<String, String>,
 }
 
 impl ReportData {
@@ -57,7 +87,11 @@ impl ReportData {
                     .into_iter()
                     .filter(|f| f.score >= min_score)
                     .collect();
-                (!findings.is_empty()).then_some(Suspect { listing, findings })
+                (!findings.is_empty()).then_some(Suspect {
+                    listing,
+                    findings,
+                    evidence: None,
+                })
             })
             .collect();
         suspects.sort_by(|a, b| {
@@ -69,8 +103,83 @@ impl ReportData {
             listings_scanned,
             min_score,
             suspects,
+            marks: Vec::new(),
+            embedded: BTreeMap::new(),
         }
     }
+
+    /// The registered mark with this id.
+    pub fn mark(&self, id: &str) -> Option<&Mark> {
+        self.marks.iter().find(|m| m.id == id)
+    }
+
+    /// Number of suspect listings per seller id, for ranking repeat infringers.
+    pub fn suspects_per_seller(&self) -> BTreeMap<&str, usize> {
+        let mut counts = BTreeMap::new();
+        for s in &self.suspects {
+            if let Some(seller) = &s.listing.seller {
+                *counts.entry(seller.id.as_str()).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// The largest picture embedded in a report.
+pub const MAX_EMBEDDED_BYTES: usize = 2 << 20;
+
+/// Sets the registered marks of a report and embeds the first reference image of
+/// every mark that has a finding (read from the paths the registry stored). A picture
+/// that cannot be read is left out; the report links nothing in its place.
+pub fn attach_marks(data: &mut ReportData, marks: &[Mark]) {
+    let wanted: std::collections::BTreeSet<&str> = data
+        .suspects
+        .iter()
+        .flat_map(|s| s.findings.iter().map(|f| f.mark_id.as_str()))
+        .collect();
+    data.marks = marks
+        .iter()
+        .filter(|m| wanted.contains(m.id.as_str()))
+        .cloned()
+        .collect();
+    for m in &data.marks {
+        let Some(image) = m.images.first() else {
+            continue;
+        };
+        if data.embedded.contains_key(&image.path) {
+            continue;
+        }
+        match std::fs::read(&image.path) {
+            Ok(bytes) => {
+                if let Some(uri) = data_uri(&bytes, MAX_EMBEDDED_BYTES) {
+                    data.embedded.insert(image.path.clone(), uri);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(path = %image.path, error = %e, "reference image not embedded")
+            }
+        }
+    }
+}
+
+/// A picture file as a `data:` URI, for embedding in a report; `None` when the file
+/// cannot be read, is larger than `max_bytes`, or is not a PNG, JPEG, GIF or WebP.
+pub fn data_uri(bytes: &[u8], max_bytes: usize) -> Option<String> {
+    use base64::Engine;
+    if bytes.len() > max_bytes {
+        return None;
+    }
+    let mime = match bytes {
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        _ => return None,
+    };
+    Some(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
 }
 
 /// One output format.
@@ -112,6 +221,15 @@ mod tests {
             ],
             0.5,
         )
+    }
+
+    #[test]
+    fn data_uris_only_for_pictures() {
+        assert!(data_uri(b"\x89PNG\r\n", 100)
+            .unwrap()
+            .starts_with("data:image/png;base64,"));
+        assert_eq!(data_uri(b"<svg onload=alert(1)>", 100), None);
+        assert_eq!(data_uri(b"\x89PNG\r\n", 2), None);
     }
 
     #[test]

@@ -44,9 +44,9 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
 use pinyin::ToPinyin;
-use rustc_hash::{FxHashMap, FxHasher};
-use std::hash::Hasher;
+use rustc_hash::FxHashMap;
 
+use super::fuzzy::{for_each_deletion, DeletionIndex};
 use super::lexicon::{is_common_word, is_dictionary_word};
 use super::normalize::{self, describe_flags, fold, Folded, Sep, TokenKind};
 use crate::registry::Mark;
@@ -141,8 +141,7 @@ pub struct Matcher {
     pattern_terms: Vec<Vec<u32>>,
     short: FxHashMap<String, Vec<u32>>,
     by_fkey: FxHashMap<String, Vec<u32>>,
-    deletions: FxHashMap<u64, (u32, u32)>,
-    postings: Vec<u32>,
+    deletions: DeletionIndex,
     max_key_chars: usize,
     /// The words of multi-word terms (fuzzy keys): a span of several title words is
     /// looked up only when one of its words is one of these.
@@ -221,19 +220,7 @@ impl Matcher {
         };
         pairs.sort_unstable();
         pairs.dedup();
-        let mut deletions = FxHashMap::default();
-        deletions.reserve(pairs.len());
-        let mut postings = Vec::with_capacity(pairs.len());
-        let mut i = 0;
-        while i < pairs.len() {
-            let h = pairs[i].0;
-            let start = postings.len() as u32;
-            while i < pairs.len() && pairs[i].0 == h {
-                postings.push(pairs[i].1);
-                i += 1;
-            }
-            deletions.insert(h, (start, postings.len() as u32 - start));
-        }
+        let deletions = DeletionIndex::new(pairs);
         Matcher {
             terms,
             automaton,
@@ -241,7 +228,6 @@ impl Matcher {
             short,
             by_fkey,
             deletions,
-            postings,
             max_key_chars,
             multi_words,
         }
@@ -483,18 +469,11 @@ impl Matcher {
                     }
                     continue;
                 }
-                candidates.clear();
                 // Terms within two edits have nine characters or more; a span needs
                 // its own two-character deletions only to reach them by two
                 // substitutions or deletions, so from nine characters on.
                 let depth = if len < 9 { 1 } else { 2 };
-                for_each_deletion(&span, depth, |h| {
-                    if let Some(&(s, n)) = self.deletions.get(&h) {
-                        candidates.extend_from_slice(&self.postings[s as usize..(s + n) as usize]);
-                    }
-                });
-                candidates.sort_unstable();
-                candidates.dedup();
+                self.deletions.candidates(&span, depth, &mut candidates);
                 for &ti in &candidates {
                     let term = &self.terms[ti as usize];
                     if pieces > 1 && term.words != pieces {
@@ -644,38 +623,6 @@ fn is_doubling_or_plural(long: &[char], short: &[char]) -> bool {
 /// and transpositions of adjacent characters each cost one edit.
 fn osa(a: &[char], b: &[char]) -> usize {
     strsim::generic_damerau_levenshtein(a, b)
-}
-
-/// Calls `f` with the 64-bit hash of every string obtained from `chars` by deleting up
-/// to `depth` (at most 2) characters, the string itself included.
-fn for_each_deletion(chars: &[char], depth: usize, mut f: impl FnMut(u64)) {
-    let n = chars.len();
-    let hash_skip = |a: usize, b: usize| {
-        let mut h = FxHasher::default();
-        for (i, c) in chars.iter().enumerate() {
-            if i != a && i != b {
-                h.write_u32(*c as u32);
-            }
-        }
-        h.write_usize(n - usize::from(a < n) - usize::from(b < n));
-        h.finish()
-    };
-    f(hash_skip(usize::MAX, usize::MAX));
-    if depth >= 1 {
-        for a in 0..n {
-            if a > 0 && chars[a] == chars[a - 1] {
-                continue; // same string as deleting the previous, equal character
-            }
-            f(hash_skip(a, usize::MAX));
-        }
-    }
-    if depth >= 2 {
-        for a in 0..n {
-            for b in a + 1..n {
-                f(hash_skip(a, b));
-            }
-        }
-    }
 }
 
 fn push_term(terms: &mut Vec<Term>, mark: usize, kind: TermKind, text: &str) {
@@ -884,15 +831,6 @@ mod tests {
         assert_eq!(&title[x.start..x.end], "ＮＩＫＥ");
     }
 
-    #[test]
-    fn deletion_hashes_of_equal_strings_agree() {
-        let mut a = Vec::new();
-        let mut b = Vec::new();
-        for_each_deletion(&['a', 'b', 'c', 'd'], 1, |h| a.push(h));
-        for_each_deletion(&['a', 'c', 'd'], 0, |h| b.push(h));
-        assert!(a.contains(&b[0]));
-    }
-
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -905,6 +843,8 @@ mod tests {
             /// A mark always matches itself, in any casing, width or spacing.
             #[test]
             fn a_mark_matches_itself(name in "[a-z]{4,12}", case in any::<u64>(), sep in prop::sample::select(vec![" ", ".", "-", "*", "_"])) {
+                // Names have no letter three times in a row (the folding cuts such runs).
+                prop_assume!(!name.as_bytes().windows(3).any(|w| w[0] == w[1] && w[1] == w[2]));
                 let marks = vec![mark("m", &name, &[])];
                 let m = Matcher::new(&marks);
                 let cased: String = name

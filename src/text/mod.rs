@@ -7,6 +7,7 @@
 //! (counterfeit code words, referential phrases) that tell a mark from a word.
 
 pub mod context;
+pub mod fuzzy;
 pub mod lexicon;
 pub mod matcher;
 pub mod normalize;

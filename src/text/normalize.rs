@@ -35,6 +35,8 @@ pub const FLAG_LEET: u8 = 1 << 2;
 pub const FLAG_DIACRITIC: u8 = 1 << 3;
 /// Zero-width or bidi control characters were removed.
 pub const FLAG_INVISIBLE: u8 = 1 << 4;
+/// A letter repeated three times or more was cut to two ("Niiike").
+pub const FLAG_REPEAT: u8 = 1 << 5;
 
 /// What stands between a token and the one before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,6 +371,8 @@ impl Builder {
         let mut flags = 0;
         let mut key_chars = 0;
         let mut prev_key: Option<char> = None;
+        // The last two letters pushed to the fuzzy key, to cut runs of three.
+        let mut last_two: [Option<char>; 2] = [None, None];
         for u in units {
             flags |= u.flags;
             if u.class != Class::Leet {
@@ -381,6 +385,13 @@ impl Builder {
                     flags |= FLAG_LEET;
                 }
             }
+            // No name has a letter three times in a row: a longer run is padding
+            // ("Niiike", "Zentrixxxx") and is cut to two, on marks and titles alike.
+            if last_two == [Some(k), Some(k)] && k.is_alphabetic() {
+                flags |= FLAG_REPEAT;
+                continue;
+            }
+            last_two = [last_two[1], Some(k)];
             f.fkey.push(k);
             if k == 'l' {
                 k = 'i';
@@ -539,6 +550,9 @@ pub fn describe_flags(flags: u8) -> Vec<&'static str> {
     if flags & FLAG_INVISIBLE != 0 {
         out.push("invisible characters");
     }
+    if flags & FLAG_REPEAT != 0 {
+        out.push("repeated letters");
+    }
     out
 }
 
@@ -613,6 +627,14 @@ mod tests {
         assert_eq!(key_of("Vvolf"), "woif");
         assert_eq!(key_of("Casl0"), "casio");
         assert_eq!(fold("Sarnsung Casl0").fkey, "sarnsungcaslo");
+    }
+
+    #[test]
+    fn runs_of_three_letters_are_cut_to_two() {
+        let f = fold("Niiike Zentrixxxx Apple");
+        assert_eq!(f.key, "niikezentrixxappie");
+        assert_ne!(f.tokens[0].flags & FLAG_REPEAT, 0);
+        assert_eq!(f.tokens[2].flags & FLAG_REPEAT, 0);
     }
 
     #[test]
