@@ -493,6 +493,12 @@ fn scan_matches_crawled_listings_and_rematches_after_a_registry_change() {
         .map(|s| s["findings"][0]["mark_id"].as_str().unwrap())
         .collect();
     assert!(marks.contains(&"zentrix"), "{marks:?}");
+    // Every suspect cites what was seen; the HTML report shows it too.
+    let first = &json["suspects"][0];
+    let sha = first["evidence"]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    let html = std::fs::read_to_string(report.join("findings.html")).unwrap();
+    assert!(html.contains(sha), "the HTML report cites the body hash");
 
     // Nothing new to match until the registry changes.
     let out = ws.run(&["scan", "--out", report.to_str().unwrap()]);

@@ -1,5 +1,5 @@
-//! `markhound report`: write the report of the stored findings, in one format, to a
-//! file or stdout. Also the report writing shared by `scan` and `demo`.
+//! `markhound report`: write the report of the stored findings (HTML, JSON or CSV),
+//! to a file or stdout. Also the report writing shared by `scan` and `demo`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -8,14 +8,16 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use markhound::registry::Registry;
-use markhound::report::{CsvReport, JsonReport, Report, ReportData};
-use markhound::store::Store;
+use markhound::report::{attach_marks, CsvReport, HtmlReport, JsonReport, Report, ReportData};
+use markhound::store::{listing_key, Store};
 
 use super::{Global, Outcome};
 
 /// The report formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
+    /// A self-contained page for people, with evidence and draft notices.
+    Html,
     /// The versioned JSON report.
     Json,
     /// One row per finding.
@@ -25,6 +27,7 @@ pub enum Format {
 impl Format {
     fn report(self) -> &'static dyn Report {
         match self {
+            Format::Html => &HtmlReport,
             Format::Json => &JsonReport,
             Format::Csv => &CsvReport,
         }
@@ -59,7 +62,7 @@ pub fn parse_score(s: &str) -> Result<f64, String> {
 pub fn write_all(data: &ReportData, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
-    for format in [Format::Json, Format::Csv] {
+    for format in [Format::Html, Format::Json, Format::Csv] {
         let report = format.report();
         let path = dir.join(format!("findings.{}", report.extension()));
         write_to(report, data, &path)?;
@@ -77,13 +80,15 @@ fn write_to(report: &dyn Report, data: &ReportData, path: &Path) -> anyhow::Resu
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The report data of the stored findings; warns when some listings were not
-/// matched against the current registry.
+/// The report data of the stored findings, with the marks they refer to and the
+/// evidence of each suspect listing; warns when some listings were not matched
+/// against the current registry.
 pub fn stored_report(global: &Global, db: &sled::Db, min_score: f64) -> anyhow::Result<ReportData> {
-    let version = Registry::open(db)
-        .context("cannot open the registry")?
+    let registry = Registry::open(db).context("cannot open the registry")?;
+    let version = registry
         .version()
         .context("cannot read the registry version")?;
+    let marks = registry.marks().context("cannot read the registry")?;
     let store = Store::open(db).context("cannot open the listing store")?;
     let (scored, stale) = store.scored(version)?;
     if stale > 0 && !global.quiet {
@@ -91,7 +96,22 @@ pub fn stored_report(global: &Global, db: &sled::Db, min_score: f64) -> anyhow::
             "warning: {stale} stored listings are not matched against the current registry; run `markhound scan` first"
         );
     }
-    Ok(ReportData::new(scored, min_score))
+    let mut data = ReportData::new(scored, min_score);
+    for suspect in &mut data.suspects {
+        if let Some(stored) = store.listing(&listing_key(&suspect.listing))? {
+            let e = stored.evidence;
+            suspect.evidence = Some(markhound::report::Evidence {
+                final_url: e.final_url,
+                status: e.status,
+                fetched_at: e
+                    .fetched_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                sha256: e.sha256,
+            });
+        }
+    }
+    attach_marks(&mut data, &marks);
+    Ok(data)
 }
 
 /// Runs `markhound report`.

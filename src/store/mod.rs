@@ -307,6 +307,14 @@ impl Store {
         })
     }
 
+    /// The stored listing with this key.
+    pub fn listing(&self, key: &[u8]) -> Result<Option<StoredListing>, StoreError> {
+        self.listings
+            .get(key)?
+            .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(LISTINGS, key, e)))
+            .transpose()
+    }
+
     /// How many listings are stored.
     pub fn listing_count(&self) -> usize {
         self.listings.len()
