@@ -55,7 +55,8 @@ pub struct CrawlFlags {
     /// How site owners can reach you; added to the User-Agent.
     #[arg(long, value_name = "EMAIL|URL")]
     contact: Option<String>,
-    /// The largest page body kept, in bytes; longer bodies are cut.
+    /// The largest page body kept, in bytes: a longer plain body is cut, a
+    /// compressed one that inflates past it is refused.
     #[arg(long, default_value_t = 5 << 20, value_name = "BYTES")]
     max_body: usize,
 }

@@ -99,15 +99,7 @@ pub fn stored_report(global: &Global, db: &sled::Db, min_score: f64) -> anyhow::
     let mut data = ReportData::new(scored, min_score);
     for suspect in &mut data.suspects {
         if let Some(stored) = store.listing(&listing_key(&suspect.listing))? {
-            let e = stored.evidence;
-            suspect.evidence = Some(markhound::report::Evidence {
-                final_url: e.final_url,
-                status: e.status,
-                fetched_at: e
-                    .fetched_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                sha256: e.sha256,
-            });
+            suspect.evidence = Some(stored.evidence.into());
         }
     }
     attach_marks(&mut data, &marks);

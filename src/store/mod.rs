@@ -73,6 +73,19 @@ pub struct Evidence {
     pub truncated: bool,
 }
 
+impl From<Evidence> for crate::report::Evidence {
+    fn from(e: Evidence) -> crate::report::Evidence {
+        crate::report::Evidence {
+            final_url: e.final_url,
+            status: e.status,
+            fetched_at: e
+                .fetched_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            sha256: e.sha256,
+        }
+    }
+}
+
 /// A listing with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredListing {
