@@ -16,4 +16,5 @@ pub mod listing;
 pub mod registry;
 pub mod report;
 pub mod scoring;
+pub mod store;
 pub mod text;

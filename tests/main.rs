@@ -1,3 +1,4 @@
+mod crawl;
 mod image;
 mod image_match;
 mod match_cmd;

@@ -1,10 +1,14 @@
 //! Command-line parsing and dispatch. Thin: each command turns its flags into the
 //! library's types and calls the library; errors are printed once, in [`main`].
 
+mod crawl;
 mod demo;
 mod hash;
+mod listings;
 mod match_cmd;
 mod registry;
+mod report;
+mod scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +50,15 @@ pub enum Command {
     Match(match_cmd::MatchArgs),
     /// Score the bundled sample listings with the bundled registry and write reports.
     Demo(demo::DemoArgs),
+    /// Fetch listings into the database from a site profile or start URLs.
+    Crawl(crawl::CrawlArgs),
+    /// Crawl what is given, match the stored listings and write the reports.
+    Scan(scan::ScanArgs),
+    /// Write the report of the stored findings.
+    Report(report::ReportArgs),
+    /// Work with the stored listings.
+    #[command(subcommand)]
+    Listings(listings::ListingsCommand),
     /// Print the perceptual hash of images: HASH_HEX,QUALITY,PATH per line.
     Hash(hash::HashArgs),
 }
@@ -85,6 +98,10 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Match(args) => match_cmd::run(&global, args),
         Command::Demo(args) => demo::run(&global, args),
         Command::Hash(args) => hash::run(args),
+        Command::Crawl(args) => crawl::run(&global, args),
+        Command::Scan(args) => scan::run(&global, args),
+        Command::Report(args) => report::run(&global, args),
+        Command::Listings(cmd) => listings::run(&global, cmd),
     }
 }
 

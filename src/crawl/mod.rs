@@ -1,8 +1,148 @@
-//! Fetching from the web. Listings name their photos by URL, and matching a photo
-//! against the registered marks' images needs its bytes; this module gets them
-//! safely: bounded time, bounded size, bounded redirects, and errors that say which
-//! URL failed and why.
+//! The crawler: fetches marketplace pages politely and turns them into
+//! [`Listing`](crate::listing::Listing)s stored with their evidence.
+//!
+//! Two modes:
+//! - **Site profile** (a TOML file, below): start URLs, which links lead to listing
+//!   pages and to the next result page, and CSS selectors for the listing fields.
+//! - **Plain URLs**: same-site links are followed and a listing is extracted wherever
+//!   a page carries schema.org Product data (JSON-LD or microdata) or OpenGraph
+//!   product tags.
+//!
+//! Politeness is on by default: robots.txt (with `Crawl-delay`), a per-host request
+//! rate and concurrency, exponential backoff with jitter on 429 and 5xx honouring
+//! `Retry-After`, an honest User-Agent, timeouts, a body-size cap (compression bombs
+//! are refused) and a redirect limit.
+//! Private, loopback and link-local addresses are refused unless allowed
+//! ([`fetch`]). The frontier lives in the database, so a killed crawl resumes.
+//!
+//! Listing photos named by URL are fetched by [`ImageFetcher`] (`images`), under
+//! the same address guard, for image matching in `markhound match`.
+//!
+//! # Site profile format
+//!
+//! ```toml
+//! name = "example-market"            # the marketplace name stored with each listing
+//! # Start URLs; {query} is replaced by every mark's name and alias (URL-encoded).
+//! start_urls = ["https://market.example/search?q={query}"]
+//! # Regular expressions a URL must match to be fetched. Without any, URLs on the
+//! # hosts of the start URLs are allowed.
+//! allow = ['^https://market\.example/(search|item)/']
+//! listing_links = "a.result-title"   # CSS: links from result pages to listing pages
+//! next_page = "a[rel=next]"          # CSS: the link to the next result page
+//!
+//! [fields]                           # CSS selectors on listing pages; all optional
+//! id = "[data-listing-id]"           # `content`/`data-id` attribute, else the text
+//! title = "h1"
+//! description = ".description"
+//! price = ".price"                   # `content` attribute, else the text: "$1,299.00"
+//! currency = "[itemprop=priceCurrency]"
+//! brand = ".brand"
+//! category = ".breadcrumb li:last-child"
+//! seller_id = ".seller[data-id]"
+//! seller_name = ".seller"
+//! seller_url = "a.seller"            # its `href`
+//! images = ".gallery img"            # every `src`
+//! ```
+//!
+//! A field without a selector, or whose selector matches nothing, is taken from the
+//! page's structured data when it has any; otherwise it stays missing. A listing
+//! without a title is not stored. The id defaults to the canonical URL.
 
+pub mod canon;
+pub mod decode;
+pub mod engine;
+pub mod extract;
+pub mod fetch;
 mod images;
+pub mod politeness;
+pub mod profile;
 
+use std::time::Duration;
+
+pub use engine::{run, Seeds};
+pub use fetch::FetchConfig;
 pub use images::{is_public, is_url, FetchError, FetchOptions, ImageFetcher, PrivateAddress};
+pub use politeness::Backoff;
+pub use profile::{Profile, ProfileError};
+
+/// The product token matched against robots.txt groups.
+pub const ROBOTS_AGENT: &str = "markhound";
+
+/// How to crawl.
+#[derive(Debug, Clone)]
+pub struct CrawlConfig {
+    /// The most pages fetched in this run.
+    pub max_pages: usize,
+    /// The deepest link distance from a start URL followed.
+    pub max_depth: u32,
+    /// Fetches in flight at once, over all hosts.
+    pub concurrency: usize,
+    /// Fetches in flight at once on one host.
+    pub per_host_concurrency: usize,
+    /// Requests per second to one host; 0 lifts the limit (robots.txt
+    /// `Crawl-delay` still holds).
+    pub per_host_rps: f64,
+    /// The most pages fetched from one host (a trap guard).
+    pub max_pages_per_host: usize,
+    /// Backoff on 429, 5xx and transient errors.
+    pub backoff: Backoff,
+    /// The longest `Retry-After` honoured; longer requests are capped.
+    pub max_retry_after: Duration,
+    /// Multiplies retry sleeps; 1 in normal use, small in tests.
+    pub delay_scale: f64,
+    /// HTTP settings.
+    pub fetch: FetchConfig,
+}
+
+impl Default for CrawlConfig {
+    fn default() -> CrawlConfig {
+        CrawlConfig {
+            max_pages: 10_000,
+            max_depth: 10,
+            concurrency: 8,
+            per_host_concurrency: 2,
+            per_host_rps: 1.0,
+            max_pages_per_host: 50_000,
+            backoff: Backoff::default(),
+            max_retry_after: Duration::from_secs(120),
+            delay_scale: 1.0,
+            fetch: FetchConfig::new(None),
+        }
+    }
+}
+
+/// Counters of a crawl, for the progress bar and the summary.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Fetches started.
+    pub pages_started: usize,
+    /// Pages fetched successfully.
+    pub pages: usize,
+    /// Listings stored.
+    pub listings: usize,
+    /// Pages given up on (errors, robots.txt).
+    pub errors: usize,
+    /// Pages robots.txt disallows.
+    pub blocked: usize,
+    /// Pages skipped by a trap guard.
+    pub skipped: usize,
+    /// URLs still queued at the end (`max_pages` reached).
+    pub queued_left: usize,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+/// Why a crawl stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CrawlError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The HTTP client could not be built.
+    #[error("cannot start the HTTP client")]
+    Client(#[source] reqwest::Error),
+    /// A fetch task panicked.
+    #[error("a fetch task failed: {0}")]
+    Task(String),
+}

@@ -5,9 +5,10 @@
 //! full-width and dotted names, Chinese names and pinyin, code words, prices far below
 //! the floor), genuine listings by authorised sellers, referential accessories ("case
 //! for ..."), and unrelated products. Each id says what the listing is (`fake-`,
-//! `genuine-`, `ref-`, `other-`), so a test can check the ranking. Until markhound
-//! crawls, the demo scores these listings as handed over; a served sample shop
-//! replaces them when the crawler lands.
+//! `genuine-`, `ref-`, `other-`), so a test can check the ranking. [`server`] serves
+//! them as a small marketplace that `markhound demo` crawls.
+
+pub mod server;
 
 use std::path::PathBuf;
 

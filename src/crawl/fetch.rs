@@ -1,0 +1,411 @@
+//! HTTP fetching with the guards a crawler of hostile sites needs: connect and read
+//! timeouts, a body-size cap (a plain body is cut at the cap; a gzip, deflate or
+//! brotli body that inflates past it is refused, see [`super::decode`]), redirects
+//! followed by hand up to a limit,
+//! and the SSRF guard: unless private addresses are allowed, every request and every
+//! redirect is refused when its host is, or resolves to, a private, loopback,
+//! link-local, unique-local or cloud-metadata address. Names are checked by a custom
+//! DNS resolver, so the address checked is the address connected to.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
+use url::Url;
+
+use super::decode::Decoder;
+
+/// How to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// The User-Agent header.
+    pub user_agent: String,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout for each read of the body (and for the headers).
+    pub read_timeout: Duration,
+    /// The largest body kept, after decoding: a longer plain body is cut, a
+    /// compressed body that inflates past it is refused.
+    pub max_body: usize,
+    /// The most redirects followed for one request.
+    pub max_redirects: usize,
+    /// Allow private, loopback and link-local addresses (tests, the demo).
+    pub allow_private: bool,
+    /// `host:port` pairs allowed even when private (one staging server), while
+    /// every other private address stays refused.
+    pub allow_hosts: Vec<String>,
+}
+
+impl FetchConfig {
+    /// The defaults, with a User-Agent naming markhound and `contact` if given.
+    pub fn new(contact: Option<&str>) -> FetchConfig {
+        let version = env!("CARGO_PKG_VERSION");
+        let user_agent = match contact {
+            Some(c) => {
+                format!("markhound/{version} (trademark-infringement scanner; contact: {c})")
+            }
+            None => format!("markhound/{version} (trademark-infringement scanner)"),
+        };
+        FetchConfig {
+            user_agent,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(20),
+            max_body: 5 << 20,
+            max_redirects: 5,
+            allow_private: false,
+            allow_hosts: Vec::new(),
+        }
+    }
+}
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The SSRF guard refused the address.
+    #[error("refused {url}: {host} is a private, loopback or link-local address (use --allow-private for your own servers)")]
+    Refused {
+        /// The URL.
+        url: String,
+        /// The offending host or address.
+        host: String,
+    },
+    /// More redirects than allowed, or a loop.
+    #[error("too many redirects from {url} (limit {limit})")]
+    TooManyRedirects {
+        /// The first URL.
+        url: String,
+        /// The limit.
+        limit: usize,
+    },
+    /// A redirect without a usable `Location`.
+    #[error("bad redirect from {url}: {reason}")]
+    BadRedirect {
+        /// The redirecting URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The body could not be decoded, or inflates past the cap.
+    #[error("cannot read the body of {url}")]
+    Decode {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: super::decode::DecodeError,
+    },
+    /// A network or protocol error.
+    #[error("cannot fetch {url}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl FetchError {
+    /// True for errors worth retrying (timeouts and connection failures).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Http { source, .. } => source.is_timeout() || source.is_connect(),
+            _ => false,
+        }
+    }
+}
+
+/// A fetched page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The URL after redirects.
+    pub final_url: Url,
+    /// The HTTP status.
+    pub status: u16,
+    /// `Retry-After`, raw.
+    pub retry_after: Option<String>,
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The decoded body, at most `max_body` bytes.
+    pub body: Vec<u8>,
+    /// The body was longer than `max_body` and was cut.
+    pub truncated: bool,
+}
+
+/// True for addresses a crawler of public sites must never reach.
+pub fn is_forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local() // includes 169.254.169.254, the cloud metadata service
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1])) // carrier-grade NAT
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_forbidden(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] == 0xfd00 && s[1] == 0x0ec2) // AWS metadata over IPv6
+        }
+    }
+}
+
+/// The DNS resolver of the guard: resolves with the system and drops forbidden
+/// addresses; a name left without addresses fails to resolve.
+#[derive(Debug, Clone)]
+struct GuardedResolver;
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !is_forbidden(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to private, loopback or link-local addresses"
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// Fetches pages under a [`FetchConfig`].
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    config: Arc<FetchConfig>,
+}
+
+impl Fetcher {
+    /// A fetcher; fails only when the TLS backend cannot start.
+    pub fn new(config: FetchConfig) -> Result<Fetcher, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(&config.user_agent)
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            // Decoded by hand, under the cap (see `decode`), even when another part
+            // of the program enables reqwest's own decoders.
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .default_headers(
+                [(
+                    reqwest::header::ACCEPT_ENCODING,
+                    reqwest::header::HeaderValue::from_static("gzip, br, deflate"),
+                )]
+                .into_iter()
+                .collect(),
+            );
+        if !config.allow_private {
+            builder = builder.dns_resolver(Arc::new(GuardedResolver));
+        }
+        Ok(Fetcher {
+            client: builder.build()?,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FetchConfig {
+        &self.config
+    }
+
+    /// Refuses `url` when its host is a forbidden address literal (names are
+    /// checked when resolved).
+    pub fn check(&self, url: &Url) -> Result<(), FetchError> {
+        if self.config.allow_private {
+            return Ok(());
+        }
+        if let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) {
+            let pair = format!("{host}:{port}");
+            if self.config.allow_hosts.contains(&pair) {
+                return Ok(());
+            }
+        }
+        let refused = |host: String| FetchError::Refused {
+            url: url.to_string(),
+            host,
+        };
+        match url.host() {
+            Some(url::Host::Ipv4(ip)) if is_forbidden(IpAddr::V4(ip)) => {
+                Err(refused(ip.to_string()))
+            }
+            Some(url::Host::Ipv6(ip)) if is_forbidden(IpAddr::V6(ip)) => {
+                Err(refused(ip.to_string()))
+            }
+            Some(url::Host::Domain(d))
+                if d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost") =>
+            {
+                Err(refused(d.to_owned()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// GETs `url`, following redirects by hand and checking every hop.
+    pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
+        let mut current = url.clone();
+        let mut seen = vec![current.clone()];
+        loop {
+            self.check(&current)?;
+            let http = |source| FetchError::Http {
+                url: current.to_string(),
+                source,
+            };
+            let mut resp = self
+                .client
+                .get(current.clone())
+                .send()
+                .await
+                .map_err(http)?;
+            let status = resp.status();
+            if status.is_redirection() {
+                let location =
+                    header(resp.headers(), LOCATION).ok_or_else(|| FetchError::BadRedirect {
+                        url: current.to_string(),
+                        reason: "no Location header".into(),
+                    })?;
+                let next = current
+                    .join(&location)
+                    .map_err(|e| FetchError::BadRedirect {
+                        url: current.to_string(),
+                        reason: format!("{e}: {location}"),
+                    })?;
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(FetchError::BadRedirect {
+                        url: current.to_string(),
+                        reason: format!("not http(s): {next}"),
+                    });
+                }
+                if seen.len() > self.config.max_redirects || seen.contains(&next) {
+                    return Err(FetchError::TooManyRedirects {
+                        url: url.to_string(),
+                        limit: self.config.max_redirects,
+                    });
+                }
+                seen.push(next.clone());
+                current = next;
+                continue;
+            }
+            let retry_after = header(resp.headers(), RETRY_AFTER);
+            let content_type = header(resp.headers(), reqwest::header::CONTENT_TYPE);
+            let decode = |source| FetchError::Decode {
+                url: current.to_string(),
+                source,
+            };
+            let encoding = header(resp.headers(), reqwest::header::CONTENT_ENCODING);
+            let mut decoder =
+                Decoder::new(encoding.as_deref(), self.config.max_body).map_err(decode)?;
+            while let Some(chunk) = resp.chunk().await.map_err(http)? {
+                if !decoder.push(&chunk).map_err(decode)? {
+                    break;
+                }
+            }
+            let truncated = decoder.truncated;
+            let body = decoder.finish().map_err(decode)?;
+            return Ok(Page {
+                final_url: current,
+                status: status.as_u16(),
+                retry_after,
+                content_type,
+                body,
+                truncated,
+            });
+        }
+    }
+}
+
+fn header(h: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_addresses() {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.100.1.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "::ffff:127.0.0.1",
+            "fd00:ec2::254",
+        ] {
+            assert!(is_forbidden(a.parse().unwrap()), "{a}");
+        }
+        for a in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
+            assert!(!is_forbidden(a.parse().unwrap()), "{a}");
+        }
+    }
+
+    #[test]
+    fn literal_private_hosts_are_refused_before_any_request() {
+        let f = Fetcher::new(FetchConfig::new(None)).unwrap();
+        for u in [
+            "http://127.0.0.1:9/",
+            "http://[::1]/",
+            "http://localhost/",
+            "http://169.254.169.254/latest",
+        ] {
+            assert!(
+                matches!(
+                    f.check(&Url::parse(u).unwrap()),
+                    Err(FetchError::Refused { .. })
+                ),
+                "{u}"
+            );
+        }
+        assert!(f
+            .check(&Url::parse("https://shop.example/").unwrap())
+            .is_ok());
+        let mut config = FetchConfig::new(None);
+        config.allow_hosts = vec!["127.0.0.1:8080".into()];
+        let f = Fetcher::new(config).unwrap();
+        assert!(f
+            .check(&Url::parse("http://127.0.0.1:8080/x").unwrap())
+            .is_ok());
+        assert!(f
+            .check(&Url::parse("http://127.0.0.1:8081/x").unwrap())
+            .is_err());
+    }
+
+    #[tokio::test]
+    async fn the_resolver_drops_private_addresses() {
+        let name: Name = "localhost".parse().unwrap();
+        let err = match GuardedResolver.resolve(name).await {
+            Ok(addrs) => panic!("resolved to {:?}", addrs.collect::<Vec<_>>()),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("private"), "{err}");
+    }
+}

@@ -1,0 +1,529 @@
+//! `markhound crawl`, `scan`, `report` and `listings export` against local servers
+//! on 127.0.0.1: politeness, the fetch guards, resuming after kill -9, and re-matching
+//! after a registry change.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Response, StatusCode, Uri};
+use axum::Router;
+
+use crate::util::{repo_root, stderr, stdout, Workspace};
+
+/// What the test site answers to one request.
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    delay: Duration,
+}
+
+impl Reply {
+    fn html(body: impl Into<String>) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("content-type", "text/html; charset=utf-8".into())],
+            body: body.into().into_bytes(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: vec![],
+            body: vec![],
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+type Handler = dyn Fn(&str, usize) -> Reply + Send + Sync;
+
+/// A site on 127.0.0.1 that logs every request (time and path with query).
+struct Site {
+    addr: SocketAddr,
+    log: Arc<Mutex<Vec<(Instant, String)>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Site {
+    /// Serves `handler(path_and_query, nth request of that path from 1)`.
+    fn start(handler: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> Site {
+        let handler: Arc<Handler> = Arc::new(handler);
+        let log: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app_log = log.clone();
+        let app = Router::new().fallback(move |uri: Uri| {
+            let handler = handler.clone();
+            let log = app_log.clone();
+            async move {
+                let path = uri
+                    .path_and_query()
+                    .map_or(uri.path().to_owned(), |p| p.as_str().to_owned());
+                let nth = {
+                    let mut log = log.lock().unwrap();
+                    log.push((Instant::now(), path.clone()));
+                    log.iter().filter(|(_, p)| *p == path).count()
+                };
+                let reply = handler(&path, nth);
+                if !reply.delay.is_zero() {
+                    tokio::time::sleep(reply.delay).await;
+                }
+                let mut resp =
+                    Response::builder().status(StatusCode::from_u16(reply.status).unwrap());
+                for (k, v) in reply.headers {
+                    resp = resp.header(k, v);
+                }
+                resp.body(Body::from(reply.body)).unwrap()
+            }
+        });
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Site {
+            addr,
+            log,
+            _runtime: runtime,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn requests(&self) -> Vec<(Instant, String)> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn hits(&self, path: &str) -> usize {
+        self.requests().iter().filter(|(_, p)| p == path).count()
+    }
+}
+
+/// A listing page with schema.org Product JSON-LD.
+fn product(id: &str, title: &str) -> String {
+    format!(
+        r#"<html><head><script type="application/ld+json">
+        {{"@type":"Product","sku":"{id}","name":"{title}",
+          "offers":{{"@type":"Offer","price":"10.00","priceCurrency":"USD",
+            "seller":{{"@type":"Organization","identifier":"s-{id}","name":"Shop"}}}}}}
+        </script></head><body><h1>{title}</h1></body></html>"#
+    )
+}
+
+fn export(ws: &Workspace) -> Vec<serde_json::Value> {
+    let out = ws.run(&["listings", "export"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn ids(lines: &[serde_json::Value]) -> Vec<String> {
+    let mut ids: Vec<String> = lines
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn robots_txt_is_obeyed() {
+    let site = Site::start(|path, _| match path {
+        "/robots.txt" => Reply::html("User-agent: *\nDisallow: /private/\nCrawl-delay: 0.3\n"),
+        "/" => Reply::html(r#"<a href="/item/1">one</a> <a href="/private/2">two</a>"#),
+        "/item/1" => Reply::html(product("1", "Public bag")),
+        "/private/2" => Reply::html(product("2", "Private bag")),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let out = ws.run(&[
+        "crawl",
+        &site.url("/"),
+        "--allow-private",
+        "--per-host-rps",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(site.hits("/private/2"), 0);
+    assert_eq!(site.hits("/robots.txt"), 1);
+    // Crawl-delay holds even with the rate limit lifted.
+    let times: Vec<Instant> = site.requests().iter().map(|(t, _)| *t).collect();
+    assert_eq!(times.len(), 3, "robots.txt, the index and one item");
+    assert!(times[2] - times[1] >= Duration::from_millis(290));
+    let lines = export(&ws);
+    assert_eq!(ids(&lines), ["1"]);
+    let l = &lines[0];
+    assert_eq!(l["title"], "Public bag");
+    assert_eq!(l["status"], 200);
+    assert_eq!(l["final_url"], site.url("/item/1"));
+    assert_eq!(l["sha256"].as_str().unwrap().len(), 64);
+    assert!(chrono::DateTime::parse_from_rfc3339(l["fetched_at"].as_str().unwrap()).is_ok());
+    assert_eq!(l["seller"]["id"], "s-1");
+    assert_eq!(l["price"]["currency"], "USD");
+}
+
+#[test]
+fn the_per_host_rate_limit_holds() {
+    let site = Site::start(|path, _| match path {
+        "/" => Reply::html(
+            (1..=8)
+                .map(|i| format!("<a href=\"/item/{i}\">x</a>"))
+                .collect::<String>(),
+        ),
+        p if p.starts_with("/item/") => Reply::html(product(&p[6..], "Bag")),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let out = ws.run(&[
+        "crawl",
+        &site.url("/"),
+        "--allow-private",
+        "--per-host-rps",
+        "10",
+        "--concurrency",
+        "8",
+        "--per-host-concurrency",
+        "8",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let times: Vec<Instant> = site.requests().iter().map(|(t, _)| *t).collect();
+    assert_eq!(times.len(), 10, "robots.txt, the index and 8 items");
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        // 10 requests per second: 100 ms apart, less the scheduling jitter.
+        assert!(gap >= Duration::from_millis(90), "requests {gap:?} apart");
+    }
+}
+
+#[test]
+fn retries_honour_retry_after() {
+    let site = Site::start(|path, nth| match (path, nth) {
+        ("/item/1", 1) => Reply::status(429).header("retry-after", "3"),
+        ("/item/2", 1) => Reply::status(503),
+        ("/", _) => Reply::html(r#"<a href="/item/1">1</a><a href="/item/2">2</a>"#),
+        (p, _) if p.starts_with("/item/") => Reply::html(product(&p[6..], "Bag")),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let out = ws
+        .cmd()
+        .args([
+            "crawl",
+            &site.url("/"),
+            "--allow-private",
+            "--per-host-rps",
+            "0",
+        ])
+        .env("MARKHOUND_DELAY_SCALE", "0.1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let requests = site.requests();
+    let item1: Vec<Instant> = requests
+        .iter()
+        .filter(|(_, p)| p == "/item/1")
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(item1.len(), 2);
+    // Retry-After: 3 seconds, scaled by 0.1.
+    let waited = item1[1] - item1[0];
+    assert!(
+        waited >= Duration::from_millis(290),
+        "retried after {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(3),
+        "the scale applies: {waited:?}"
+    );
+    assert_eq!(site.hits("/item/2"), 2);
+    assert_eq!(ids(&export(&ws)), ["1", "2"]);
+}
+
+#[test]
+fn redirect_loops_are_stopped() {
+    let site = Site::start(|path, _| match path {
+        "/a" => Reply::status(302).header("location", "/b"),
+        "/b" => Reply::status(301).header("location", "/a?again=1"),
+        "/a?again=1" => Reply::status(302).header("location", "/b"),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let out = ws.run(&[
+        "crawl",
+        &site.url("/a"),
+        "--allow-private",
+        "--per-host-rps",
+        "0",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed page sets the exit status"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("too many redirects"), "{err}");
+    let fetched = site.requests().len();
+    assert!(fetched <= 4, "{fetched} requests");
+}
+
+#[test]
+fn oversized_bodies_are_cut() {
+    let padding = "<p>filler</p>".repeat(200_000); // 2.6 MB
+    let page = product("big", "Big bag") + &padding;
+    let site = Site::start(move |path, _| match path {
+        "/" => Reply::html(page.clone()),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let out = ws.run(&[
+        "crawl",
+        &site.url("/"),
+        "--allow-private",
+        "--max-body",
+        "65536",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = export(&ws);
+    assert_eq!(ids(&lines), ["big"]);
+    assert_eq!(lines[0]["truncated"], true);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+fn gzipped(body: Vec<u8>) -> Reply {
+    Reply {
+        status: 200,
+        headers: vec![
+            ("content-type", "text/html".into()),
+            ("content-encoding", "gzip".into()),
+        ],
+        body,
+        delay: Duration::ZERO,
+    }
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_and_gzip_pages_are_read() {
+    // 64 MiB of spaces behind a product page, gzip-compressed to about 64 KiB.
+    let mut page = product("bomb", "Bomb").into_bytes();
+    page.resize(64 << 20, b' ');
+    let bomb = gzip(&page);
+    drop(page);
+    assert!(bomb.len() < 1 << 20);
+    let zipped = gzip(product("zipped", "Zipped bag").as_bytes());
+    let site = Site::start(move |path, _| match path {
+        "/" => Reply::html(r#"<a href="/bomb">b</a><a href="/zipped">z</a>"#),
+        "/bomb" => gzipped(bomb.clone()),
+        "/zipped" => gzipped(zipped.clone()),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let out = ws.run(&[
+        "crawl",
+        &site.url("/"),
+        "--allow-private",
+        "--per-host-rps",
+        "0",
+        "--max-body",
+        "100000",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "the bomb page failed");
+    let err = stderr(&out);
+    assert!(err.contains("inflates past 100000 bytes; refused"), "{err}");
+    assert_eq!(ids(&export(&ws)), ["zipped"]);
+}
+
+#[test]
+fn the_ssrf_guard_refuses_a_redirect_to_loopback() {
+    let inner = Site::start(|_, _| Reply::html(product("secret", "Internal")));
+    let target = inner.url("/latest/meta-data");
+    let outer = Site::start(move |path, _| match path {
+        "/" => Reply::status(302).header("location", target.clone()),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    // The outer site is allowed by name; the redirect target is not.
+    let allowed = outer.addr.to_string();
+    let out = ws.run(&["crawl", &outer.url("/"), "--allow-host", &allowed]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("refused") && err.contains("127.0.0.1"),
+        "{err}"
+    );
+    assert_eq!(outer.hits("/"), 1);
+    assert!(
+        inner.requests().is_empty(),
+        "the private address was reached"
+    );
+    assert!(export(&ws).is_empty());
+    // Without any allowance the first request is refused too.
+    let out = ws.run(&["crawl", &outer.url("/")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(outer.hits("/"), 1);
+}
+
+#[test]
+fn a_crawl_killed_with_sigkill_resumes_without_refetching_or_losing_listings() {
+    const N: usize = 60;
+    let site = Site::start(|path, _| match path {
+        "/" => Reply::html(
+            (1..=N)
+                .map(|i| format!("<a href=\"/item/{i}\">x</a>"))
+                .collect::<String>(),
+        ),
+        p if p.starts_with("/item/") => {
+            let mut r = Reply::html(product(&p[6..], "Bag"));
+            r.delay = Duration::from_millis(20);
+            r
+        }
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let args = [
+        "crawl",
+        &site.url("/"),
+        "--allow-private",
+        "--per-host-rps",
+        "40",
+        "--concurrency",
+        "2",
+    ];
+    let mut child = ws.cmd().args(args).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while site
+        .requests()
+        .iter()
+        .filter(|(_, p)| p.starts_with("/item/"))
+        .count()
+        < N / 3
+    {
+        assert!(Instant::now() < deadline, "the crawl did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = export(&ws);
+    assert!(
+        !before.is_empty() && before.len() < N,
+        "{} stored",
+        before.len()
+    );
+
+    let out = ws.cmd().args(args).arg("--resume").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = export(&ws);
+    assert_eq!(after.len(), N);
+    let after_by_id: HashMap<&str, &serde_json::Value> = after
+        .iter()
+        .map(|l| (l["id"].as_str().unwrap(), l))
+        .collect();
+    for l in &before {
+        let id = l["id"].as_str().unwrap();
+        // Stored before the kill: kept as it was, and never fetched again.
+        assert_eq!(after_by_id[id], l);
+        assert_eq!(site.hits(&format!("/item/{id}")), 1, "/item/{id} refetched");
+    }
+    assert_eq!(site.hits("/"), 1, "the finished index page was refetched");
+    let item_requests = site
+        .requests()
+        .iter()
+        .filter(|(_, p)| p.starts_with("/item/"))
+        .count();
+    // Only the pages in flight at the kill may be fetched twice.
+    assert!(item_requests <= N + 2, "{item_requests} item requests");
+}
+
+#[test]
+fn scan_matches_crawled_listings_and_rematches_after_a_registry_change() {
+    use markhound::demo::server::{DemoServer, Shop};
+    let server = DemoServer::start(Shop::sample(None)).unwrap();
+    let ws = Workspace::new();
+    let profile = ws.write("shop.toml", server.profile());
+    let registry = repo_root().join("trademarks");
+    let out = ws.run(&["registry", "import", registry.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = ws.path().join("report");
+    let out = ws.run(&[
+        "scan",
+        profile.to_str().unwrap(),
+        "--allow-private",
+        "--per-host-rps",
+        "0",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    // The shop has a page that always fails.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("matched 36 listings"),
+        "{}",
+        stderr(&out)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("findings.json")).unwrap())
+            .unwrap();
+    let marks: Vec<&str> = json["suspects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["findings"][0]["mark_id"].as_str().unwrap())
+        .collect();
+    assert!(marks.contains(&"zentrix"), "{marks:?}");
+    // Every suspect cites what was seen; the HTML report shows it too.
+    let first = &json["suspects"][0];
+    let sha = first["evidence"]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    let html = std::fs::read_to_string(report.join("findings.html")).unwrap();
+    assert!(html.contains(sha), "the HTML report cites the body hash");
+
+    // Nothing new to match until the registry changes.
+    let out = ws.run(&["scan", "--out", report.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("matched 0 listings"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ws.run(&["registry", "remove", "zentrix"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = ws.run(&["report", "--format", "csv"]);
+    assert!(stderr(&out).contains("not matched against the current registry"));
+    let out = ws.run(&["scan", "--out", report.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("matched 36 listings"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ws.run(&["report", "--format", "csv", "--min-score", "0.5"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = stdout(&out);
+    assert!(csv.starts_with("rank,listing_id"), "{csv}");
+    assert!(
+        csv.contains("fake-04") && !csv.contains(",zentrix,"),
+        "{csv}"
+    );
+}
