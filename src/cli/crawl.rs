@@ -47,7 +47,7 @@ pub struct CrawlFlags {
     resume: bool,
     /// Allow private, loopback and link-local addresses (your own test servers).
     #[arg(long)]
-    allow_private: bool,
+    pub(super) allow_private: bool,
     /// Allow this one private HOST:PORT (a staging server) while other private
     /// addresses stay refused; repeatable.
     #[arg(long, value_name = "HOST:PORT")]

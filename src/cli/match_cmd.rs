@@ -14,18 +14,13 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use markhound::crawl::{is_url, FetchOptions, ImageFetcher};
-use markhound::image::{
-    decode_bytes, decode_path, query_hashes, recycle, ImageHit, Limits, ReferenceEntry,
-    ReferenceIndex,
-};
+use markhound::crawl::PhotoMatcher;
 use markhound::listing::Listing;
 use markhound::registry::{parse_file, Format, Mark, Registry};
-use markhound::scoring::{sanitize, Finding, Rates, Scorer, Signal};
+use markhound::scoring::{Finding, Rates, Scorer};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -35,9 +30,6 @@ use super::{Global, Outcome};
 const BATCH: usize = 4096;
 /// The longest input line accepted (1 MiB); a longer one is answered with an error.
 const MAX_LINE: usize = 1 << 20;
-/// Photos of one listing looked at; the rest are skipped with a warning, so that a
-/// listing naming thousands of URLs cannot stall the batch.
-const MAX_PHOTOS: usize = 32;
 
 /// Arguments of `markhound match`.
 #[derive(Debug, Args)]
@@ -149,7 +141,7 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
         None => Rates::default(),
     };
     let scorer = Scorer::new(load_marks(global, &args.registry)?, rates);
-    let photos = Photos::new(scorer.marks(), args.allow_private);
+    let photos = PhotoMatcher::new(scorer.marks(), args.allow_private);
     let unhashed = scorer
         .marks()
         .iter()
@@ -245,7 +237,7 @@ fn stream(
     mut input: impl BufRead,
     out: &mut impl Write,
     scorer: &Scorer,
-    photos: &Photos,
+    photos: &PhotoMatcher,
     min_score: f64,
 ) -> anyhow::Result<usize> {
     let mut bad = 0;
@@ -310,7 +302,7 @@ fn read_line(input: &mut impl BufRead, number: usize) -> anyhow::Result<Option<L
     Ok(Some(Line::Text(number, buf)))
 }
 
-fn answer(line: &Line, scorer: &Scorer, photos: &Photos, min_score: f64) -> (String, bool) {
+fn answer(line: &Line, scorer: &Scorer, photos: &PhotoMatcher, min_score: f64) -> (String, bool) {
     let error = |line: usize, error: String| {
         let text = serde_json::to_string(&LineError { line, error }).unwrap_or_default();
         (text, false)
@@ -333,109 +325,6 @@ fn answer(line: &Line, scorer: &Scorer, photos: &Photos, min_score: f64) -> (Str
             }
         }
     }
-}
-
-/// Listing photos and the marks' reference images they are matched against.
-struct Photos {
-    index: ReferenceIndex,
-    limits: Limits,
-    allow_private: bool,
-    /// Made on the first URL: most runs look at local files or no photo at all.
-    fetcher: OnceLock<Result<ImageFetcher, String>>,
-}
-
-impl Photos {
-    /// Indexes the stored hashes of every reference image of `marks`; photo URLs
-    /// to addresses that are not public are fetched only if `allow_private`.
-    fn new(marks: &[Mark], allow_private: bool) -> Photos {
-        let entries = marks.iter().enumerate().flat_map(|(mark, m)| {
-            m.images.iter().enumerate().flat_map(move |(image, r)| {
-                r.hashes()
-                    .into_iter()
-                    .map(move |hash| ReferenceEntry { mark, image, hash })
-            })
-        });
-        Photos {
-            index: ReferenceIndex::new(entries),
-            limits: Limits::DEFAULT,
-            allow_private,
-            fetcher: OnceLock::new(),
-        }
-    }
-
-    /// The `image_match` evidence of the listing's photos (none when no reference
-    /// image is indexed). Photos that fail are logged and skipped.
-    fn signals(&self, scorer: &Scorer, listing: &Listing) -> Vec<(usize, Signal)> {
-        if self.index.is_empty() || listing.images.is_empty() {
-            return Vec::new();
-        }
-        if listing.images.len() > MAX_PHOTOS {
-            tracing::warn!(
-                "listing {}: {} photos, only the first {MAX_PHOTOS} are checked",
-                sanitize(&listing.id),
-                listing.images.len()
-            );
-        }
-        let hits: Vec<(usize, ImageHit)> = listing
-            .images
-            .par_iter()
-            .take(MAX_PHOTOS)
-            .enumerate()
-            .flat_map_iter(|(i, source)| {
-                let hits = match self.hits(source) {
-                    Ok(hits) => hits,
-                    Err(reason) => {
-                        // Both come from the listing: no control characters on stderr.
-                        let reason: String = reason.chars().filter(|c| !c.is_control()).collect();
-                        tracing::warn!(
-                            "listing {}: photo skipped: {reason}",
-                            sanitize(&listing.id)
-                        );
-                        Vec::new()
-                    }
-                };
-                hits.into_iter().map(move |h| (i, h))
-            })
-            .collect();
-        scorer.image_signals(&hits, listing.images.len().min(MAX_PHOTOS))
-    }
-
-    /// The reference images near one photo.
-    fn hits(&self, source: &str) -> Result<Vec<ImageHit>, String> {
-        let image = if is_url(source) {
-            let fetcher = self
-                .fetcher
-                .get_or_init(|| {
-                    let options = FetchOptions {
-                        allow_private: self.allow_private,
-                        ..FetchOptions::default()
-                    };
-                    ImageFetcher::new(&options).map_err(|e| error_chain(&e))
-                })
-                .as_ref()
-                .map_err(Clone::clone)?;
-            let bytes = fetcher.fetch(source).map_err(|e| error_chain(&e))?;
-            decode_bytes(&bytes, &self.limits)
-                .map_err(|e| format!("{source}: {}", error_chain(&e)))?
-        } else {
-            decode_path(std::path::Path::new(source), &self.limits).map_err(|e| error_chain(&e))?
-        };
-        let hashes = query_hashes(&image);
-        recycle(image);
-        Ok(self.index.lookup(&hashes))
-    }
-}
-
-/// An error and its causes, joined by `: `.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
@@ -492,7 +381,7 @@ mod tests {
     fn run_stream(input: &str) -> (Vec<serde_json::Value>, usize) {
         let mut out = Vec::new();
         let sc = scorer();
-        let photos = Photos::new(sc.marks(), false);
+        let photos = PhotoMatcher::new(sc.marks(), false);
         let bad = stream(input.as_bytes(), &mut out, &sc, &photos, 0.0).unwrap();
         let lines = String::from_utf8(out)
             .unwrap()
@@ -523,7 +412,7 @@ mod tests {
         input.extend_from_slice(b"\n\xff\xfe\n{\"id\":\"a\",\"title\":\"Zentrix\"}");
         let mut out = Vec::new();
         let sc = scorer();
-        let photos = Photos::new(sc.marks(), false);
+        let photos = PhotoMatcher::new(sc.marks(), false);
         let bad = stream(&input[..], &mut out, &sc, &photos, 0.0).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();

@@ -68,8 +68,10 @@ pub fn scan(
         .context("cannot read the registry version")?;
     let marks_len = marks.len();
     let scorer = Scorer::new(marks, Rates::default());
+    // Listing photos are fetched under the crawl's own address policy.
+    let photos = markhound::crawl::PhotoMatcher::new(scorer.marks(), flags.allow_private);
     let store = Store::open(db).context("cannot open the listing store")?;
-    let matched = store.match_pending(&scorer, version)?;
+    let matched = store.match_pending(&scorer, Some(&photos), version)?;
     let data = super::report::stored_report(global, db, min_score)?;
     let written = super::report::write_all(&data, out)?;
     Ok(ScanSummary {

@@ -54,6 +54,7 @@ pub mod engine;
 pub mod extract;
 pub mod fetch;
 mod images;
+mod photos;
 pub mod politeness;
 pub mod profile;
 
@@ -62,6 +63,7 @@ use std::time::Duration;
 pub use engine::{run, Seeds};
 pub use fetch::FetchConfig;
 pub use images::{is_public, is_url, FetchError, FetchOptions, ImageFetcher, PrivateAddress};
+pub use photos::{PhotoMatcher, MAX_PHOTOS};
 pub use politeness::Backoff;
 pub use profile::{Profile, ProfileError};
 

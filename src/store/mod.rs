@@ -353,9 +353,11 @@ impl Store {
 
     /// Matches every stored listing without findings for `registry_version` and
     /// stores its findings; returns how many were matched. Scoring runs in parallel.
+    /// `photos`, when given, adds the `image_match` evidence of listing photos.
     pub fn match_pending(
         &self,
         scorer: &crate::scoring::Scorer,
+        photos: Option<&crate::crawl::PhotoMatcher>,
         registry_version: u64,
     ) -> Result<usize, StoreError> {
         use rayon::prelude::*;
@@ -372,7 +374,10 @@ impl Store {
         let matched_at = Utc::now();
         let scored: Vec<(Vec<u8>, Vec<Finding>)> = pending
             .into_par_iter()
-            .map(|(key, listing)| (key, scorer.score(&listing)))
+            .map(|(key, listing)| {
+                let extra = photos.map_or_else(Vec::new, |p| p.signals(scorer, &listing));
+                (key, scorer.score_with(&listing, &extra))
+            })
             .collect();
         let mut batch = sled::Batch::default();
         for (key, findings) in &scored {

@@ -243,8 +243,9 @@ fn units(text: &str) -> Vec<Unit> {
             continue;
         }
         if is_cjk(c) {
-            // NFKD maps compatibility ideographs to their unified forms.
-            for d in c.nfkd() {
+            // NFKC maps compatibility ideographs and half-width kana to their usual
+            // forms and keeps voiced kana composed; a spacing mark's space is dropped.
+            for d in c.nfkc().filter(|d| !d.is_whitespace()) {
                 out.push(Unit {
                     c: d,
                     class: Class::Cjk,
