@@ -35,7 +35,7 @@ pub const FLAG_LEET: u8 = 1 << 2;
 pub const FLAG_DIACRITIC: u8 = 1 << 3;
 /// Zero-width or bidi control characters were removed.
 pub const FLAG_INVISIBLE: u8 = 1 << 4;
-/// A letter repeated three times or more was cut to two ("Niiike").
+/// A letter repeated three times or more was cut to two in the fuzzy key ("Niiike").
 pub const FLAG_REPEAT: u8 = 1 << 5;
 
 /// What stands between a token and the one before it.
@@ -372,8 +372,6 @@ impl Builder {
         let mut flags = 0;
         let mut key_chars = 0;
         let mut prev_key: Option<char> = None;
-        // The last two letters pushed to the fuzzy key, to cut runs of three.
-        let mut last_two: [Option<char>; 2] = [None, None];
         for u in units {
             flags |= u.flags;
             if u.class != Class::Leet {
@@ -387,13 +385,13 @@ impl Builder {
                 }
             }
             // No name has a letter three times in a row: a longer run is padding
-            // ("Niiike", "Zentrixxxx") and is cut to two, on marks and titles alike.
-            if last_two == [Some(k), Some(k)] && k.is_alphabetic() {
+            // ("Niiike", "Zentrixxxx") and is cut to two in the fuzzy key, on marks
+            // and titles alike, so that the padding costs one edit at most.
+            if ends_with_pair(&f.fkey[fkey_start..], k) {
                 flags |= FLAG_REPEAT;
-                continue;
+            } else {
+                f.fkey.push(k);
             }
-            last_two = [last_two[1], Some(k)];
-            f.fkey.push(k);
             if k == 'l' {
                 k = 'i';
             }
@@ -499,6 +497,13 @@ fn tokens_from_units(units: &[Unit], merge_pairs: bool) -> Folded {
     let end = units.last().map_or(0, |u| u.end);
     b.folded.key_origin.push(end);
     b.folded
+}
+
+/// True when `key` ends with `c` twice and `c` is a letter: pushing it again would
+/// make a run of three.
+fn ends_with_pair(key: &str, c: char) -> bool {
+    let mut it = key.chars().rev();
+    c.is_alphabetic() && it.next() == Some(c) && it.next() == Some(c)
 }
 
 fn run_end(units: &[Unit], from: usize, pred: impl Fn(&Unit) -> bool) -> usize {
@@ -633,7 +638,7 @@ mod tests {
     #[test]
     fn runs_of_three_letters_are_cut_to_two() {
         let f = fold("Niiike Zentrixxxx Apple");
-        assert_eq!(f.key, "niikezentrixxappie");
+        assert_eq!(f.fkey, "niikezentrixxapple");
         assert_ne!(f.tokens[0].flags & FLAG_REPEAT, 0);
         assert_eq!(f.tokens[2].flags & FLAG_REPEAT, 0);
     }
@@ -677,6 +682,16 @@ mod tests {
         let o = f.key_origin[t.key_start] as usize;
         assert_eq!(o, t.start);
         assert_eq!(f.key_origin.len(), f.key.len() + 1);
+    }
+
+    #[test]
+    fn keys_found_by_the_property_tests_are_fixed_points() {
+        for text in ["!\u{107B7}", "\u{B9}l\u{1FD0}", "\u{309B}", "mmrn", "vvvv"] {
+            let f = fold(text);
+            for i in 0..f.tokens.len() {
+                assert_eq!(fold(f.key_of(i)).key, f.key_of(i), "{text:?}");
+            }
+        }
     }
 
     #[test]
