@@ -14,5 +14,7 @@ pub mod image;
 pub mod listing;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod scoring;
+pub mod server;
 pub mod text;

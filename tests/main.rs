@@ -2,4 +2,5 @@ mod image;
 mod match_cmd;
 mod registry;
 mod report_browser;
+mod review_api;
 mod util;

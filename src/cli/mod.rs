@@ -5,6 +5,8 @@ mod demo;
 mod hash;
 mod match_cmd;
 mod registry;
+mod serve;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +50,11 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Print the perceptual hash of images: HASH_HEX,QUALITY,PATH per line.
     Hash(hash::HashArgs),
+    /// Run the review service: the JSON API and the web UI.
+    Serve(serve::ServeArgs),
+    /// Manage the review service's API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// What a command reports back: success, or a handled failure (already reported).
@@ -85,6 +92,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Match(args) => match_cmd::run(&global, args),
         Command::Demo(args) => demo::run(&global, args),
         Command::Hash(args) => hash::run(args),
+        Command::Serve(args) => serve::run(&global, args),
+        Command::Token(cmd) => token::run(&global, cmd),
     }
 }
 
