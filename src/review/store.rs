@@ -542,3 +542,104 @@ impl ReviewStore {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Mark;
+    use crate::scoring::Rates;
+
+    fn setup() -> (tempfile::TempDir, ReviewStore, Scorer) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::open(&dir.path().join("db")).unwrap();
+        let mark = Mark {
+            id: "zentrix".into(),
+            name: "Zentrix".into(),
+            ..Mark::default()
+        };
+        let scorer = Scorer::new(vec![mark], Rates::default());
+        (dir, ReviewStore::open(&db).unwrap(), scorer)
+    }
+
+    fn ingest(
+        store: &ReviewStore,
+        scorer: &Scorer,
+        listings: &[(&str, &str)],
+    ) -> Vec<FindingRecord> {
+        let batch = listings
+            .iter()
+            .map(|(id, title)| Listing {
+                id: (*id).into(),
+                title: (*title).into(),
+                ..Listing::default()
+            })
+            .collect();
+        let scored = store.score(batch, scorer).unwrap();
+        store.store(scored, scorer, "test").unwrap()
+    }
+
+    #[test]
+    fn every_change_writes_its_audit_entry_with_the_finding() {
+        let (_dir, store, scorer) = setup();
+        let found = ingest(&store, &scorer, &[("L1", "Zentrix shoes")]);
+        let id = &found[0].id;
+        store
+            .transition(id, State::InReview, 1, "ana", "looking")
+            .unwrap();
+        let err = store
+            .transition(id, State::Removed, 2, "ana", "")
+            .unwrap_err();
+        assert!(matches!(err, ReviewError::NotAllowed { .. }), "{err}");
+        let err = store
+            .transition(id, State::Confirmed, 1, "ana", "")
+            .unwrap_err();
+        assert!(
+            matches!(err, ReviewError::Stale { current: 2, .. }),
+            "{err}"
+        );
+        let audit = store.audit(id).unwrap();
+        assert_eq!(audit.len(), 2);
+        assert_eq!(audit[1].actor, "ana");
+        assert_eq!(
+            (audit[1].from, audit[1].to),
+            (Some(State::New), State::InReview)
+        );
+        assert_eq!(
+            audit[1].version,
+            store.finding(id).unwrap().unwrap().version
+        );
+    }
+
+    #[test]
+    fn pages_follow_score_order_without_gaps() {
+        let (_dir, store, scorer) = setup();
+        ingest(
+            &store,
+            &scorer,
+            &[
+                ("L1", "Zentrix shoes"),
+                ("L2", "Zentrix shoes replica"),
+                ("L3", "Zentrlx shoes"),
+                ("L4", "socks"),
+            ],
+        );
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = store
+                .list(&Filter::default(), 1, cursor.as_deref())
+                .unwrap();
+            seen.extend(page.items);
+            match page.next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 3);
+        assert!(seen.windows(2).all(|w| w[0].score >= w[1].score));
+        assert!(matches!(
+            store.list(&Filter::default(), 1, Some("xyz")),
+            Err(ReviewError::BadCursor)
+        ));
+    }
+}
