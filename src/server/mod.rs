@@ -1,18 +1,22 @@
 //! The review service over HTTP: the JSON API under `/api/v1` (INTERFACES.md,
-//! "Review service") and `/healthz`, on axum and tokio, with request logs and a
-//! graceful shutdown that lets requests in flight finish.
+//! "Review service"), the web UI at `/` and `/healthz`, on axum and tokio, with
+//! request logs, security headers on every answer and a graceful shutdown that lets
+//! requests in flight finish.
 
 mod api;
 mod auth;
 mod error;
+mod ui;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -25,6 +29,11 @@ use crate::scoring::Scorer;
 /// The largest request body accepted (16 MiB): a full batch of listings.
 pub const MAX_BODY: usize = 16 << 20;
 
+/// The Content-Security-Policy of every answer: scripts and styles from this origin
+/// only (no inline code), images also from https (listing photos), no framing.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// What every handler shares.
 #[derive(Debug)]
 pub struct AppState {
@@ -36,6 +45,8 @@ pub struct AppState {
     pub scorer: Scorer,
     /// The registry's marks by id, for notices.
     pub marks: HashMap<String, Mark>,
+    /// Web UI sessions.
+    pub sessions: ui::Sessions,
 }
 
 impl AppState {
@@ -51,6 +62,7 @@ impl AppState {
             tokens: Tokens::open(db)?,
             scorer,
             marks,
+            sessions: ui::Sessions::default(),
         })
     }
 }
@@ -68,16 +80,30 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sellers", get(api::sellers))
         .route("/sellers/{id}", get(api::seller))
         .fallback(api::not_found);
-    Router::new()
+    let headers = [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    let mut app = Router::new()
         .nest("/api/v1", api)
+        .merge(ui::routes())
         .route("/healthz", get(|| async { "ok\n" }))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY));
+    for (name, value) in headers {
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    app.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(DefaultOnResponse::new().level(Level::INFO)),
+    )
+    .with_state(state)
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, then lets requests in
