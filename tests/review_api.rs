@@ -2,7 +2,7 @@
 //! 127.0.0.1:0, driven over HTTP.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
@@ -86,6 +86,17 @@ impl Service {
         self.child = Some(child);
     }
 
+    /// Sends SIGTERM and waits for the server to exit; returns whether it exited 0.
+    pub fn terminate(&mut self) -> bool {
+        let mut c = self.child.take().expect("a running server");
+        let status = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        c.wait().unwrap().success()
+    }
+
     /// Kills the server with SIGKILL, as a crash would.
     pub fn crash(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -124,6 +135,24 @@ impl Service {
         let mut cursor: Option<String> = None;
         loop {
             let mut path = format!("/api/v1/findings?limit=2{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = self.get(&self.reviewer, &path).json().unwrap();
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Every finding, in pages of 500.
+    pub fn all_findings_fast(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "/api/v1/findings?limit=500".to_owned();
             if let Some(c) = &cursor {
                 path.push_str(&format!("&cursor={c}"));
             }
@@ -187,7 +216,8 @@ fn missing_or_unknown_tokens_get_401_and_wrong_roles_403() {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(svc.get("mh_0000_nope", "/api/v1/findings").status(), 401);
-    let forged = format!("{}0", &svc.admin[..svc.admin.len() - 1]);
+    let last = if svc.admin.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &svc.admin[..svc.admin.len() - 1]);
     assert_eq!(svc.get(&forged, "/api/v1/findings").status(), 401);
 
     // ingest may post but not read; reviewers may read but not post.
@@ -597,23 +627,7 @@ fn a_crash_during_ingest_leaves_every_stored_finding_with_its_audit_entry() {
     assert!(sent < 1000, "the crash came before the sender finished");
 
     svc.launch();
-    let page: Value = svc
-        .get(&svc.reviewer, "/api/v1/findings?limit=500")
-        .json()
-        .unwrap();
-    let mut cursor = page["next"].as_str().map(str::to_owned);
-    let mut findings = page["items"].as_array().unwrap().clone();
-    while let Some(c) = cursor {
-        let p: Value = svc
-            .get(
-                &svc.reviewer,
-                &format!("/api/v1/findings?limit=500&cursor={c}"),
-            )
-            .json()
-            .unwrap();
-        findings.extend(p["items"].as_array().unwrap().iter().cloned());
-        cursor = p["next"].as_str().map(str::to_owned);
-    }
+    let findings = svc.all_findings_fast();
     assert!(
         !findings.is_empty(),
         "some batches were stored before the crash"
@@ -631,4 +645,115 @@ fn a_crash_during_ingest_leaves_every_stored_finding_with_its_audit_entry() {
             .unwrap();
         assert_eq!(r["items"].as_array().unwrap().len(), 1, "{id}");
     }
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish() {
+    let mut svc = Service::start();
+    let batch = |tag: &str| -> Value {
+        json!((0..300)
+            .map(|i| listing(&format!("{tag}{i}"), "Zentrix running shoes replica", "s1"))
+            .collect::<Vec<_>>())
+    };
+    // How long a batch takes here, to signal in the middle of the next one.
+    let start = std::time::Instant::now();
+    svc.ingest(&batch("warm"));
+    let took = start.elapsed();
+    let (base, token, body) = (svc.base.clone(), svc.ingest.clone(), batch("late"));
+    let sender = std::thread::spawn(move || {
+        Client::builder()
+            .timeout(std::time::Duration::from_secs(300))
+            .build()
+            .unwrap()
+            .post(format!("{base}/api/v1/listings"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .map(|r| r.status().as_u16())
+    });
+    std::thread::sleep(took / 3);
+    assert!(svc.terminate(), "the server exits 0 on SIGTERM");
+    assert_eq!(sender.join().unwrap().expect("an answer"), 200);
+    svc.launch();
+    assert_eq!(
+        svc.all_findings_fast().len(),
+        600,
+        "the late batch was stored"
+    );
+}
+
+#[test]
+fn web_sign_in_uses_a_strict_cookie_a_csrf_token_and_a_rate_limit() {
+    let svc = Service::start();
+    let c = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |p: &str| format!("{}{p}", svc.base);
+    let cookie_of = |r: &Response| -> String {
+        let v = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            v.contains("HttpOnly") && v.contains("SameSite=Strict"),
+            "{v}"
+        );
+        v.split(';').next().unwrap().to_owned()
+    };
+    let csrf_of = |html: &str| -> String {
+        let needle = "name=\"csrf\" value=\"";
+        let at = html.find(needle).expect("a CSRF field") + needle.len();
+        html[at..at + 64].to_owned()
+    };
+    let signin_form = || {
+        let page = c.get(url("/signin")).send().unwrap();
+        let csp = page.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+        let cookie = cookie_of(&page);
+        (cookie, csrf_of(&page.text().unwrap()))
+    };
+    let post = |cookie: &str, csrf: &str, token: &str| {
+        c.post(url("/signin"))
+            .header("Cookie", cookie)
+            .form(&[("csrf", csrf), ("token", token)])
+            .send()
+            .unwrap()
+    };
+
+    // Without a session: sent to sign in; a wrong CSRF token: refused.
+    assert_eq!(c.get(url("/queue")).send().unwrap().status(), 303);
+    let (cookie, csrf) = signin_form();
+    assert_eq!(post(&cookie, "wrong", &svc.reviewer).status(), 403);
+    // An ingest token may not review.
+    let refused = post(&cookie, &csrf, &svc.ingest);
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().unwrap().contains("may not review"));
+    // Signing in rotates the session.
+    let ok = post(&cookie, &csrf, &svc.reviewer);
+    assert_eq!(ok.status(), 303);
+    let session = cookie_of(&ok);
+    assert_ne!(session, cookie);
+    let queue = c
+        .get(url("/queue"))
+        .header("Cookie", &session)
+        .send()
+        .unwrap();
+    assert_eq!(queue.status(), 200);
+    assert!(queue.text().unwrap().contains("Review queue"));
+    assert_eq!(
+        c.get(url("/queue"))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap()
+            .status(),
+        303
+    );
+
+    // Five wrong tokens, then even the right one waits.
+    let (cookie, csrf) = signin_form();
+    for _ in 0..5 {
+        assert_eq!(post(&cookie, &csrf, "mh_0_wrong").status(), 401);
+    }
+    assert_eq!(post(&cookie, &csrf, &svc.reviewer).status(), 429);
 }
