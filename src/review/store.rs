@@ -30,6 +30,8 @@ pub const AUDIT: &str = "review/audit";
 pub const BY_SCORE: &str = "review/by_score";
 /// Index of findings by seller then mark: `seller \0 mark \0 finding id`.
 pub const BY_SELLER: &str = "review/by_seller";
+/// Index for one state in score order: the state's number, then as [`BY_SCORE`].
+pub const BY_STATE: &str = "review/by_state";
 
 /// What the queue can be narrowed to.
 #[derive(Debug, Clone, Default)]
@@ -44,15 +46,12 @@ pub struct Filter {
     pub min_score: Option<f64>,
 }
 
-impl Filter {
-    fn accepts(&self, f: &FindingRecord) -> bool {
-        self.state.is_none_or(|s| s == f.state)
-            && self.mark.as_deref().is_none_or(|m| m == f.mark_id)
-            && self
-                .seller
-                .as_deref()
-                .is_none_or(|s| Some(s) == f.seller_id.as_deref())
-    }
+/// The fields of a stored finding that filters look at; the rest is skipped.
+#[derive(serde::Deserialize)]
+struct FilterKeys {
+    mark_id: String,
+    #[serde(default)]
+    seller_id: Option<String>,
 }
 
 /// One page of the queue.
@@ -60,6 +59,15 @@ impl Filter {
 pub struct Page {
     /// The findings, highest score first.
     pub items: Vec<FindingRecord>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<String>,
+}
+
+/// One page of the queue as stored JSON (see [`ReviewStore::list_raw`]).
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    /// Each finding's JSON, highest score first.
+    pub items: Vec<sled::IVec>,
     /// Where the next page starts, if there is one.
     pub next: Option<String>,
 }
@@ -82,6 +90,7 @@ pub struct ReviewStore {
     audit: sled::Tree,
     by_score: sled::Tree,
     by_seller: sled::Tree,
+    by_state: sled::Tree,
     write: Mutex<()>,
 }
 
@@ -93,6 +102,38 @@ struct Writes {
     audit: Vec<(Vec<u8>, Vec<u8>)>,
     by_score: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     by_seller: Vec<Vec<u8>>,
+    by_state: Vec<(Vec<u8>, bool)>,
+}
+
+impl Writes {
+    /// Moves `id` in the score indexes from its old place (if any) to its new one.
+    fn reindex(&mut self, id: &str, old: Option<(f64, State)>, new: (f64, State)) {
+        if let Some((score, state)) = old {
+            self.by_score.push((score_key(score, id), None));
+            self.by_state.push((state_key(state, score, id), false));
+        }
+        self.by_score.push((score_key(new.0, id), Some(Vec::new())));
+        self.by_state.push((state_key(new.1, new.0, id), true));
+    }
+}
+
+fn state_number(state: State) -> u8 {
+    crate::review::ALL_STATES
+        .iter()
+        .position(|s| *s == state)
+        .expect("every state is listed") as u8
+}
+
+fn state_key(state: State, score: f64, id: &str) -> Vec<u8> {
+    let mut key = vec![state_number(state)];
+    key.extend(score_key(score, id));
+    key
+}
+
+/// The score stored in a [`score_key`].
+fn score_of_key(key: &[u8]) -> f64 {
+    let bits: [u8; 8] = key[..8].try_into().expect("score keys start with 8 bytes");
+    f64::from_bits(!u64::from_be_bytes(bits))
 }
 
 fn score_key(score: f64, id: &str) -> Vec<u8> {
@@ -126,15 +167,31 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 impl ReviewStore {
     /// Opens the review trees of `db`.
     pub fn open(db: &sled::Db) -> Result<ReviewStore, ReviewError> {
-        Ok(ReviewStore {
+        let store = ReviewStore {
             db: db.clone(),
             listings: db.open_tree(LISTINGS)?,
             findings: db.open_tree(FINDINGS)?,
             audit: db.open_tree(AUDIT)?,
             by_score: db.open_tree(BY_SCORE)?,
             by_seller: db.open_tree(BY_SELLER)?,
+            by_state: db.open_tree(BY_STATE)?,
             write: Mutex::new(()),
-        })
+        };
+        store.index_states()?;
+        Ok(store)
+    }
+
+    /// Builds the state index of a queue stored before it existed.
+    fn index_states(&self) -> Result<(), ReviewError> {
+        if !self.by_state.is_empty() || self.findings.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for f in self.all_findings()? {
+            batch.insert(state_key(f.state, f.score, &f.id), &[][..]);
+        }
+        self.by_state.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Waits until everything written so far is on disk.
@@ -234,7 +291,7 @@ impl ReviewStore {
                 let id = finding_id(&item.listing.id, &f.mark_id);
                 let record = match self.finding(&id)? {
                     Some(mut old) => {
-                        writes.by_score.push((score_key(old.score, &id), None));
+                        writes.reindex(&id, Some((old.score, old.state)), (f.score, old.state));
                         old.score = f.score;
                         old.signals = f.signals;
                         old.spans = f.spans;
@@ -298,9 +355,9 @@ impl ReviewStore {
                         }
                     }
                 };
-                writes
-                    .by_score
-                    .push((score_key(record.score, &id), Some(Vec::new())));
+                if record.version == 1 {
+                    writes.reindex(&id, None, (record.score, record.state));
+                }
                 if let Some(s) = &seller {
                     writes.by_seller.push(seller_key(s, &record.mark_id, &id));
                 }
@@ -353,28 +410,38 @@ impl ReviewStore {
             &self.audit,
             &self.by_score,
             &self.by_seller,
+            &self.by_state,
         )
-            .transaction(|(listings, findings, audit, by_score, by_seller)| {
-                for (k, v) in &w.listings {
-                    listings.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (k, v) in &w.findings {
-                    findings.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (k, v) in &w.audit {
-                    audit.insert(k.as_slice(), v.as_slice())?;
-                }
-                for (k, v) in &w.by_score {
-                    match v {
-                        Some(v) => by_score.insert(k.as_slice(), v.as_slice())?,
-                        None => by_score.remove(k.as_slice())?,
-                    };
-                }
-                for k in &w.by_seller {
-                    by_seller.insert(k.as_slice(), &[][..])?;
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
+            .transaction(
+                |(listings, findings, audit, by_score, by_seller, by_state)| {
+                    for (k, v) in &w.listings {
+                        listings.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    for (k, v) in &w.findings {
+                        findings.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    for (k, v) in &w.audit {
+                        audit.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    for (k, v) in &w.by_score {
+                        match v {
+                            Some(v) => by_score.insert(k.as_slice(), v.as_slice())?,
+                            None => by_score.remove(k.as_slice())?,
+                        };
+                    }
+                    for k in &w.by_seller {
+                        by_seller.insert(k.as_slice(), &[][..])?;
+                    }
+                    for (k, add) in &w.by_state {
+                        if *add {
+                            by_state.insert(k.as_slice(), &[][..])?;
+                        } else {
+                            by_state.remove(k.as_slice())?;
+                        }
+                    }
+                    Ok::<_, ConflictableTransactionError<()>>(())
+                },
+            )
             .map_err(|e| match e {
                 TransactionError::Storage(e) => ReviewError::Db(e),
                 TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
@@ -421,11 +488,13 @@ impl ReviewStore {
             to,
             note: note.to_owned(),
         };
-        let writes = Writes {
+        let mut writes = Writes {
             findings: vec![(id.as_bytes().to_vec(), to_json(&f))],
             audit: vec![(audit_key(id, f.version), to_json(&entry))],
             ..Writes::default()
         };
+        writes.by_state.push((state_key(from, f.score, id), false));
+        writes.by_state.push((state_key(to, f.score, id), true));
         self.apply(&writes)?;
         Ok(f)
     }
@@ -438,34 +507,80 @@ impl ReviewStore {
         limit: usize,
         cursor: Option<&str>,
     ) -> Result<Page, ReviewError> {
-        let start = match cursor {
-            Some(c) => Bound::Excluded(hex::decode(c).map_err(|_| ReviewError::BadCursor)?),
-            None => Bound::Unbounded,
+        let raw = self.list_raw(filter, limit, cursor)?;
+        let items = raw
+            .items
+            .iter()
+            .map(|bytes| Self::decode(FINDINGS, b"", bytes))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: raw.next,
+        })
+    }
+
+    /// [`ReviewStore::list`] answering each finding's stored JSON as it is, which is
+    /// the FINDING JSON of the API: the queue page is served without decoding or
+    /// encoding a finding when only state and score filter it.
+    pub fn list_raw(
+        &self,
+        filter: &Filter,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<RawPage, ReviewError> {
+        let (tree, prefix) = match filter.state {
+            Some(s) => (&self.by_state, vec![state_number(s)]),
+            None => (&self.by_score, Vec::new()),
         };
+        let start = match cursor {
+            Some(c) => {
+                let after = hex::decode(c).map_err(|_| ReviewError::BadCursor)?;
+                if after.len() < 8 {
+                    return Err(ReviewError::BadCursor);
+                }
+                let mut key = prefix.clone();
+                key.extend(after);
+                Bound::Excluded(key)
+            }
+            None => Bound::Included(prefix.clone()),
+        };
+        let decode_needed = filter.mark.is_some() || filter.seller.is_some();
         let mut items = Vec::new();
-        let mut last_key = None;
-        for entry in self.by_score.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+        let mut last_key: Option<Vec<u8>> = None;
+        for entry in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
             let (key, _) = entry?;
-            let id = String::from_utf8_lossy(&key[8..]).into_owned();
-            let Some(f) = self.finding(&id)? else {
-                continue;
-            };
-            if filter.min_score.is_some_and(|min| f.score < min) {
+            if !key.starts_with(&prefix) {
                 break;
             }
-            if !filter.accepts(&f) {
+            let key = &key[prefix.len()..];
+            if filter.min_score.is_some_and(|min| score_of_key(key) < min) {
+                break;
+            }
+            let id = &key[8..];
+            let Some(bytes) = self.findings.get(id)? else {
                 continue;
+            };
+            if decode_needed {
+                let keys: FilterKeys = Self::decode(FINDINGS, id, &bytes)?;
+                let mark_ok = filter.mark.as_deref().is_none_or(|m| m == keys.mark_id);
+                let seller_ok = filter
+                    .seller
+                    .as_deref()
+                    .is_none_or(|s| Some(s) == keys.seller_id.as_deref());
+                if !(mark_ok && seller_ok) {
+                    continue;
+                }
             }
             if items.len() == limit {
-                return Ok(Page {
+                return Ok(RawPage {
                     items,
                     next: last_key.map(hex::encode),
                 });
             }
-            items.push(f);
-            last_key = Some(key);
+            items.push(bytes);
+            last_key = Some(key.to_vec());
         }
-        Ok(Page { items, next: None })
+        Ok(RawPage { items, next: None })
     }
 
     /// The audit log of finding `id`, oldest first.
@@ -608,6 +723,14 @@ mod tests {
             audit[1].version,
             store.finding(id).unwrap().unwrap().version
         );
+        let in_state = |state| {
+            let filter = Filter {
+                state: Some(state),
+                ..Filter::default()
+            };
+            store.list(&filter, 10, None).unwrap().items.len()
+        };
+        assert_eq!((in_state(State::New), in_state(State::InReview)), (0, 1));
     }
 
     #[test]

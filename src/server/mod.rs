@@ -47,6 +47,8 @@ pub struct AppState {
     pub marks: HashMap<String, Mark>,
     /// Web UI sessions.
     pub sessions: ui::Sessions,
+    /// Bounds the ingest batches matched at once, leaving a core for readers.
+    pub ingest_permits: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -63,8 +65,17 @@ impl AppState {
             scorer,
             marks,
             sessions: ui::Sessions::default(),
+            ingest_permits: tokio::sync::Semaphore::new(ingest_parallelism()),
         })
     }
+}
+
+/// Batches matched at once: all cores but one (at least one), so that matching,
+/// which keeps a core busy, never starves the queue readers.
+fn ingest_parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .max(1)
 }
 
 /// The router of the whole service.
