@@ -147,6 +147,33 @@ impl Service {
         }
     }
 
+    /// Signs in to the web UI as the reviewer: a client that does not follow
+    /// redirects, the session cookie and the session's CSRF token.
+    pub fn web_session(&self) -> (Client, String, String) {
+        let c = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = c.get(format!("{}/signin", self.base)).send().unwrap();
+        let pre = set_cookie(&page);
+        let csrf = csrf_field(&page.text().unwrap());
+        let r = c
+            .post(format!("{}/signin", self.base))
+            .header("Cookie", &pre)
+            .form(&[("csrf", csrf.as_str()), ("token", self.reviewer.as_str())])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let cookie = set_cookie(&r);
+        let queue = c
+            .get(format!("{}/queue", self.base))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap();
+        let csrf = csrf_field(&queue.text().unwrap());
+        (c, cookie, csrf)
+    }
+
     /// Every finding, in pages of 500.
     pub fn all_findings_fast(&self) -> Vec<Value> {
         let mut out = Vec::new();
@@ -196,6 +223,23 @@ impl Drop for Service {
     fn drop(&mut self) {
         self.crash();
     }
+}
+
+/// The `name=value` of a response's Set-Cookie, checked for its flags.
+fn set_cookie(r: &Response) -> String {
+    let v = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        v.contains("HttpOnly") && v.contains("SameSite=Strict"),
+        "{v}"
+    );
+    v.split(';').next().unwrap().to_owned()
+}
+
+/// The first CSRF field's value on a page.
+fn csrf_field(html: &str) -> String {
+    let needle = "name=\"csrf\" value=\"";
+    let at = html.find(needle).expect("a CSRF field") + needle.len();
+    html[at..at + 64].to_owned()
 }
 
 fn listing(id: &str, title: &str, seller: &str) -> Value {
@@ -690,19 +734,8 @@ fn web_sign_in_uses_a_strict_cookie_a_csrf_token_and_a_rate_limit() {
         .build()
         .unwrap();
     let url = |p: &str| format!("{}{p}", svc.base);
-    let cookie_of = |r: &Response| -> String {
-        let v = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-        assert!(
-            v.contains("HttpOnly") && v.contains("SameSite=Strict"),
-            "{v}"
-        );
-        v.split(';').next().unwrap().to_owned()
-    };
-    let csrf_of = |html: &str| -> String {
-        let needle = "name=\"csrf\" value=\"";
-        let at = html.find(needle).expect("a CSRF field") + needle.len();
-        html[at..at + 64].to_owned()
-    };
+    let cookie_of = set_cookie;
+    let csrf_of = csrf_field;
     let signin_form = || {
         let page = c.get(url("/signin")).send().unwrap();
         let csp = page.headers()["content-security-policy"].to_str().unwrap();
@@ -756,4 +789,98 @@ fn web_sign_in_uses_a_strict_cookie_a_csrf_token_and_a_rate_limit() {
         assert_eq!(post(&cookie, &csrf, "mh_0_wrong").status(), 401);
     }
     assert_eq!(post(&cookie, &csrf, &svc.reviewer).status(), 429);
+}
+
+#[test]
+fn web_pages_escape_listing_strings_and_bulk_actions_move_findings() {
+    let svc = Service::start();
+    let hostile = "<script>alert(1)</script> Zentrix shoes";
+    let answer = svc.ingest(&json!([
+        {"id": "L1", "title": hostile, "url": "https://x.example/\"><b>",
+         "seller": {"id": "s1", "name": "<b onmouseover=alert(2)>Shop</b>"}},
+        listing("L2", "Zentrix running shoes replica", "s1"),
+        listing("L3", "Korvello handbag", "s2"),
+    ]));
+    let (c, cookie, csrf) = svc.web_session();
+    let get = |path: &str| {
+        let r = c
+            .get(format!("{}{path}", svc.base))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().unwrap()
+    };
+    let hostile_id = answer["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["listing_id"] == "L1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = get(&format!("/findings/{hostile_id}"));
+    assert!(!page.contains("<script>alert(1)") && !page.contains("<b onmouseover"));
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<mark>Zentrix</mark>"),
+        "the mention is highlighted"
+    );
+    assert!(page.contains("title_exact"), "the signals are shown");
+    assert!(get("/sellers").contains("href=\"/sellers/s1\""));
+    assert!(get("/sellers/s1").contains("Seller s1"));
+
+    // Bulk: dismiss two findings at once.
+    let ids: Vec<(String, u64)> = answer["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["seller_id"] == "s1")
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let mut form = vec![
+        ("csrf".to_owned(), csrf.clone()),
+        ("action".to_owned(), "dismiss".to_owned()),
+        ("back".to_owned(), "/queue".to_owned()),
+    ];
+    form.extend(
+        ids.iter()
+            .map(|(id, v)| ("sel".to_owned(), format!("{id}:{v}"))),
+    );
+    let r = c
+        .post(format!("{}/bulk", svc.base))
+        .header("Cookie", &cookie)
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    for (id, _) in &ids {
+        let f = svc.finding(id);
+        assert_eq!(f["state"], "dismissed");
+        assert_eq!(
+            f["history"].as_array().unwrap().len(),
+            3,
+            "new, in_review, dismissed"
+        );
+    }
+    let queue = get("/queue");
+    assert!(!ids.iter().any(|(id, _)| queue.contains(id.as_str())));
+    // The same form again is stale now: refused, nothing moves.
+    let r = c
+        .post(format!("{}/bulk", svc.base))
+        .header("Cookie", &cookie)
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409);
 }
