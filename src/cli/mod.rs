@@ -68,7 +68,9 @@ pub enum Outcome {
 /// Parses the arguments, runs the command and maps the result to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.quiet, cli.verbose);
+    // The service logs each request at info level; other commands stay quiet.
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(cli.quiet, cli.verbose + u8::from(serving));
     match run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failure) => ExitCode::from(EXIT_FAILURE),
@@ -120,6 +122,7 @@ fn init_logging(quiet: bool, verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }
