@@ -123,7 +123,8 @@ fn main() -> anyhow::Result<()> {
     let mut server = Command::new(bin)
         .arg("--db")
         .arg(&db)
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        // --quiet: no log line per request, which would cost as much as a page.
+        .args(["--quiet", "serve", "--bind", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .spawn()?;
     let mut line = String::new();

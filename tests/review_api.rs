@@ -69,7 +69,7 @@ impl Service {
         let mut child = self
             .ws
             .cmd()
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(["--quiet", "serve", "--bind", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

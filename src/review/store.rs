@@ -200,6 +200,12 @@ impl ReviewStore {
         Ok(())
     }
 
+    /// [`ReviewStore::flush`] for async callers: concurrent callers share one write.
+    pub async fn flush_async(&self) -> Result<(), ReviewError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
     fn decode<T: serde::de::DeserializeOwned>(
         tree: &'static str,
         key: &[u8],

@@ -58,20 +58,24 @@ pub async fn ingest(
     };
     let listings = parse_batch(&body, format)?;
     let count = listings.len();
-    let _permit = state.ingest_permits.acquire().await.map_err(|_| {
+    let permit = state.ingest_permits.acquire().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down",
         )
     })?;
-    let state = Arc::clone(&state);
-    let findings = blocking(move || {
-        let scored = state.store.score(listings, &state.scorer)?;
-        let findings = state.store.store(scored, &state.scorer, &caller.name)?;
-        state.store.flush()?;
-        Ok(findings)
+    let findings = blocking({
+        let state = Arc::clone(&state);
+        move || {
+            let scored = state.store.score(listings, &state.scorer)?;
+            state.store.store(scored, &state.scorer, &caller.name)
+        }
     })
     .await?;
+    // The next batch may be matched while this one is written to disk; the answer
+    // waits for the disk.
+    drop(permit);
+    state.store.flush_async().await?;
     Ok(Json(json!({ "listings": count, "findings": findings })).into_response())
 }
 
@@ -190,14 +194,16 @@ pub async fn transition(
             format!("note: at most {MAX_NOTE} characters"),
         ));
     }
-    let finding = blocking(move || {
-        let f = state
-            .store
-            .transition(&id, to, body.version, &caller.name, &body.note)?;
-        state.store.flush()?;
-        Ok(f)
+    let finding = blocking({
+        let state = Arc::clone(&state);
+        move || {
+            state
+                .store
+                .transition(&id, to, body.version, &caller.name, &body.note)
+        }
     })
     .await?;
+    state.store.flush_async().await?;
     Ok(Json(finding).into_response())
 }
 
