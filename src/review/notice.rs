@@ -100,3 +100,83 @@ pub fn notices_csv(mut notices: Vec<(String, Notice)>) -> Result<String, ReviewE
         .map_err(|e| ReviewError::BadInput(format!("cannot write the CSV: {e}")))?;
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listing::Listing;
+    use crate::scoring::{Signal, SignalKind};
+
+    fn record(state: State) -> FindingRecord {
+        FindingRecord {
+            id: "f1".into(),
+            listing_id: "L1".into(),
+            mark_id: "zentrix".into(),
+            mark: "Zentrix".into(),
+            score: 0.8,
+            signals: vec![Signal {
+                kind: SignalKind::Keyword,
+                detail: "counterfeit code word \"replica\"".into(),
+                weight: 0.5,
+            }],
+            state,
+            version: 3,
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            updated_at: "2026-01-01T00:00:00.000Z".into(),
+            seller_id: None,
+            marketplace: None,
+            spans: Vec::new(),
+            relist_of: None,
+        }
+    }
+
+    fn stored(id: &str, marketplace: &str) -> StoredListing {
+        StoredListing {
+            listing: Listing {
+                id: id.into(),
+                title: "Zentrix replica".into(),
+                marketplace: Some(marketplace.into()),
+                ..Listing::default()
+            },
+            sha256: "ab".repeat(32),
+            received_at: "2026-01-02T03:04:05.000Z".into(),
+            finding_ids: vec!["f1".into()],
+        }
+    }
+
+    #[test]
+    fn notices_carry_the_received_evidence_and_need_a_confirmation() {
+        let listing = stored("L1", "shop");
+        assert!(matches!(
+            notice_for(&record(State::InReview), &listing, None),
+            Err(ReviewError::NotConfirmed { .. })
+        ));
+        let n = notice_for(&record(State::Confirmed), &listing, None).unwrap();
+        assert_eq!(n.evidence_sha256.as_deref(), Some(listing.sha256.as_str()));
+        assert_eq!(n.captured_at.as_deref(), Some("2026-01-02T03:04:05.000Z"));
+        assert_eq!(
+            n.reasons,
+            vec!["counterfeit code word \"replica\"".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_csv_groups_rows_by_marketplace() {
+        let f = record(State::Confirmed);
+        let rows = vec![
+            (
+                "b".to_owned(),
+                notice_for(&f, &stored("L2", "zeta"), None).unwrap(),
+            ),
+            (
+                "a".to_owned(),
+                notice_for(&f, &stored("L1", "alpha"), None).unwrap(),
+            ),
+        ];
+        let csv = notices_csv(rows).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[1].starts_with("alpha,a,L1"), "{csv}");
+        assert!(lines[2].starts_with("zeta,b,L2"), "{csv}");
+    }
+}

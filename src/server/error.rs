@@ -70,3 +70,39 @@ impl IntoResponse for ApiError {
         (self.status, Json(body)).into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::State;
+
+    #[test]
+    fn review_errors_map_to_their_statuses() {
+        let status = |e: ReviewError| ApiError::from(e).status;
+        let stale = ReviewError::Stale {
+            id: "f".into(),
+            current: 2,
+            given: 1,
+        };
+        assert_eq!(status(stale), StatusCode::CONFLICT);
+        let not_allowed = ReviewError::NotAllowed {
+            id: "f".into(),
+            from: State::New,
+            to: State::Removed,
+        };
+        assert_eq!(status(not_allowed), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            status(ReviewError::NotFound("x".into())),
+            StatusCode::NOT_FOUND
+        );
+        let bad = ApiError::from(ReviewError::BadItem {
+            index: 4,
+            reason: "title: missing".into(),
+        });
+        assert_eq!((bad.status, bad.index), (StatusCode::BAD_REQUEST, Some(4)));
+        // Internal causes stay in the log.
+        let db = ApiError::from(ReviewError::Db(sled::Error::Unsupported("x".into())));
+        assert_eq!(db.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!db.message.contains('x'), "{}", db.message);
+    }
+}
