@@ -504,6 +504,22 @@ fn a_stale_version_gets_409_and_changes_nothing() {
         (Some("in_review"), Some(2))
     );
     assert_eq!(f["history"].as_array().unwrap().len(), 2);
+    // The audit log across findings, newest first.
+    let log: Value = svc
+        .get(&svc.reviewer, "/api/v1/audit?limit=1")
+        .json()
+        .unwrap();
+    assert_eq!(log["items"][0]["to"], "in_review");
+    assert_eq!(log["items"][0]["actor"], "rita");
+    let next = log["next"].as_str().expect("a second page");
+    let rest: Value = svc
+        .get(&svc.reviewer, &format!("/api/v1/audit?cursor={next}"))
+        .json()
+        .unwrap();
+    assert_eq!(rest["items"][0]["action"], "created");
+    assert_eq!(rest["items"][0]["actor"], "crawler");
+    assert!(rest["next"].is_null());
+    assert_eq!(svc.get(&svc.ingest, "/api/v1/audit").status(), 403);
     assert_eq!(svc.transition("nope", "in_review", 1).status(), 404);
     let r = svc.post(
         &svc.reviewer,

@@ -30,6 +30,9 @@ pub const AUDIT: &str = "review/audit";
 pub const BY_SCORE: &str = "review/by_score";
 /// Index of findings by seller then mark: `seller \0 mark \0 finding id`.
 pub const BY_SELLER: &str = "review/by_seller";
+/// The audit log in the order it was written: a sequence number (big-endian u64)
+/// to the [`AUDIT`] key of the entry.
+pub const AUDIT_LOG: &str = "review/audit_log";
 /// Index for one state in score order: the state's number, then as [`BY_SCORE`].
 pub const BY_STATE: &str = "review/by_state";
 
@@ -88,6 +91,7 @@ pub struct ReviewStore {
     listings: sled::Tree,
     findings: sled::Tree,
     audit: sled::Tree,
+    audit_log: sled::Tree,
     by_score: sled::Tree,
     by_seller: sled::Tree,
     by_state: sled::Tree,
@@ -172,6 +176,7 @@ impl ReviewStore {
             listings: db.open_tree(LISTINGS)?,
             findings: db.open_tree(FINDINGS)?,
             audit: db.open_tree(AUDIT)?,
+            audit_log: db.open_tree(AUDIT_LOG)?,
             by_score: db.open_tree(BY_SCORE)?,
             by_seller: db.open_tree(BY_SELLER)?,
             by_state: db.open_tree(BY_STATE)?,
@@ -417,9 +422,10 @@ impl ReviewStore {
             &self.by_score,
             &self.by_seller,
             &self.by_state,
+            &self.audit_log,
         )
             .transaction(
-                |(listings, findings, audit, by_score, by_seller, by_state)| {
+                |(listings, findings, audit, by_score, by_seller, by_state, audit_log)| {
                     for (k, v) in &w.listings {
                         listings.insert(k.as_slice(), v.as_slice())?;
                     }
@@ -428,6 +434,8 @@ impl ReviewStore {
                     }
                     for (k, v) in &w.audit {
                         audit.insert(k.as_slice(), v.as_slice())?;
+                        let seq = audit_log.generate_id()?;
+                        audit_log.insert(&seq.to_be_bytes(), k.as_slice())?;
                     }
                     for (k, v) in &w.by_score {
                         match v {
@@ -600,6 +608,44 @@ impl ReviewStore {
             .collect()
     }
 
+    /// The audit log across findings, newest first: up to `limit` entries written
+    /// before `cursor` (from a previous call), and the cursor of the next page.
+    pub fn audit_log(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<AuditEntry>, Option<String>), ReviewError> {
+        let end = match cursor {
+            Some(c) => {
+                let seq = c.parse::<u64>().map_err(|_| ReviewError::BadCursor)?;
+                Bound::Excluded(seq.to_be_bytes().to_vec())
+            }
+            None => Bound::Unbounded,
+        };
+        let mut items = Vec::new();
+        let mut last = None;
+        for entry in self
+            .audit_log
+            .range::<Vec<u8>, _>((Bound::Unbounded, end))
+            .rev()
+        {
+            let (seq, key) = entry?;
+            if items.len() == limit {
+                return Ok((items, last));
+            }
+            let Some(bytes) = self.audit.get(&key)? else {
+                continue;
+            };
+            items.push(Self::decode(AUDIT, &key, &bytes)?);
+            let seq: [u8; 8] = seq
+                .as_ref()
+                .try_into()
+                .map_err(|_| ReviewError::BadCursor)?;
+            last = Some(u64::from_be_bytes(seq).to_string());
+        }
+        Ok((items, None))
+    }
+
     /// Every audit entry, by finding then version (for exports and checks).
     pub fn audit_all(&self) -> Result<Vec<AuditEntry>, ReviewError> {
         self.audit
@@ -737,6 +783,13 @@ mod tests {
             store.list(&filter, 10, None).unwrap().items.len()
         };
         assert_eq!((in_state(State::New), in_state(State::InReview)), (0, 1));
+        let (log, next) = store.audit_log(1, None).unwrap();
+        assert_eq!(log[0].action, Action::Transition, "newest first");
+        let (rest, end) = store.audit_log(10, next.as_deref()).unwrap();
+        assert_eq!(
+            (rest.len(), rest[0].action, end),
+            (1, Action::Created, None)
+        );
     }
 
     #[test]

@@ -257,6 +257,26 @@ pub async fn audit(
     Ok(Json(json!({ "items": state.store.audit(&id)? })).into_response())
 }
 
+/// Query of the audit log.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/audit?limit=&cursor=`: every change to every finding, newest first,
+/// as `{"items": [AUDIT_ENTRY...], "next": CURSOR|null}`.
+pub async fn audit_log(
+    AxState(state): Shared,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let (items, next) = state.store.audit_log(limit, q.cursor.as_deref())?;
+    Ok(Json(json!({ "items": items, "next": next })).into_response())
+}
+
 /// `GET /api/v1/notices.csv`: notices of every finding confirmed and not yet sent,
 /// grouped by marketplace (`?state=` picks another confirmed state).
 pub async fn notices_csv(

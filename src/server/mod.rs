@@ -88,6 +88,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/findings/{id}/notice", get(api::notice))
         .route("/findings/{id}/audit", get(api::audit))
         .route("/notices.csv", get(api::notices_csv))
+        .route("/audit", get(api::audit_log))
         .route("/sellers", get(api::sellers))
         .route("/sellers/{id}", get(api::seller))
         .fallback(api::not_found);
