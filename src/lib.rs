@@ -15,6 +15,8 @@ pub mod image;
 pub mod listing;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod scoring;
 pub mod store;
+pub mod server;
 pub mod text;

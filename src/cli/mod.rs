@@ -9,6 +9,8 @@ mod match_cmd;
 mod registry;
 mod report;
 mod scan;
+mod serve;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +63,11 @@ pub enum Command {
     Listings(listings::ListingsCommand),
     /// Print the perceptual hash of images: HASH_HEX,QUALITY,PATH per line.
     Hash(hash::HashArgs),
+    /// Run the review service: the JSON API and the web UI.
+    Serve(serve::ServeArgs),
+    /// Manage the review service's API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// What a command reports back: success, or a handled failure (already reported).
@@ -74,7 +81,9 @@ pub enum Outcome {
 /// Parses the arguments, runs the command and maps the result to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.quiet, cli.verbose);
+    // The service logs each request at info level; other commands stay quiet.
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(cli.quiet, cli.verbose + u8::from(serving));
     match run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failure) => ExitCode::from(EXIT_FAILURE),
@@ -102,6 +111,8 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => scan::run(&global, args),
         Command::Report(args) => report::run(&global, args),
         Command::Listings(cmd) => listings::run(&global, cmd),
+        Command::Serve(args) => serve::run(&global, args),
+        Command::Token(cmd) => token::run(&global, cmd),
     }
 }
 

@@ -1,0 +1,118 @@
+//! Reading a batch of posted listings: a JSON array, or JSON lines. The whole batch
+//! is read and checked before anything is stored, and the first bad item is named by
+//! its index, so a client can fix it and send the batch again.
+
+use serde_json::value::RawValue;
+
+use super::ReviewError;
+use crate::listing::Listing;
+
+/// The most listings one request may carry.
+pub const MAX_BATCH: usize = 5_000;
+/// The longest listing id accepted.
+const MAX_ID: usize = 256;
+
+/// How the body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchFormat {
+    /// A JSON array of listings.
+    JsonArray,
+    /// One listing per line (`application/x-ndjson`); blank lines are skipped.
+    JsonLines,
+}
+
+/// Parses and checks a batch. Errors name the 0-based index of the first bad item.
+pub fn parse_batch(body: &[u8], format: BatchFormat) -> Result<Vec<Listing>, ReviewError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ReviewError::BadInput(format!("body: not UTF-8 ({e})")))?;
+    let items: Vec<&str> = match format {
+        BatchFormat::JsonArray => {
+            let raw: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
+                ReviewError::BadInput(format!("body: expected a JSON array of listings ({e})"))
+            })?;
+            raw.into_iter().map(RawValue::get).collect()
+        }
+        BatchFormat::JsonLines => text.lines().filter(|l| !l.trim().is_empty()).collect(),
+    };
+    if items.len() > MAX_BATCH {
+        return Err(ReviewError::BadInput(format!(
+            "body: {} listings, at most {MAX_BATCH} per request",
+            items.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let bad = |reason: String| ReviewError::BadItem { index, reason };
+        let mut de = serde_json::Deserializer::from_str(item);
+        let listing: Listing =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| bad(e.to_string()))?;
+        check(&listing).map_err(bad)?;
+        if !seen.insert(listing.id.clone()) {
+            return Err(bad(format!(
+                "id: {:?} appears twice in the batch",
+                listing.id
+            )));
+        }
+        out.push(listing);
+    }
+    Ok(out)
+}
+
+fn check(l: &Listing) -> Result<(), String> {
+    let id_ok =
+        |id: &str| !id.trim().is_empty() && id.len() <= MAX_ID && !id.chars().any(char::is_control);
+    if !id_ok(&l.id) {
+        return Err(format!(
+            "id: must be 1 to {MAX_ID} bytes without control characters"
+        ));
+    }
+    if l.title.trim().is_empty() {
+        return Err("title: must not be empty".into());
+    }
+    if let Some(s) = &l.seller {
+        if !id_ok(&s.id) {
+            return Err(format!(
+                "seller.id: must be 1 to {MAX_ID} bytes without control characters"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_and_lines_parse_alike() {
+        let array = br#"[{"id":"a","title":"x"},{"id":"b","title":"y"}]"#;
+        let lines = b"{\"id\":\"a\",\"title\":\"x\"}\n\n{\"id\":\"b\",\"title\":\"y\"}\n";
+        let a = parse_batch(array, BatchFormat::JsonArray).unwrap();
+        let l = parse_batch(lines, BatchFormat::JsonLines).unwrap();
+        assert_eq!(a, l);
+        assert_eq!(a.len(), 2);
+    }
+
+    #[test]
+    fn a_bad_item_is_named_by_index_and_field() {
+        let body = br#"[{"id":"a","title":"x"},{"id":"b"}]"#;
+        let err = parse_batch(body, BatchFormat::JsonArray).unwrap_err();
+        assert!(
+            matches!(err, ReviewError::BadItem { index: 1, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("title"), "{err}");
+
+        let body = br#"[{"id":"a","title":"x"},{"id":"a","title":"y"}]"#;
+        let err = parse_batch(body, BatchFormat::JsonArray).unwrap_err();
+        assert!(
+            matches!(err, ReviewError::BadItem { index: 1, .. }),
+            "{err}"
+        );
+
+        let body = br#"[{"id":"","title":"x"}]"#;
+        assert!(parse_batch(body, BatchFormat::JsonArray).is_err());
+        assert!(parse_batch(b"{}", BatchFormat::JsonArray).is_err());
+    }
+}

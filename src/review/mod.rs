@@ -1,0 +1,91 @@
+//! The review queue: findings a reviewer confirms or dismisses, moved through a
+//! fixed workflow with an audit log of every change, the takedown notices drafted
+//! from confirmed findings, and the API tokens that say who did what.
+//!
+//! Everything here is storage and rules; the HTTP service lives in
+//! [`crate::server`].
+
+mod batch;
+mod model;
+mod notice;
+mod state;
+mod store;
+mod token;
+
+pub use batch::{parse_batch, BatchFormat, MAX_BATCH};
+pub use model::{
+    finding_id, listing_sha256, now, Action, AuditEntry, FindingRecord, SellerSummary,
+    StoredListing,
+};
+pub use notice::{notice_for, notices_csv};
+pub use state::{State, UnknownState, ALL_STATES};
+pub use store::{
+    Filter, Page, RawPage, ReviewStore, Scored, AUDIT, AUDIT_LOG, BY_SCORE, BY_SELLER, BY_STATE,
+    FINDINGS, LISTINGS,
+};
+pub use token::{Permission, Role, TokenRecord, Tokens, TOKENS};
+
+/// What can go wrong in the review queue.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReviewError {
+    /// The database failed.
+    #[error("database error")]
+    Db(#[from] sled::Error),
+    /// A stored record cannot be read.
+    #[error("damaged record in {tree} at key {key:?}")]
+    Damaged {
+        /// The tree.
+        tree: &'static str,
+        /// The record's key.
+        key: String,
+        /// Why it cannot be read.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// There is no such thing.
+    #[error("no {0}")]
+    NotFound(String),
+    /// The caller saw an older version.
+    #[error("finding {id} is at version {current}, not {given}; reload it and try again")]
+    Stale {
+        /// The finding.
+        id: String,
+        /// Its current version.
+        current: u64,
+        /// The version the caller named.
+        given: u64,
+    },
+    /// The workflow does not allow this move.
+    #[error("finding {id} cannot move from {from} to {to}")]
+    NotAllowed {
+        /// The finding.
+        id: String,
+        /// Its state.
+        from: State,
+        /// The state asked for.
+        to: State,
+    },
+    /// One item of a batch is bad; nothing of the batch was stored.
+    #[error("item {index}: {reason}; nothing of the batch was stored")]
+    BadItem {
+        /// Its 0-based index in the batch.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request is malformed.
+    #[error("{0}")]
+    BadInput(String),
+    /// A pagination cursor that this service did not hand out.
+    #[error("cursor: not a cursor of this service")]
+    BadCursor,
+    /// A notice was asked for a finding nobody confirmed.
+    #[error("finding {id} is {state}; notices are drafted for confirmed findings only")]
+    NotConfirmed {
+        /// The finding.
+        id: String,
+        /// Its state.
+        state: State,
+    },
+}

@@ -1,0 +1,181 @@
+//! The records the review service stores and answers with: a finding under review,
+//! the audit entry of every change, a stored listing and a seller's tally. Their JSON
+//! is the FINDING contract of INTERFACES.md (extended with a few fields).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::State;
+use crate::listing::Listing;
+use crate::scoring::{Signal, Span};
+
+/// A finding in the review queue: one listing that may infringe one mark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingRecord {
+    /// Stable id, derived from the listing id and the mark id.
+    pub id: String,
+    /// The listing's id.
+    pub listing_id: String,
+    /// The mark's id.
+    pub mark_id: String,
+    /// The mark's name.
+    pub mark: String,
+    /// 0..1, higher is more suspect.
+    pub score: f64,
+    /// The evidence, strongest first.
+    pub signals: Vec<Signal>,
+    /// Where the review stands.
+    pub state: State,
+    /// Bumped by every change; a transition must name the version it saw.
+    pub version: u64,
+    /// When the finding was first stored (UTC, RFC 3339).
+    pub created_at: String,
+    /// When it last changed (UTC, RFC 3339).
+    pub updated_at: String,
+    /// The seller's id, when the listing names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller_id: Option<String>,
+    /// The marketplace, when the listing names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketplace: Option<String>,
+    /// Where the title names the mark.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<Span>,
+    /// A removed finding of the same seller and mark this one looks like a relisting
+    /// of (whack-a-mole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relist_of: Option<String>,
+}
+
+/// The id of the finding for `listing_id` and `mark_id`: the first 8 bytes of their
+/// SHA-256 in hex, so a re-sent listing finds its findings again.
+pub fn finding_id(listing_id: &str, mark_id: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(listing_id.as_bytes());
+    h.update([0]);
+    h.update(mark_id.as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+/// What happened to a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The finding was stored.
+    Created,
+    /// A changed listing was matched again; score and signals changed.
+    Rematched,
+    /// A reviewer moved the finding.
+    Transition,
+}
+
+/// One entry of the audit log. Entries are never changed or deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The finding.
+    pub finding_id: String,
+    /// The finding's version after the change.
+    pub version: u64,
+    /// When (UTC, RFC 3339).
+    pub at: String,
+    /// Who: the name of the token used.
+    pub actor: String,
+    /// What kind of change.
+    pub action: Action,
+    /// The state before (none when created).
+    pub from: Option<State>,
+    /// The state after.
+    pub to: State,
+    /// The reviewer's note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A listing as stored: what was received, its hash and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredListing {
+    /// The listing.
+    pub listing: Listing,
+    /// SHA-256 of the listing's canonical JSON, the evidence hash of notices.
+    pub sha256: String,
+    /// When this version was received (UTC, RFC 3339).
+    pub received_at: String,
+    /// The findings stored for it.
+    pub finding_ids: Vec<String>,
+}
+
+/// The SHA-256 (hex) of a listing's canonical JSON.
+pub fn listing_sha256(listing: &Listing) -> String {
+    let json = serde_json::to_vec(listing).expect("a listing always serializes");
+    hex::encode(Sha256::digest(json))
+}
+
+/// A seller's findings, counted by state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SellerSummary {
+    /// The seller's id.
+    pub seller_id: String,
+    /// All findings.
+    pub findings: u64,
+    /// Findings still waiting for review.
+    pub open: u64,
+    /// Findings judged infringing (confirmed, notice sent, removed, reinstated).
+    pub infringing: u64,
+    /// Findings dismissed.
+    pub dismissed: u64,
+    /// Findings whose listing was removed.
+    pub removed: u64,
+    /// Findings flagged as relistings.
+    pub relists: u64,
+}
+
+impl SellerSummary {
+    /// Counts `f` in.
+    pub fn add(&mut self, f: &FindingRecord) {
+        self.findings += 1;
+        match f.state {
+            State::New | State::InReview | State::Reopened => self.open += 1,
+            State::Dismissed => self.dismissed += 1,
+            State::Confirmed | State::NoticeSent | State::Reinstated => self.infringing += 1,
+            State::Removed => {
+                self.infringing += 1;
+                self.removed += 1;
+            }
+        }
+        if f.relist_of.is_some() {
+            self.relists += 1;
+        }
+    }
+}
+
+/// The current time, UTC, RFC 3339 with milliseconds.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finding_ids_are_stable_and_distinct() {
+        assert_eq!(finding_id("L1", "nike"), finding_id("L1", "nike"));
+        assert_ne!(finding_id("L1", "nike"), finding_id("L1", "adidas"));
+        // The separator keeps ("ab", "c") apart from ("a", "bc").
+        assert_ne!(finding_id("ab", "c"), finding_id("a", "bc"));
+        assert_eq!(finding_id("L1", "nike").len(), 16);
+    }
+
+    #[test]
+    fn listing_hash_changes_with_content() {
+        let a = Listing {
+            id: "L1".into(),
+            title: "one".into(),
+            ..Listing::default()
+        };
+        let mut b = a.clone();
+        assert_eq!(listing_sha256(&a), listing_sha256(&b));
+        b.title = "two".into();
+        assert_ne!(listing_sha256(&a), listing_sha256(&b));
+    }
+}

@@ -1,0 +1,182 @@
+//! Takedown notices for confirmed findings, drafted by [`crate::report::notice`],
+//! with the review service's evidence: the SHA-256 of the listing as received and
+//! when it was received. Also the CSV batch export that platforms' bulk forms take,
+//! grouped by marketplace.
+
+use super::{FindingRecord, ReviewError, State, StoredListing};
+use crate::registry::Mark;
+use crate::report::{draft_notice, Notice};
+use crate::scoring::Finding;
+
+/// States in which a finding stands confirmed as an infringement.
+fn is_confirmed(s: State) -> bool {
+    matches!(
+        s,
+        State::Confirmed | State::NoticeSent | State::Removed | State::Reinstated
+    )
+}
+
+/// The notice for `finding` on `listing`; refused unless a reviewer confirmed it.
+pub fn notice_for(
+    finding: &FindingRecord,
+    listing: &StoredListing,
+    mark: Option<&Mark>,
+) -> Result<Notice, ReviewError> {
+    if !is_confirmed(finding.state) {
+        return Err(ReviewError::NotConfirmed {
+            id: finding.id.clone(),
+            state: finding.state,
+        });
+    }
+    let scored = Finding {
+        mark_id: finding.mark_id.clone(),
+        mark: finding.mark.clone(),
+        score: finding.score,
+        signals: finding.signals.clone(),
+        spans: finding.spans.clone(),
+    };
+    let mut notice = draft_notice(&listing.listing, &scored, mark, None);
+    notice.evidence_sha256 = Some(listing.sha256.clone());
+    notice.captured_at = Some(listing.received_at.clone());
+    Ok(notice)
+}
+
+/// A CSV of notices, one row per finding, grouped by marketplace (then listing id).
+pub fn notices_csv(mut notices: Vec<(String, Notice)>) -> Result<String, ReviewError> {
+    notices.sort_by(|(ia, a), (ib, b)| {
+        a.marketplace
+            .cmp(&b.marketplace)
+            .then(a.listing_id.cmp(&b.listing_id))
+            .then(ia.cmp(ib))
+    });
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| ReviewError::BadInput(format!("cannot write the CSV: {e}"));
+    w.write_record([
+        "marketplace",
+        "finding_id",
+        "listing_id",
+        "listing_url",
+        "seller_id",
+        "seller_name",
+        "mark",
+        "rights_owner",
+        "registrations",
+        "infringement",
+        "evidence_sha256",
+        "captured_at",
+        "reasons",
+    ])
+    .map_err(csv_error)?;
+    for (id, n) in &notices {
+        let regs = n
+            .registrations
+            .iter()
+            .map(|r| format!("{} {}", r.office, r.number))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let infringement = serde_json::to_value(n.infringement)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        w.write_record([
+            n.marketplace.as_deref().unwrap_or(""),
+            id,
+            &n.listing_id,
+            n.listing_url.as_deref().unwrap_or(""),
+            n.seller_id.as_deref().unwrap_or(""),
+            n.seller_name.as_deref().unwrap_or(""),
+            &n.mark,
+            n.rights_owner.as_deref().unwrap_or(""),
+            &regs,
+            &infringement,
+            n.evidence_sha256.as_deref().unwrap_or(""),
+            n.captured_at.as_deref().unwrap_or(""),
+            &n.reasons.join("; "),
+        ])
+        .map_err(csv_error)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| ReviewError::BadInput(format!("cannot write the CSV: {e}")))?;
+    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listing::Listing;
+    use crate::scoring::{Signal, SignalKind};
+
+    fn record(state: State) -> FindingRecord {
+        FindingRecord {
+            id: "f1".into(),
+            listing_id: "L1".into(),
+            mark_id: "zentrix".into(),
+            mark: "Zentrix".into(),
+            score: 0.8,
+            signals: vec![Signal {
+                kind: SignalKind::Keyword,
+                detail: "counterfeit code word \"replica\"".into(),
+                weight: 0.5,
+            }],
+            state,
+            version: 3,
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            updated_at: "2026-01-01T00:00:00.000Z".into(),
+            seller_id: None,
+            marketplace: None,
+            spans: Vec::new(),
+            relist_of: None,
+        }
+    }
+
+    fn stored(id: &str, marketplace: &str) -> StoredListing {
+        StoredListing {
+            listing: Listing {
+                id: id.into(),
+                title: "Zentrix replica".into(),
+                marketplace: Some(marketplace.into()),
+                ..Listing::default()
+            },
+            sha256: "ab".repeat(32),
+            received_at: "2026-01-02T03:04:05.000Z".into(),
+            finding_ids: vec!["f1".into()],
+        }
+    }
+
+    #[test]
+    fn notices_carry_the_received_evidence_and_need_a_confirmation() {
+        let listing = stored("L1", "shop");
+        assert!(matches!(
+            notice_for(&record(State::InReview), &listing, None),
+            Err(ReviewError::NotConfirmed { .. })
+        ));
+        let n = notice_for(&record(State::Confirmed), &listing, None).unwrap();
+        assert_eq!(n.evidence_sha256.as_deref(), Some(listing.sha256.as_str()));
+        assert_eq!(n.captured_at.as_deref(), Some("2026-01-02T03:04:05.000Z"));
+        assert_eq!(
+            n.reasons,
+            vec!["counterfeit code word \"replica\"".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_csv_groups_rows_by_marketplace() {
+        let f = record(State::Confirmed);
+        let rows = vec![
+            (
+                "b".to_owned(),
+                notice_for(&f, &stored("L2", "zeta"), None).unwrap(),
+            ),
+            (
+                "a".to_owned(),
+                notice_for(&f, &stored("L1", "alpha"), None).unwrap(),
+            ),
+        ];
+        let csv = notices_csv(rows).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[1].starts_with("alpha,a,L1"), "{csv}");
+        assert!(lines[2].starts_with("zeta,b,L2"), "{csv}");
+    }
+}

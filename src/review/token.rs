@@ -1,0 +1,222 @@
+//! API tokens: who may call the review service and in which role.
+//!
+//! A token is `mh_<id>_<secret>`: a public 8-byte id to find its record and a
+//! 256-bit random secret. Only a salted SHA-256 of the secret is stored. A slow
+//! password hash (argon2) protects low-entropy passwords from guessing; a 256-bit
+//! random secret cannot be guessed, so a fast hash is enough and keeps every API call
+//! cheap. Comparison is constant-time.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::model::now;
+use super::ReviewError;
+
+/// Tree of tokens by id (JSON [`TokenRecord`]).
+pub const TOKENS: &str = "review/tokens";
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// May post listings, nothing else.
+    Ingest,
+    /// May read the queue and move findings.
+    Reviewer,
+    /// May do everything.
+    Admin,
+}
+
+/// What a caller wants to do, for [`Role::may`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Post listings.
+    Ingest,
+    /// Read findings, sellers, notices and the audit log.
+    Read,
+    /// Move findings through the workflow.
+    Transition,
+}
+
+impl Role {
+    /// Whether this role grants `p`.
+    pub fn may(self, p: Permission) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Ingest => p == Permission::Ingest,
+            Role::Reviewer => matches!(p, Permission::Read | Permission::Transition),
+        }
+    }
+
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Ingest => "ingest",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "ingest" => Ok(Role::Ingest),
+            "reviewer" => Ok(Role::Reviewer),
+            "admin" => Ok(Role::Admin),
+            _ => Err(format!(
+                "unknown role {s:?}; expected ingest, reviewer or admin"
+            )),
+        }
+    }
+}
+
+/// A stored token: never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Who holds it; recorded as the actor of every change made with it.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// Random salt, hex.
+    pub salt: String,
+    /// SHA-256 of salt and secret, hex.
+    pub hash: String,
+    /// When it was created (UTC, RFC 3339).
+    pub created_at: String,
+}
+
+/// The token store.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    tree: sled::Tree,
+}
+
+fn digest(salt: &[u8], secret: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(secret);
+    h.finalize().into()
+}
+
+/// The longest token name accepted.
+pub const MAX_NAME: usize = 100;
+
+impl Tokens {
+    /// Opens the token tree of `db`.
+    pub fn open(db: &sled::Db) -> Result<Tokens, ReviewError> {
+        Ok(Tokens {
+            tree: db.open_tree(TOKENS)?,
+        })
+    }
+
+    /// Creates a token for `name` in `role` and returns it; this is the only time
+    /// the secret exists outside the caller's hands.
+    pub fn create(&self, name: &str, role: Role) -> Result<String, ReviewError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
+        {
+            return Err(ReviewError::BadInput(format!(
+                "token name: must be 1 to {MAX_NAME} characters without control characters"
+            )));
+        }
+        let mut rng = rand::rng();
+        let mut id = [0u8; 8];
+        let mut secret = [0u8; 32];
+        let mut salt = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        rng.fill_bytes(&mut secret);
+        rng.fill_bytes(&mut salt);
+        let id = hex::encode(id);
+        let secret = hex::encode(secret);
+        let record = TokenRecord {
+            name: name.to_owned(),
+            role,
+            salt: hex::encode(salt),
+            hash: hex::encode(digest(&salt, secret.as_bytes())),
+            created_at: now(),
+        };
+        let json = serde_json::to_vec(&record).expect("a token record serializes");
+        self.tree.insert(id.as_bytes(), json)?;
+        self.tree.flush()?;
+        Ok(format!("mh_{id}_{secret}"))
+    }
+
+    /// The record of `token` when it is valid.
+    pub fn verify(&self, token: &str) -> Result<Option<TokenRecord>, ReviewError> {
+        let Some((id, secret)) = token
+            .strip_prefix("mh_")
+            .and_then(|rest| rest.split_once('_'))
+        else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.tree.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let record: TokenRecord =
+            serde_json::from_slice(&bytes).map_err(|source| ReviewError::Damaged {
+                tree: TOKENS,
+                key: id.to_owned(),
+                source,
+            })?;
+        let (Ok(salt), Ok(hash)) = (hex::decode(&record.salt), hex::decode(&record.hash)) else {
+            return Ok(None);
+        };
+        let ok: bool = digest(&salt, secret.as_bytes())
+            .ct_eq(hash.as_slice())
+            .into();
+        Ok(ok.then_some(record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_grant_what_the_issue_says() {
+        use Permission::*;
+        assert!(Role::Ingest.may(Ingest));
+        assert!(!Role::Ingest.may(Read) && !Role::Ingest.may(Transition));
+        assert!(Role::Reviewer.may(Read) && Role::Reviewer.may(Transition));
+        assert!(!Role::Reviewer.may(Ingest));
+        assert!([Ingest, Read, Transition]
+            .iter()
+            .all(|p| Role::Admin.may(*p)));
+    }
+
+    #[test]
+    fn a_created_token_verifies_and_a_tampered_one_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::open(&dir.path().join("db")).unwrap();
+        let tokens = Tokens::open(&db).unwrap();
+        let token = tokens.create("ana", Role::Reviewer).unwrap();
+        let record = tokens.verify(&token).unwrap().expect("valid");
+        assert_eq!((record.name.as_str(), record.role), ("ana", Role::Reviewer));
+        // The secret is not stored.
+        let secret = token.rsplit('_').next().unwrap();
+        for entry in db.open_tree(TOKENS).unwrap().iter() {
+            let (_, v) = entry.unwrap();
+            assert!(!String::from_utf8_lossy(&v).contains(secret));
+        }
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('0') { '1' } else { '0' });
+        assert!(tokens.verify(&tampered).unwrap().is_none());
+        assert!(tokens.verify("nonsense").unwrap().is_none());
+        assert!(tokens.create("  ", Role::Admin).is_err());
+    }
+}

@@ -1,0 +1,340 @@
+//! The JSON API handlers of `/api/v1`. Reads are answered inline (sled reads come
+//! from its cache); matching and writes run on the blocking pool, and every write
+//! is flushed to disk before it is acknowledged.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Caller;
+use super::{ApiError, AppState};
+use crate::review::{
+    notice_for, notices_csv as render_csv, parse_batch, BatchFormat, Filter, Permission,
+    ReviewError, State,
+};
+
+type Shared = AxState<Arc<AppState>>;
+
+/// The default and the largest page size.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+
+/// Runs blocking work (matching, writes) off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ReviewError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(e) => {
+            tracing::error!("a blocking task failed: {e}");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; see the server log",
+            ))
+        }
+    }
+}
+
+/// `POST /api/v1/listings`.
+pub async fn ingest(
+    AxState(state): Shared,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Ingest)?;
+    let format = match headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(ct) if ct.starts_with("application/x-ndjson") => BatchFormat::JsonLines,
+        _ => BatchFormat::JsonArray,
+    };
+    let listings = parse_batch(&body, format)?;
+    let count = listings.len();
+    let permit = state.ingest_permits.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        )
+    })?;
+    let findings = blocking({
+        let state = Arc::clone(&state);
+        move || {
+            let scored = state.store.score(listings, &state.scorer)?;
+            state.store.store(scored, &state.scorer, &caller.name)
+        }
+    })
+    .await?;
+    // The next batch may be matched while this one is written to disk; the answer
+    // waits for the disk.
+    drop(permit);
+    state.store.flush_async().await?;
+    Ok(Json(json!({ "listings": count, "findings": findings })).into_response())
+}
+
+/// Query of `GET /api/v1/findings`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+    mark: Option<String>,
+    seller: Option<String>,
+    min_score: Option<f64>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// Turns query parameters into a filter, refusing unknown states.
+pub fn filter_of(
+    state: Option<&str>,
+    mark: Option<String>,
+    seller: Option<String>,
+    min_score: Option<f64>,
+) -> Result<Filter, ApiError> {
+    let state = match state.filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            s.parse::<State>()
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("state: {e}")))?,
+        ),
+        None => None,
+    };
+    if min_score.is_some_and(|m| !m.is_finite()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "min_score: must be a number",
+        ));
+    }
+    Ok(Filter {
+        state,
+        mark: mark.filter(|s| !s.is_empty()),
+        seller: seller.filter(|s| !s.is_empty()),
+        min_score,
+    })
+}
+
+/// `GET /api/v1/findings`.
+pub async fn list_findings(
+    AxState(state): Shared,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let filter = filter_of(q.state.as_deref(), q.mark, q.seller, q.min_score)?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let page = state.store.list_raw(&filter, limit, q.cursor.as_deref())?;
+    // The stored JSON of each finding is already its API form: splice it in.
+    let mut body = Vec::with_capacity(page.items.iter().map(|i| i.len() + 1).sum::<usize>() + 64);
+    body.extend_from_slice(b"{\"items\":[");
+    for (i, item) in page.items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item);
+    }
+    body.extend_from_slice(b"],\"next\":");
+    body.extend(serde_json::to_vec(&page.next).expect("an optional string serializes"));
+    body.push(b'}');
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `GET /api/v1/findings/{id}`: the finding with its audit history and listing.
+pub async fn get_finding(
+    AxState(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let finding = state
+        .store
+        .finding(&id)?
+        .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))?;
+    let listing = state.store.listing(&finding.listing_id)?;
+    let history = state.store.audit(&id)?;
+    let mut body = serde_json::to_value(&finding).expect("a finding serializes");
+    body["history"] = serde_json::to_value(history).expect("audit entries serialize");
+    body["listing"] = serde_json::to_value(listing.map(|l| l.listing)).expect("serializes");
+    Ok(Json(body).into_response())
+}
+
+/// Body of a transition.
+#[derive(Debug, Deserialize)]
+pub struct TransitionBody {
+    to: String,
+    version: u64,
+    #[serde(default)]
+    note: String,
+}
+
+/// The longest note accepted.
+const MAX_NOTE: usize = 2_000;
+
+/// `POST /api/v1/findings/{id}/transition`.
+pub async fn transition(
+    AxState(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Transition)?;
+    let body: TransitionBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    let to: State = body
+        .to
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("to: {e}")))?;
+    if body.note.chars().count() > MAX_NOTE {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("note: at most {MAX_NOTE} characters"),
+        ));
+    }
+    let finding = blocking({
+        let state = Arc::clone(&state);
+        move || {
+            state
+                .store
+                .transition(&id, to, body.version, &caller.name, &body.note)
+        }
+    })
+    .await?;
+    state.store.flush_async().await?;
+    Ok(Json(finding).into_response())
+}
+
+/// Query of the notice endpoint.
+#[derive(Debug, Deserialize)]
+pub struct NoticeQuery {
+    format: Option<String>,
+}
+
+/// `GET /api/v1/findings/{id}/notice[?format=text]`.
+pub async fn notice(
+    AxState(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let finding = state
+        .store
+        .finding(&id)?
+        .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))?;
+    let listing = state
+        .store
+        .listing(&finding.listing_id)?
+        .ok_or_else(|| ReviewError::NotFound(format!("listing {}", finding.listing_id)))?;
+    let notice = notice_for(&finding, &listing, state.marks.get(&finding.mark_id))?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(notice).into_response()),
+        Some("text") => Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            notice.to_text(),
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("format: {other:?} is not json or text"),
+        )),
+    }
+}
+
+/// `GET /api/v1/findings/{id}/audit`.
+pub async fn audit(
+    AxState(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    if state.store.finding(&id)?.is_none() {
+        return Err(ReviewError::NotFound(format!("finding {id}")).into());
+    }
+    Ok(Json(json!({ "items": state.store.audit(&id)? })).into_response())
+}
+
+/// Query of the audit log.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/audit?limit=&cursor=`: every change to every finding, newest first,
+/// as `{"items": [AUDIT_ENTRY...], "next": CURSOR|null}`.
+pub async fn audit_log(
+    AxState(state): Shared,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let (items, next) = state.store.audit_log(limit, q.cursor.as_deref())?;
+    Ok(Json(json!({ "items": items, "next": next })).into_response())
+}
+
+/// `GET /api/v1/notices.csv`: notices of every finding confirmed and not yet sent,
+/// grouped by marketplace (`?state=` picks another confirmed state).
+pub async fn notices_csv(
+    AxState(state): Shared,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let wanted = match q.state.as_deref() {
+        Some(s) => s
+            .parse::<State>()
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("state: {e}")))?,
+        None => State::Confirmed,
+    };
+    let csv = blocking(move || {
+        let mut notices = Vec::new();
+        for f in state.store.all_findings()? {
+            if f.state != wanted {
+                continue;
+            }
+            let Some(listing) = state.store.listing(&f.listing_id)? else {
+                continue;
+            };
+            notices.push((
+                f.id.clone(),
+                notice_for(&f, &listing, state.marks.get(&f.mark_id))?,
+            ));
+        }
+        render_csv(notices)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+}
+
+/// `GET /api/v1/sellers`: sellers with counts, repeat infringers first.
+pub async fn sellers(AxState(state): Shared, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let items = blocking(move || state.store.sellers()).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// `GET /api/v1/sellers/{id}`: one seller's findings.
+pub async fn seller(
+    AxState(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let findings = state.store.seller_findings(&id)?;
+    let mut summary = crate::review::SellerSummary {
+        seller_id: id,
+        ..Default::default()
+    };
+    findings.iter().for_each(|f| summary.add(f));
+    Ok(Json(json!({ "seller": summary, "findings": findings })).into_response())
+}
+
+/// Unknown API paths answer JSON, like every other API error.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint")
+}

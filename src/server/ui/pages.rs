@@ -1,0 +1,315 @@
+//! The web UI's pages, rendered on the server with maud, which escapes every
+//! interpolated string: listing titles and seller names are hostile input. No inline
+//! script or style, so the Content-Security-Policy can forbid both.
+
+use maud::{html, Markup, DOCTYPE};
+
+use crate::review::{AuditEntry, FindingRecord, SellerSummary, State, StoredListing};
+
+/// The page frame.
+pub fn layout(title: &str, signed_in: Option<(&str, &str)>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · markhound review" }
+                link rel="stylesheet" href="/static/app.css";
+                script src="/static/app.js" defer {}
+            }
+            body {
+                header {
+                    a href="/queue" { strong { "markhound review" } }
+                    @if let Some((name, csrf)) = signed_in {
+                        nav {
+                            a href="/queue" { "Queue" }
+                            a href="/sellers" { "Sellers" }
+                            span.who { (name) }
+                            form method="post" action="/signout" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The sign-in form.
+pub fn signin(csrf: &str, error: Option<&str>) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form method="post" action="/signin" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="token" { "API token (reviewer or admin)" }
+                input #token type="password" name="token" autocomplete="off" required;
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// The title with the matched spans marked; spans that do not fall on character
+/// boundaries are ignored rather than trusted.
+pub fn highlighted(title: &str, finding: &FindingRecord) -> Markup {
+    let mut spans: Vec<(usize, usize)> = finding
+        .spans
+        .iter()
+        .filter(|s| s.start < s.end && title.get(s.start..s.end).is_some())
+        .map(|s| (s.start, s.end))
+        .collect();
+    spans.sort_unstable();
+    let mut parts: Vec<(bool, &str)> = Vec::new();
+    let mut at = 0;
+    for (start, end) in spans {
+        if start < at {
+            continue;
+        }
+        parts.push((false, &title[at..start]));
+        parts.push((true, &title[start..end]));
+        at = end;
+    }
+    parts.push((false, &title[at..]));
+    html! {
+        @for (hit, text) in parts {
+            @if hit { mark { (text) } } @else { (text) }
+        }
+    }
+}
+
+/// One action button form for a finding.
+fn action_form(f: &FindingRecord, csrf: &str, action: &str, label: &str, back: &str) -> Markup {
+    html! {
+        form.action method="post" action={ "/findings/" (f.id) "/act" } data-action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="action" value=(action);
+            input type="hidden" name="version" value=(f.version);
+            input type="hidden" name="back" value=(back);
+            button type="submit" { (label) }
+        }
+    }
+}
+
+/// The actions a finding in `state` offers.
+fn actions(f: &FindingRecord, csrf: &str, back: &str) -> Markup {
+    html! {
+        @if f.state.is_open() {
+            (action_form(f, csrf, "confirm", "Confirm (c)", back))
+            (action_form(f, csrf, "dismiss", "Dismiss (d)", back))
+            @if f.state != State::InReview { (action_form(f, csrf, "escalate", "Escalate", back)) }
+        }
+        @if f.state == State::Confirmed { (action_form(f, csrf, "notice_sent", "Notice sent", back)) }
+        @if f.state == State::NoticeSent {
+            (action_form(f, csrf, "removed", "Removed", back))
+            (action_form(f, csrf, "reinstated", "Reinstated", back))
+        }
+        @if f.state == State::Dismissed { (action_form(f, csrf, "reopen", "Reopen", back)) }
+    }
+}
+
+/// What the queue page shows.
+pub struct QueueView<'a> {
+    /// The findings on this page with their listings.
+    pub rows: Vec<(FindingRecord, Option<StoredListing>)>,
+    /// The filter form's values.
+    pub state: &'a str,
+    /// Mark filter.
+    pub mark: &'a str,
+    /// Seller filter.
+    pub seller: &'a str,
+    /// Score filter.
+    pub min_score: &'a str,
+    /// This page's URL (to come back to after an action).
+    pub back: &'a str,
+    /// The URL of the next page.
+    pub next_url: Option<String>,
+}
+
+/// The review queue, highest score first.
+pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
+    layout(
+        "Queue",
+        Some((name, csrf)),
+        html! {
+            h1 { "Review queue" }
+            form.filters method="get" action="/queue" {
+                label { "State "
+                    select name="state" {
+                        option value="open" selected[v.state == "open"] { "open (new, in review, reopened)" }
+                        option value="" selected[v.state.is_empty()] { "any" }
+                        @for s in crate::review::ALL_STATES {
+                            option value=(s.as_str()) selected[v.state == s.as_str()] { (s.as_str()) }
+                        }
+                    }
+                }
+                label { "Mark " input name="mark" value=(v.mark); }
+                label { "Seller " input name="seller" value=(v.seller); }
+                label { "Min score " input name="min_score" value=(v.min_score) size="4"; }
+                button type="submit" { "Filter" }
+            }
+            p.hint { "Keys: j/k move, c confirm, d dismiss, Enter open." }
+            @if v.rows.is_empty() {
+                p.empty { "Nothing to review." }
+            } @else {
+                form #bulk method="post" action="/bulk" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="back" value=(v.back);
+                    label { "Selected: "
+                        select name="action" {
+                            option value="confirm" { "Confirm" }
+                            option value="dismiss" { "Dismiss" }
+                            option value="escalate" { "Escalate" }
+                        }
+                    }
+                    button type="submit" { "Apply to selected" }
+                }
+                table.queue {
+                    thead { tr { th {} th { "Score" } th { "Mark" } th { "Listing" } th { "Seller" } th { "State" } th { "Actions" } } }
+                    tbody {
+                        @for (f, l) in &v.rows {
+                            tr.finding data-id=(f.id) data-href={ "/findings/" (f.id) } {
+                                td { input type="checkbox" name="sel" value={ (f.id) ":" (f.version) } form="bulk" aria-label="select"; }
+                                td.score { (format!("{:.2}", f.score)) }
+                                td { (f.mark) }
+                                td.title {
+                                    a href={ "/findings/" (f.id) } {
+                                        @match l { Some(l) => (highlighted(&l.listing.title, f)), None => (f.listing_id) }
+                                    }
+                                    @if f.relist_of.is_some() { " " span.badge { "relist" } }
+                                }
+                                td { @if let Some(s) = &f.seller_id { a href={ "/sellers/" (s) } { (s) } } }
+                                td { (f.state.as_str()) }
+                                td.actions { (actions(f, csrf, v.back)) }
+                            }
+                        }
+                    }
+                }
+                @if let Some(url) = &v.next_url { p { a rel="next" href=(url) { "Next page" } } }
+            }
+        },
+    )
+}
+
+/// One finding with its evidence, history and the seller's other findings.
+pub fn finding(
+    name: &str,
+    csrf: &str,
+    f: &FindingRecord,
+    listing: Option<&StoredListing>,
+    reference_images: usize,
+    history: &[AuditEntry],
+    seller_findings: &[FindingRecord],
+) -> Markup {
+    let back = format!("/findings/{}", f.id);
+    layout(
+        &f.mark,
+        Some((name, csrf)),
+        html! {
+            h1 { (f.mark) " · score " (format!("{:.2}", f.score)) }
+            p { "State: " strong #state { (f.state.as_str()) } " · version " (f.version)
+                @if let Some(r) = &f.relist_of { " · relisting of " a href={ "/findings/" (r) } { (r) } } }
+            div.actions { (actions(f, csrf, &back)) }
+            @if let Some(l) = listing {
+                h2 { "Listing" }
+                p.title { (highlighted(&l.listing.title, f)) }
+                dl {
+                    dt { "Listing id" } dd { (l.listing.id) }
+                    @if let Some(u) = &l.listing.url { dt { "URL" } dd { (u) } }
+                    @if let Some(m) = &l.listing.marketplace { dt { "Marketplace" } dd { (m) } }
+                    @if let Some(s) = &l.listing.seller {
+                        dt { "Seller" } dd { a href={ "/sellers/" (s.id) } { (s.id) } @if let Some(n) = &s.name { " (" (n) ")" } }
+                    }
+                    @if let Some(p) = &l.listing.price { dt { "Price" } dd { (p.amount) " " (p.currency) } }
+                    dt { "Received" } dd { (l.received_at) }
+                    dt { "SHA-256" } dd { code { (l.sha256) } }
+                }
+                div.compare {
+                    figure {
+                        @match l.listing.images.iter().find(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                            Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
+                            None => p.empty { "No photo." }
+                        }
+                        figcaption { "Listing" }
+                    }
+                    figure {
+                        @if reference_images > 0 {
+                            img src={ "/marks/" (f.mark_id) "/image" } alt="reference image";
+                        } @else { p.empty { "No reference image." } }
+                        figcaption { "Reference: " (f.mark) }
+                    }
+                }
+            }
+            h2 { "Signals" }
+            ul.signals { @for s in &f.signals { li { code { (s.kind.as_str()) } " " (format!("{:+.2}", s.weight)) " — " (s.detail) } } }
+            h2 { "History" }
+            table { thead { tr { th { "When" } th { "Who" } th { "Change" } th { "Note" } } }
+                tbody { @for h in history { tr {
+                    td { (h.at) } td { (h.actor) }
+                    td { @if let Some(from) = h.from { (from.as_str()) " → " } (h.to.as_str()) " (" (format!("{:?}", h.action).to_lowercase()) ")" }
+                    td { (h.note) }
+                } } } }
+            @if !seller_findings.is_empty() {
+                h2 { "The seller's findings" }
+                (findings_table(seller_findings))
+            }
+        },
+    )
+}
+
+fn findings_table(findings: &[FindingRecord]) -> Markup {
+    html! {
+        table { thead { tr { th { "Score" } th { "Mark" } th { "Listing" } th { "State" } } }
+            tbody { @for f in findings { tr {
+                td { (format!("{:.2}", f.score)) } td { (f.mark) }
+                td { a href={ "/findings/" (f.id) } { (f.listing_id) } }
+                td { (f.state.as_str()) }
+            } } } }
+    }
+}
+
+/// Sellers, repeat infringers first.
+pub fn sellers(name: &str, csrf: &str, items: &[SellerSummary]) -> Markup {
+    layout(
+        "Sellers",
+        Some((name, csrf)),
+        html! {
+            h1 { "Sellers" }
+            table { thead { tr { th { "Seller" } th { "Findings" } th { "Open" } th { "Infringing" } th { "Removed" } th { "Relists" } th { "Dismissed" } } }
+                tbody { @for s in items { tr {
+                    td { a href={ "/sellers/" (s.seller_id) } { (s.seller_id) } }
+                    td { (s.findings) } td { (s.open) } td { (s.infringing) } td { (s.removed) } td { (s.relists) } td { (s.dismissed) }
+                } } } }
+        },
+    )
+}
+
+/// One seller's findings.
+pub fn seller(name: &str, csrf: &str, s: &SellerSummary, findings: &[FindingRecord]) -> Markup {
+    layout(
+        &s.seller_id,
+        Some((name, csrf)),
+        html! {
+            h1 { "Seller " (s.seller_id) }
+            p { (s.findings) " findings: " (s.open) " open, " (s.infringing) " infringing, "
+                (s.removed) " removed, " (s.relists) " relists, " (s.dismissed) " dismissed." }
+            (findings_table(findings))
+        },
+    )
+}
+
+/// A short error page.
+pub fn error(status: u16, message: &str) -> Markup {
+    layout(
+        "Error",
+        None,
+        html! { h1 { "Error " (status) } p.error { (message) } p { a href="/queue" { "Back to the queue" } } },
+    )
+}

@@ -1,0 +1,902 @@
+//! The review service's JSON API, end to end: the real binary serving on
+//! 127.0.0.1:0, driven over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::blocking::{Client, Response};
+use serde_json::{json, Value};
+
+use crate::util::Workspace;
+
+const MARKS: &str = r#"
+[[mark]]
+id = "zentrix"
+name = "Zentrix"
+owner = "Zentrix Sports Ltd."
+classes = [25]
+registrations = [{ office = "USPTO", number = "1234567" }]
+
+[[mark]]
+id = "korvello"
+name = "Korvello"
+owner = "Korvello SpA"
+"#;
+
+/// A running review service on its own database, with one token per role.
+pub struct Service {
+    pub ws: Workspace,
+    child: Option<Child>,
+    pub base: String,
+    pub admin: String,
+    pub reviewer: String,
+    pub ingest: String,
+    client: Client,
+}
+
+impl Service {
+    /// Imports the test registry, creates the tokens and starts the server.
+    pub fn start() -> Service {
+        let ws = Workspace::new();
+        let marks = ws.write("marks.toml", MARKS);
+        let out = ws.run(&["registry", "import", marks.to_str().unwrap()]);
+        assert!(out.status.success(), "{out:?}");
+        let token = |role: &str, name: &str| {
+            let out = ws.run(&["token", "create", "--role", role, "--name", name]);
+            assert!(out.status.success(), "{out:?}");
+            let text = String::from_utf8(out.stdout).unwrap();
+            assert_eq!(text.lines().count(), 1, "the token alone: {text:?}");
+            text.trim().to_owned()
+        };
+        let admin = token("admin", "ada");
+        let reviewer = token("reviewer", "rita");
+        let ingest = token("ingest", "crawler");
+        let mut svc = Service {
+            ws,
+            child: None,
+            base: String::new(),
+            admin,
+            reviewer,
+            ingest,
+            client: Client::new(),
+        };
+        svc.launch();
+        svc
+    }
+
+    /// Starts the server (again) and waits for its address.
+    pub fn launch(&mut self) {
+        let mut child = self
+            .ws
+            .cmd()
+            .args(["--quiet", "serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start markhound serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        self.base = addr.to_owned();
+        self.child = Some(child);
+    }
+
+    /// Sends SIGTERM and waits for the server to exit; returns whether it exited 0.
+    pub fn terminate(&mut self) -> bool {
+        let mut c = self.child.take().expect("a running server");
+        let status = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        c.wait().unwrap().success()
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn crash(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn get(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+    }
+
+    pub fn post(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .unwrap()
+    }
+
+    /// Posts listings with the ingest token and returns the answer.
+    pub fn ingest(&self, listings: &Value) -> Value {
+        let r = self.post(&self.ingest, "/api/v1/listings", listings);
+        assert_eq!(r.status(), 200);
+        r.json().unwrap()
+    }
+
+    /// Every finding, through the paginated list.
+    pub fn all_findings(&self, query: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/findings?limit=2{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = self.get(&self.reviewer, &path).json().unwrap();
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Signs in to the web UI as the reviewer: a client that does not follow
+    /// redirects, the session cookie and the session's CSRF token.
+    pub fn web_session(&self) -> (Client, String, String) {
+        let c = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = c.get(format!("{}/signin", self.base)).send().unwrap();
+        let pre = set_cookie(&page);
+        let csrf = csrf_field(&page.text().unwrap());
+        let r = c
+            .post(format!("{}/signin", self.base))
+            .header("Cookie", &pre)
+            .form(&[("csrf", csrf.as_str()), ("token", self.reviewer.as_str())])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let cookie = set_cookie(&r);
+        let queue = c
+            .get(format!("{}/queue", self.base))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap();
+        let csrf = csrf_field(&queue.text().unwrap());
+        (c, cookie, csrf)
+    }
+
+    /// Every finding, in pages of 500.
+    pub fn all_findings_fast(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "/api/v1/findings?limit=500".to_owned();
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = self.get(&self.reviewer, &path).json().unwrap();
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Moves finding `id` to `to` from `version`.
+    pub fn transition(&self, id: &str, to: &str, version: u64) -> Response {
+        self.post(
+            &self.reviewer,
+            &format!("/api/v1/findings/{id}/transition"),
+            &json!({"to": to, "version": version, "note": format!("to {to}")}),
+        )
+    }
+
+    /// Drives finding `id` through `path` and returns its version.
+    pub fn drive(&self, id: &str, path: &[&str]) -> u64 {
+        let mut version = self.finding(id)["version"].as_u64().unwrap();
+        for to in path {
+            let r = self.transition(id, to, version);
+            assert_eq!(r.status(), 200, "{id} -> {to}");
+            version = r.json::<Value>().unwrap()["version"].as_u64().unwrap();
+        }
+        version
+    }
+
+    pub fn finding(&self, id: &str) -> Value {
+        let r = self.get(&self.reviewer, &format!("/api/v1/findings/{id}"));
+        assert_eq!(r.status(), 200);
+        r.json().unwrap()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
+
+/// The `name=value` of a response's Set-Cookie, checked for its flags.
+fn set_cookie(r: &Response) -> String {
+    let v = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        v.contains("HttpOnly") && v.contains("SameSite=Strict"),
+        "{v}"
+    );
+    v.split(';').next().unwrap().to_owned()
+}
+
+/// The first CSRF field's value on a page.
+fn csrf_field(html: &str) -> String {
+    let needle = "name=\"csrf\" value=\"";
+    let at = html.find(needle).expect("a CSRF field") + needle.len();
+    html[at..at + 64].to_owned()
+}
+
+fn listing(id: &str, title: &str, seller: &str) -> Value {
+    json!({"id": id, "title": title, "url": format!("https://shop.example/{id}"),
+           "marketplace": "shop", "seller": {"id": seller, "name": format!("{seller} store")}})
+}
+
+#[test]
+fn missing_or_unknown_tokens_get_401_and_wrong_roles_403() {
+    let svc = Service::start();
+    let health = reqwest::blocking::get(format!("{}/healthz", svc.base)).unwrap();
+    assert_eq!(health.status(), 200);
+
+    let c = Client::new();
+    let r = c
+        .get(format!("{}/api/v1/findings", svc.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(svc.get("mh_0000_nope", "/api/v1/findings").status(), 401);
+    let last = if svc.admin.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{last}", &svc.admin[..svc.admin.len() - 1]);
+    assert_eq!(svc.get(&forged, "/api/v1/findings").status(), 401);
+
+    // ingest may post but not read; reviewers may read but not post.
+    assert_eq!(svc.get(&svc.ingest, "/api/v1/findings").status(), 403);
+    let batch = json!([listing("L1", "Zentrix shoes", "s1")]);
+    assert_eq!(
+        svc.post(&svc.reviewer, "/api/v1/listings", &batch).status(),
+        403
+    );
+    assert_eq!(
+        svc.post(&svc.ingest, "/api/v1/listings", &batch).status(),
+        200
+    );
+    assert_eq!(svc.get(&svc.reviewer, "/api/v1/findings").status(), 200);
+    // admin may do all.
+    assert_eq!(
+        svc.post(&svc.admin, "/api/v1/listings", &batch).status(),
+        200
+    );
+    assert_eq!(svc.get(&svc.admin, "/api/v1/findings").status(), 200);
+    let id = svc.all_findings("")[0]["id"].as_str().unwrap().to_owned();
+    let r = svc.post(
+        &svc.ingest,
+        &format!("/api/v1/findings/{id}/transition"),
+        &json!({"to": "in_review", "version": 1}),
+    );
+    assert_eq!(r.status(), 403);
+}
+
+#[test]
+fn ingest_is_idempotent_and_a_changed_listing_is_matched_again() {
+    let svc = Service::start();
+    let batch = json!([
+        listing("L1", "Zentrix running shoes replica", "s1"),
+        listing("L2", "Korvello handbag", "s2"),
+        listing("L3", "plain socks", "s3"),
+    ]);
+    let first = svc.ingest(&batch);
+    assert_eq!(first["listings"], 3);
+    let findings = first["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{first}");
+    for f in findings {
+        for key in [
+            "id",
+            "listing_id",
+            "mark_id",
+            "mark",
+            "score",
+            "signals",
+            "state",
+            "version",
+            "created_at",
+            "updated_at",
+        ] {
+            assert!(f.get(key).is_some(), "{key} missing in {f}");
+        }
+        assert_eq!(f["state"], "new");
+        assert_eq!(f["version"], 1);
+    }
+
+    let again = svc.ingest(&batch);
+    assert_eq!(
+        again["findings"], first["findings"],
+        "a re-sent batch changes nothing"
+    );
+    let id = findings[0]["id"].as_str().unwrap();
+    assert_eq!(svc.finding(id)["history"].as_array().unwrap().len(), 1);
+
+    // A changed title is matched again: same finding, new version and evidence.
+    let changed = json!([listing("L1", "Zentrix running shoes", "s1")]);
+    let answer = svc.ingest(&changed);
+    let f = &answer["findings"][0];
+    assert_eq!(f["id"], findings[0]["id"]);
+    assert_eq!(f["version"], 2);
+    assert!(f["score"].as_f64().unwrap() < findings[0]["score"].as_f64().unwrap());
+    let history = svc.finding(id)["history"].clone();
+    assert_eq!(history[1]["action"], "rematched", "{history}");
+    assert_eq!(history[1]["actor"], "crawler");
+    assert_eq!(svc.all_findings("").len(), 2);
+}
+
+#[test]
+fn a_bad_item_gets_400_naming_its_index_and_nothing_is_stored() {
+    let svc = Service::start();
+    let batch = json!([
+        listing("L1", "Zentrix running shoes", "s1"),
+        {"id": "L2"},
+        listing("L3", "Korvello bag", "s3"),
+    ]);
+    let r = svc.post(&svc.ingest, "/api/v1/listings", &batch);
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().unwrap();
+    assert_eq!(body["index"], 1, "{body}");
+    let message = body["error"].as_str().unwrap();
+    assert!(
+        message.contains("item 1") && message.contains("title"),
+        "{message}"
+    );
+    assert!(
+        svc.all_findings("").is_empty(),
+        "nothing of the batch is stored"
+    );
+
+    let r = svc.post(&svc.ingest, "/api/v1/listings", &json!({"id": "x"}));
+    assert_eq!(r.status(), 400);
+    assert!(svc.all_findings("").is_empty());
+}
+
+#[test]
+fn json_lines_are_accepted_with_their_content_type() {
+    let svc = Service::start();
+    let body = format!(
+        "{}\n{}\n",
+        listing("L1", "Zentrix shoes replica", "s1"),
+        listing("L2", "Korvello bag", "s2")
+    );
+    let r = Client::new()
+        .post(format!("{}/api/v1/listings", svc.base))
+        .bearer_auth(&svc.ingest)
+        .header("Content-Type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().unwrap();
+    assert_eq!(answer["listings"], 2);
+    assert_eq!(answer["findings"].as_array().unwrap().len(), 2);
+}
+
+const STATES: [&str; 8] = [
+    "new",
+    "in_review",
+    "confirmed",
+    "dismissed",
+    "reopened",
+    "notice_sent",
+    "removed",
+    "reinstated",
+];
+
+/// How to reach each state from `new`.
+fn path_to(state: &str) -> &'static [&'static str] {
+    match state {
+        "new" => &[],
+        "in_review" => &["in_review"],
+        "confirmed" => &["in_review", "confirmed"],
+        "dismissed" => &["in_review", "dismissed"],
+        "reopened" => &["in_review", "dismissed", "reopened"],
+        "notice_sent" => &["in_review", "confirmed", "notice_sent"],
+        "removed" => &["in_review", "confirmed", "notice_sent", "removed"],
+        "reinstated" => &["in_review", "confirmed", "notice_sent", "reinstated"],
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn every_allowed_transition_succeeds_and_every_other_gets_422() {
+    let svc = Service::start();
+    let allowed = [
+        ("new", "in_review"),
+        ("in_review", "confirmed"),
+        ("in_review", "dismissed"),
+        ("confirmed", "notice_sent"),
+        ("notice_sent", "removed"),
+        ("notice_sent", "reinstated"),
+        ("dismissed", "reopened"),
+        ("reopened", "in_review"),
+    ];
+    // One finding per state, each on its own listing.
+    let batch: Vec<Value> = STATES
+        .iter()
+        .map(|s| listing(&format!("L-{s}"), "Zentrix running shoes", "s1"))
+        .collect();
+    let answer = svc.ingest(&json!(batch));
+    let ids: Vec<String> = STATES
+        .iter()
+        .map(|s| {
+            answer["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["listing_id"] == format!("L-{s}"))
+                .unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for (state, id) in STATES.iter().zip(&ids) {
+        let version = svc.drive(id, path_to(state));
+        for to in STATES {
+            if allowed.contains(&(*state, to)) {
+                continue;
+            }
+            let r = svc.transition(id, to, version);
+            assert_eq!(r.status(), 422, "{state} -> {to}");
+        }
+        assert_eq!(svc.finding(id)["state"], *state, "refusals change nothing");
+    }
+    // Each allowed move, from a finding in its source state (sources reached afresh
+    // so each move starts from the documented state).
+    for (from, to) in allowed {
+        let listing_id = format!("M-{from}-{to}");
+        let answer = svc.ingest(&json!([listing(
+            &listing_id,
+            "Zentrix running shoes",
+            "s1"
+        )]));
+        let id = answer["findings"][0]["id"].as_str().unwrap().to_owned();
+        let version = svc.drive(&id, path_to(from));
+        let r = svc.transition(&id, to, version);
+        assert_eq!(r.status(), 200, "{from} -> {to}");
+        let f: Value = r.json().unwrap();
+        assert_eq!(f["state"], to);
+        assert_eq!(f["version"], version + 1);
+        let history = svc.finding(&id)["history"].clone();
+        let last = history.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["from"], from);
+        assert_eq!(last["to"], to);
+        assert_eq!(last["actor"], "rita");
+        assert_eq!(last["note"], format!("to {to}"));
+        assert!(last["at"].as_str().unwrap().ends_with('Z'));
+    }
+}
+
+#[test]
+fn a_stale_version_gets_409_and_changes_nothing() {
+    let svc = Service::start();
+    let answer = svc.ingest(&json!([listing("L1", "Zentrix shoes", "s1")]));
+    let id = answer["findings"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(svc.transition(&id, "in_review", 1).status(), 200);
+    // A second reviewer acting on what they saw at version 1.
+    let r = svc.transition(&id, "in_review", 1);
+    assert_eq!(r.status(), 409);
+    let r = svc.transition(&id, "confirmed", 1);
+    assert_eq!(r.status(), 409);
+    let f = svc.finding(&id);
+    assert_eq!(
+        (f["state"].as_str(), f["version"].as_u64()),
+        (Some("in_review"), Some(2))
+    );
+    assert_eq!(f["history"].as_array().unwrap().len(), 2);
+    // The audit log across findings, newest first.
+    let log: Value = svc
+        .get(&svc.reviewer, "/api/v1/audit?limit=1")
+        .json()
+        .unwrap();
+    assert_eq!(log["items"][0]["to"], "in_review");
+    assert_eq!(log["items"][0]["actor"], "rita");
+    let next = log["next"].as_str().expect("a second page");
+    let rest: Value = svc
+        .get(&svc.reviewer, &format!("/api/v1/audit?cursor={next}"))
+        .json()
+        .unwrap();
+    assert_eq!(rest["items"][0]["action"], "created");
+    assert_eq!(rest["items"][0]["actor"], "crawler");
+    assert!(rest["next"].is_null());
+    assert_eq!(svc.get(&svc.ingest, "/api/v1/audit").status(), 403);
+    assert_eq!(svc.transition("nope", "in_review", 1).status(), 404);
+    let r = svc.post(
+        &svc.reviewer,
+        &format!("/api/v1/findings/{id}/transition"),
+        &json!({"to": "done", "version": 2}),
+    );
+    assert_eq!(r.status(), 400);
+}
+
+#[test]
+fn the_queue_filters_orders_by_score_and_pages_with_a_cursor() {
+    let svc = Service::start();
+    svc.ingest(&json!([
+        listing("L1", "Zentrix running shoes", "s1"),
+        listing("L2", "Zentrix running shoes replica", "s2"),
+        listing("L3", "Korvello handbag", "s1"),
+        listing("L4", "Korvello handbag replica", "s2"),
+        listing("L5", "Zentrix cap fake", "s3"),
+    ]));
+    let all = svc.all_findings("");
+    assert_eq!(all.len(), 5);
+    let scores: Vec<f64> = all.iter().map(|f| f["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let mut ids: Vec<&str> = all.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "pages neither repeat nor skip");
+
+    let zentrix = svc.all_findings("&mark=zentrix");
+    assert_eq!(zentrix.len(), 3);
+    assert!(zentrix.iter().all(|f| f["mark_id"] == "zentrix"));
+    let s1 = svc.all_findings("&seller=s1");
+    assert_eq!(s1.len(), 2);
+    let min = scores[2];
+    let high = svc.all_findings(&format!("&min_score={min}"));
+    assert!(high.len() >= 3 && high.iter().all(|f| f["score"].as_f64().unwrap() >= min));
+
+    svc.drive(all[0]["id"].as_str().unwrap(), &["in_review"]);
+    let in_review = svc.all_findings("&state=in_review");
+    assert_eq!(in_review.len(), 1);
+    assert_eq!(in_review[0]["id"], all[0]["id"]);
+    assert_eq!(svc.all_findings("&state=new").len(), 4);
+    assert_eq!(
+        svc.get(&svc.reviewer, "/api/v1/findings?state=bogus")
+            .status(),
+        400
+    );
+    assert_eq!(
+        svc.get(&svc.reviewer, "/api/v1/findings?cursor=zz")
+            .status(),
+        400
+    );
+
+    // The seller view: repeat infringers first.
+    svc.drive(all[0]["id"].as_str().unwrap(), &["confirmed"]);
+    let sellers: Value = svc.get(&svc.reviewer, "/api/v1/sellers").json().unwrap();
+    let first = &sellers["items"][0];
+    assert_eq!(first["seller_id"], all[0]["seller_id"], "{sellers}");
+    assert_eq!(first["infringing"], 1);
+    let one: Value = svc.get(&svc.reviewer, "/api/v1/sellers/s1").json().unwrap();
+    assert_eq!(one["findings"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn notices_are_drafted_for_confirmed_findings_only() {
+    let svc = Service::start();
+    let answer = svc.ingest(&json!([
+        listing("L1", "Zentrix running shoes replica", "s1"),
+        {"id": "L2", "title": "Zentrix cap", "marketplace": "other", "url": "https://other.example/L2"},
+    ]));
+    let id = answer["findings"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/findings/{id}/notice");
+    assert_eq!(svc.get(&svc.reviewer, &path).status(), 422);
+    svc.drive(&id, &["in_review", "confirmed"]);
+    let n: Value = svc.get(&svc.reviewer, &path).json().unwrap();
+    assert_eq!(n["rights_owner"], "Zentrix Sports Ltd.");
+    assert_eq!(n["registrations"][0]["office"], "USPTO");
+    assert_eq!(n["registrations"][0]["number"], "1234567");
+    assert_eq!(n["mark"], "Zentrix");
+    assert_eq!(n["listing_id"], "L1");
+    assert_eq!(n["listing_url"], "https://shop.example/L1");
+    assert_eq!(n["seller_id"], "s1");
+    assert_eq!(n["infringement"], "counterfeit");
+    assert_eq!(n["evidence_sha256"].as_str().unwrap().len(), 64);
+    assert!(n["captured_at"].as_str().unwrap().ends_with('Z'));
+
+    let text = svc
+        .get(&svc.reviewer, &format!("{path}?format=text"))
+        .text()
+        .unwrap();
+    assert!(
+        text.contains("Zentrix Sports Ltd.") && text.contains("1234567"),
+        "{text}"
+    );
+    assert!(text.contains("https://shop.example/L1"), "{text}");
+
+    let other = answer["findings"][1]["id"].as_str().unwrap().to_owned();
+    svc.drive(&other, &["in_review", "confirmed"]);
+    let csv = svc
+        .get(&svc.reviewer, "/api/v1/notices.csv")
+        .text()
+        .unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[0].starts_with("marketplace,"));
+    assert!(
+        rows[1].starts_with("other,") && rows[2].starts_with("shop,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn a_listing_of_a_removed_finding_seller_and_mark_is_flagged_as_relist() {
+    let svc = Service::start();
+    let answer = svc.ingest(&json!([listing("L1", "Zentrix running shoes", "s1")]));
+    let id = answer["findings"][0]["id"].as_str().unwrap().to_owned();
+    svc.drive(&id, &["in_review", "confirmed", "notice_sent", "removed"]);
+    let answer = svc.ingest(&json!([
+        listing("L2", "Zentrix running shoes new", "s1"),
+        listing("L3", "Zentrix running shoes", "s2"),
+    ]));
+    let by_listing = |l: &str| {
+        answer["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["listing_id"] == l)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_listing("L2")["relist_of"], id.as_str());
+    assert!(by_listing("L3").get("relist_of").is_none());
+}
+
+#[test]
+fn a_crash_during_ingest_leaves_every_stored_finding_with_its_audit_entry() {
+    let mut svc = Service::start();
+    let base = svc.base.clone();
+    let token = svc.ingest.clone();
+    // Big batches sent back to back until the server dies.
+    let (first_stored, stored) = std::sync::mpsc::channel();
+    let sender = std::thread::spawn(move || {
+        let c = Client::new();
+        for b in 0..1000 {
+            let batch: Vec<Value> = (0..500)
+                .map(|i| listing(&format!("B{b}-{i}"), "Zentrix running shoes replica", "s1"))
+                .collect();
+            if c.post(format!("{base}/api/v1/listings"))
+                .bearer_auth(&token)
+                .json(&batch)
+                .send()
+                .is_err()
+            {
+                return b;
+            }
+            let _ = first_stored.send(());
+        }
+        1000
+    });
+    // Crash in the middle of a later batch.
+    stored.recv().expect("the first batch is answered");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    svc.crash();
+    let sent = sender.join().unwrap();
+    assert!(sent < 1000, "the crash came before the sender finished");
+
+    svc.launch();
+    let findings = svc.all_findings_fast();
+    assert!(
+        !findings.is_empty(),
+        "some batches were stored before the crash"
+    );
+    assert_eq!(
+        findings.len() % 500,
+        0,
+        "batches are stored whole or not at all"
+    );
+    for f in &findings {
+        let id = f["id"].as_str().unwrap();
+        let r: Value = svc
+            .get(&svc.reviewer, &format!("/api/v1/findings/{id}/audit"))
+            .json()
+            .unwrap();
+        assert_eq!(r["items"].as_array().unwrap().len(), 1, "{id}");
+    }
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish() {
+    let mut svc = Service::start();
+    let batch = |tag: &str| -> Value {
+        json!((0..300)
+            .map(|i| listing(&format!("{tag}{i}"), "Zentrix running shoes replica", "s1"))
+            .collect::<Vec<_>>())
+    };
+    // How long a batch takes here, to signal in the middle of the next one.
+    let start = std::time::Instant::now();
+    svc.ingest(&batch("warm"));
+    let took = start.elapsed();
+    let (base, token, body) = (svc.base.clone(), svc.ingest.clone(), batch("late"));
+    let sender = std::thread::spawn(move || {
+        Client::builder()
+            .timeout(std::time::Duration::from_secs(300))
+            .build()
+            .unwrap()
+            .post(format!("{base}/api/v1/listings"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .map(|r| r.status().as_u16())
+    });
+    std::thread::sleep(took / 3);
+    assert!(svc.terminate(), "the server exits 0 on SIGTERM");
+    assert_eq!(sender.join().unwrap().expect("an answer"), 200);
+    svc.launch();
+    assert_eq!(
+        svc.all_findings_fast().len(),
+        600,
+        "the late batch was stored"
+    );
+}
+
+#[test]
+fn web_sign_in_uses_a_strict_cookie_a_csrf_token_and_a_rate_limit() {
+    let svc = Service::start();
+    let c = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |p: &str| format!("{}{p}", svc.base);
+    let cookie_of = set_cookie;
+    let csrf_of = csrf_field;
+    let signin_form = || {
+        let page = c.get(url("/signin")).send().unwrap();
+        let csp = page.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+        let cookie = cookie_of(&page);
+        (cookie, csrf_of(&page.text().unwrap()))
+    };
+    let post = |cookie: &str, csrf: &str, token: &str| {
+        c.post(url("/signin"))
+            .header("Cookie", cookie)
+            .form(&[("csrf", csrf), ("token", token)])
+            .send()
+            .unwrap()
+    };
+
+    // Without a session: sent to sign in; a wrong CSRF token: refused.
+    assert_eq!(c.get(url("/queue")).send().unwrap().status(), 303);
+    let (cookie, csrf) = signin_form();
+    assert_eq!(post(&cookie, "wrong", &svc.reviewer).status(), 403);
+    // An ingest token may not review.
+    let refused = post(&cookie, &csrf, &svc.ingest);
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().unwrap().contains("may not review"));
+    // Signing in rotates the session.
+    let ok = post(&cookie, &csrf, &svc.reviewer);
+    assert_eq!(ok.status(), 303);
+    let session = cookie_of(&ok);
+    assert_ne!(session, cookie);
+    let queue = c
+        .get(url("/queue"))
+        .header("Cookie", &session)
+        .send()
+        .unwrap();
+    assert_eq!(queue.status(), 200);
+    assert!(queue.text().unwrap().contains("Review queue"));
+    assert_eq!(
+        c.get(url("/queue"))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap()
+            .status(),
+        303
+    );
+
+    // Five wrong tokens, then even the right one waits.
+    let (cookie, csrf) = signin_form();
+    for _ in 0..5 {
+        assert_eq!(post(&cookie, &csrf, "mh_0_wrong").status(), 401);
+    }
+    assert_eq!(post(&cookie, &csrf, &svc.reviewer).status(), 429);
+}
+
+#[test]
+fn web_pages_escape_listing_strings_and_bulk_actions_move_findings() {
+    let svc = Service::start();
+    let hostile = "<script>alert(1)</script> Zentrix shoes";
+    let answer = svc.ingest(&json!([
+        {"id": "L1", "title": hostile, "url": "https://x.example/\"><b>",
+         "seller": {"id": "s1", "name": "<b onmouseover=alert(2)>Shop</b>"}},
+        listing("L2", "Zentrix running shoes replica", "s1"),
+        listing("L3", "Korvello handbag", "s2"),
+    ]));
+    let (c, cookie, csrf) = svc.web_session();
+    let get = |path: &str| {
+        let r = c
+            .get(format!("{}{path}", svc.base))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().unwrap()
+    };
+    let hostile_id = answer["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["listing_id"] == "L1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = get(&format!("/findings/{hostile_id}"));
+    assert!(!page.contains("<script>alert(1)") && !page.contains("<b onmouseover"));
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<mark>Zentrix</mark>"),
+        "the mention is highlighted"
+    );
+    assert!(page.contains("title_exact"), "the signals are shown");
+    assert!(get("/sellers").contains("href=\"/sellers/s1\""));
+    assert!(get("/sellers/s1").contains("Seller s1"));
+
+    // Bulk: dismiss two findings at once.
+    let ids: Vec<(String, u64)> = answer["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["seller_id"] == "s1")
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let mut form = vec![
+        ("csrf".to_owned(), csrf.clone()),
+        ("action".to_owned(), "dismiss".to_owned()),
+        ("back".to_owned(), "/queue".to_owned()),
+    ];
+    form.extend(
+        ids.iter()
+            .map(|(id, v)| ("sel".to_owned(), format!("{id}:{v}"))),
+    );
+    let r = c
+        .post(format!("{}/bulk", svc.base))
+        .header("Cookie", &cookie)
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    for (id, _) in &ids {
+        let f = svc.finding(id);
+        assert_eq!(f["state"], "dismissed");
+        assert_eq!(
+            f["history"].as_array().unwrap().len(),
+            3,
+            "new, in_review, dismissed"
+        );
+    }
+    let queue = get("/queue");
+    assert!(!ids.iter().any(|(id, _)| queue.contains(id.as_str())));
+    // The same form again is stale now: refused, nothing moves.
+    let r = c
+        .post(format!("{}/bulk", svc.base))
+        .header("Cookie", &cookie)
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409);
+}
