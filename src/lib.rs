@@ -17,6 +17,6 @@ pub mod registry;
 pub mod report;
 pub mod review;
 pub mod scoring;
-pub mod store;
 pub mod server;
+pub mod store;
 pub mod text;
