@@ -15,11 +15,11 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use markhound::crawl::PhotoMatcher;
 use markhound::listing::Listing;
-use markhound::registry::{parse_file, Format, Mark, Registry};
+use markhound::registry::{parse_file, Format, Mark};
 use markhound::scoring::{Finding, Rates, Scorer};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -117,17 +117,7 @@ pub fn load_marks(global: &Global, files: &[PathBuf]) -> anyhow::Result<Vec<Mark
         return Ok(marks);
     }
     let db = markhound::db::open(&global.db)?;
-    let marks = Registry::open(&db)
-        .context("cannot open the registry")?
-        .marks()
-        .context("cannot read the registry")?;
-    if marks.is_empty() {
-        bail!(
-            "the registry in {} is empty: import marks first, e.g. `markhound registry import trademarks/`",
-            global.db.display()
-        );
-    }
-    Ok(marks)
+    super::registry_marks(&db, &global.db)
 }
 
 /// Runs `markhound match`.

@@ -152,3 +152,23 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// The marks stored in `db` (at `path`), or an error that says how to import some
+/// when there are none.
+pub fn registry_marks(
+    db: &sled::Db,
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<markhound::registry::Mark>> {
+    use anyhow::Context;
+    let marks = markhound::registry::Registry::open(db)
+        .context("cannot open the registry")?
+        .marks()
+        .context("cannot read the registry")?;
+    if marks.is_empty() {
+        anyhow::bail!(
+            "the registry in {} is empty: import marks first, e.g. `markhound registry import trademarks/`",
+            path.display()
+        );
+    }
+    Ok(marks)
+}

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use markhound::registry::Registry;
 use markhound::scoring::{Rates, Scorer};
@@ -59,10 +59,7 @@ pub fn scan(
         Some(super::crawl::crawl(global, db, targets, flags)?)
     };
     let registry = Registry::open(db).context("cannot open the registry")?;
-    let marks = registry.marks().context("cannot read the registry")?;
-    if marks.is_empty() {
-        bail!("the registry is empty: import marks first, e.g. `markhound registry import trademarks/`");
-    }
+    let marks = super::registry_marks(db, &global.db)?;
     let version = registry
         .version()
         .context("cannot read the registry version")?;

@@ -6,9 +6,8 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
-use markhound::registry::Registry;
 use markhound::scoring::{Rates, Scorer};
 use markhound::server::{serve, shutdown_signal, AppState};
 
@@ -36,16 +35,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<Outcome> {
         None => Rates::default(),
     };
     let db = markhound::db::open(&global.db)?;
-    let marks = Registry::open(&db)
-        .context("cannot open the registry")?
-        .marks()
-        .context("cannot read the registry")?;
-    if marks.is_empty() {
-        bail!(
-            "the registry in {} is empty: import marks first, e.g. `markhound registry import trademarks/`",
-            global.db.display()
-        );
-    }
+    let marks = super::registry_marks(&db, &global.db)?;
     let state =
         AppState::new(&db, Scorer::new(marks, rates)).context("cannot open the review queue")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

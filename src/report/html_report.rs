@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::{draft_notice, Report, ReportData, Suspect};
-use crate::scoring::Finding;
+use crate::scoring::Span;
 
 /// Writes [`ReportData`] as one HTML page.
 #[derive(Debug, Default, Clone, Copy)]
@@ -128,17 +128,13 @@ fn summary(data: &ReportData, per_seller: &BTreeMap<&str, usize>) -> Markup {
     }
 }
 
-/// The title with the finding's mentions wrapped in `<mark>`, every piece escaped.
-fn highlighted(title: &str, finding: &Finding) -> Markup {
-    let mut spans: Vec<(usize, usize)> = finding
-        .spans
+/// The title with the mentions at `spans` wrapped in `<mark>`, every piece escaped.
+/// Spans that do not fall on character boundaries, or overlap an earlier one, are
+/// ignored rather than trusted.
+pub fn highlighted(title: &str, spans: &[Span]) -> Markup {
+    let mut spans: Vec<(usize, usize)> = spans
         .iter()
-        .filter(|s| {
-            s.start < s.end
-                && s.end <= title.len()
-                && title.is_char_boundary(s.start)
-                && title.is_char_boundary(s.end)
-        })
+        .filter(|s| s.start < s.end && title.get(s.start..s.end).is_some())
         .map(|s| (s.start, s.end))
         .collect();
     spans.sort_unstable();
@@ -205,7 +201,7 @@ fn suspect(
                 span.rank { "#" (rank) }
                 span class=(score_class(top.score)) { (format!("{:.3}", top.score)) }
                 " "
-                (highlighted(&l.title, top))
+                (highlighted(&l.title, &top.spans))
             }
             div.meta {
                 "Mark: " strong { (top.mark) }
@@ -261,7 +257,7 @@ mod tests {
     use super::*;
     use crate::listing::{Listing, Seller};
     use crate::report::Evidence;
-    use crate::scoring::{Signal, SignalKind, Span};
+    use crate::scoring::{Finding, Signal, SignalKind, Span};
 
     fn data(title: &str) -> ReportData {
         let finding = Finding {

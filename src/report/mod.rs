@@ -10,7 +10,7 @@ mod json_report;
 pub mod notice;
 
 pub use csv_report::CsvReport;
-pub use html_report::HtmlReport;
+pub use html_report::{highlighted, HtmlReport};
 pub use json_report::JsonReport;
 pub use notice::{draft_notice, Infringement, Notice};
 

@@ -57,32 +57,9 @@ pub fn signin(csrf: &str, error: Option<&str>) -> Markup {
     )
 }
 
-/// The title with the matched spans marked; spans that do not fall on character
-/// boundaries are ignored rather than trusted.
+/// The title with the matched spans marked (shared with the HTML report).
 pub fn highlighted(title: &str, finding: &FindingRecord) -> Markup {
-    let mut spans: Vec<(usize, usize)> = finding
-        .spans
-        .iter()
-        .filter(|s| s.start < s.end && title.get(s.start..s.end).is_some())
-        .map(|s| (s.start, s.end))
-        .collect();
-    spans.sort_unstable();
-    let mut parts: Vec<(bool, &str)> = Vec::new();
-    let mut at = 0;
-    for (start, end) in spans {
-        if start < at {
-            continue;
-        }
-        parts.push((false, &title[at..start]));
-        parts.push((true, &title[start..end]));
-        at = end;
-    }
-    parts.push((false, &title[at..]));
-    html! {
-        @for (hit, text) in parts {
-            @if hit { mark { (text) } } @else { (text) }
-        }
-    }
+    crate::report::highlighted(title, &finding.spans)
 }
 
 /// One action button form for a finding.
