@@ -208,6 +208,20 @@ fn edits() -> Vec<Edit> {
             name: "centred crop, 15 % per edge",
             apply: |i, _| markhound::image::centre_crop(i, 70),
         },
+        // Not counted either: the general case the off-centre windows and tilts are
+        // built for, with sizes, anchors and angles that are not the grid's.
+        Edit {
+            name: "crop 3–14 %, anchor anywhere",
+            apply: |i, seed| {
+                let percent = 3 + (seed % 12) as u8;
+                let (x, y) = ((seed >> 8) % 101, (seed >> 16) % 101);
+                markhound::image::window(i, 100 - percent, x as u8, y as u8)
+            },
+        },
+        Edit {
+            name: "rotate −6° to +6°",
+            apply: |i, seed| rotate(i, ((seed >> 24) % 121) as f32 / 10.0 - 6.0),
+        },
     ]
 }
 
@@ -219,15 +233,17 @@ struct Matcher {
     dihedral: bool,
     trim: bool,
     halves: bool,
+    centre: bool,
 }
 
-const MATCHERS: [Matcher; 6] = [
+const MATCHERS: [Matcher; 8] = [
     Matcher {
         name: "plain PDQ",
         reference: |v| v == Variant::Full,
         dihedral: false,
         trim: false,
         halves: false,
+        centre: false,
     },
     Matcher {
         name: "+ dihedral",
@@ -235,6 +251,7 @@ const MATCHERS: [Matcher; 6] = [
         dihedral: true,
         trim: false,
         halves: false,
+        centre: false,
     },
     Matcher {
         name: "+ turned refs",
@@ -242,6 +259,7 @@ const MATCHERS: [Matcher; 6] = [
         dihedral: true,
         trim: false,
         halves: false,
+        centre: false,
     },
     Matcher {
         name: "+ trim",
@@ -249,20 +267,44 @@ const MATCHERS: [Matcher; 6] = [
         dihedral: true,
         trim: true,
         halves: false,
+        centre: false,
     },
     Matcher {
         name: "+ halves",
-        reference: |v| !matches!(v, Variant::Crop(_)),
+        reference: |v| {
+            !matches!(
+                v,
+                Variant::Crop(_) | Variant::Window { .. } | Variant::Tilted(_)
+            )
+        },
         dihedral: true,
         trim: true,
         halves: true,
+        centre: false,
     },
     Matcher {
-        name: "markhound (+ crops)",
+        name: "+ crops",
+        reference: |v| !matches!(v, Variant::Window { .. } | Variant::Tilted(_)),
+        dihedral: true,
+        trim: true,
+        halves: true,
+        centre: false,
+    },
+    Matcher {
+        name: "+ windows",
+        reference: |v| !matches!(v, Variant::Tilted(_)),
+        dihedral: true,
+        trim: true,
+        halves: true,
+        centre: false,
+    },
+    Matcher {
+        name: "markhound (+ tilts)",
         reference: |_| true,
         dihedral: true,
         trim: true,
         halves: true,
+        centre: true,
     },
 ];
 
@@ -271,6 +313,7 @@ impl Matcher {
         (self.dihedral || q.transform.dihedral == Dihedral::Original)
             && (self.trim || !q.transform.trimmed)
             && (self.halves || q.transform.half.is_none())
+            && (self.centre || !q.transform.centre)
     }
 }
 struct Photo {
@@ -349,6 +392,7 @@ fn evaluate(title: &str, photos: &[Photo]) {
         ref_time * 1e3,
         plain_time * 1e3
     );
+    families(&reg, &unreg, &refs);
     let indexes: Vec<ReferenceIndex> = MATCHERS
         .iter()
         .map(|m| {
@@ -484,7 +528,7 @@ fn evaluate(title: &str, photos: &[Photo]) {
         .enumerate()
         .map(|(i, m)| (m.name, i))
         .collect();
-    let full = &totals[by_name["markhound (+ crops)"]];
+    let full = &totals[by_name["markhound (+ tilts)"]];
     println!(
         "\nmarkhound: recall {} over {} trials, false-match rate {} ({} of {} edited photos).",
         ratio(full.found, full.trials),
@@ -493,6 +537,86 @@ fn evaluate(title: &str, photos: &[Photo]) {
         full.false_matches,
         full.false_trials
     );
+}
+
+/// The family of a reference variant, for the cost and margin tables.
+fn family(v: Variant) -> &'static str {
+    match v {
+        Variant::Full => "whole",
+        Variant::Turned(_) => "turns",
+        Variant::Trimmed => "trimmed",
+        Variant::Half(_) => "halves",
+        Variant::Crop(_) => "centre crops",
+        Variant::Window { .. } => "off-centre windows",
+        Variant::Tilted(_) => "tilts",
+    }
+}
+
+const FAMILIES: [&str; 7] = [
+    "whole",
+    "turns",
+    "trimmed",
+    "halves",
+    "centre crops",
+    "off-centre windows",
+    "tilts",
+];
+
+/// Per family of reference variants: usable hashes per reference image, and the
+/// margin against false matches: over every pair of different photos of the set
+/// (registered or not), the closest a hash of that family of one comes to any hash
+/// of the other, listing photo hashes left aside.
+fn families(reg: &[&Photo], unreg: &[&Photo], reg_refs: &[Vec<markhound::image::ReferenceHash>]) {
+    let unreg_refs: Vec<Vec<markhound::image::ReferenceHash>> =
+        unreg.iter().map(|p| reference_hashes(&p.image)).collect();
+    let all: Vec<Vec<markhound::image::ReferenceHash>> = reg_refs
+        .iter()
+        .chain(&unreg_refs)
+        .map(|h| {
+            h.iter()
+                .copied()
+                .filter(|h| h.pdq.quality >= MIN_QUALITY)
+                .collect()
+        })
+        .collect();
+    let n = reg.len() + unreg.len();
+    println!(
+        "| family | usable hashes per reference | closest pair of different photos (bits) | \
+         5th percentile over pairs | pairs within 31 |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for fam in FAMILIES {
+        let count: usize = all
+            .iter()
+            .map(|h| h.iter().filter(|h| family(h.variant) == fam).count())
+            .sum();
+        let mut per_pair = Vec::new();
+        for a in 0..n {
+            for b in 0..n {
+                if a == b {
+                    continue;
+                }
+                let d = all[a]
+                    .iter()
+                    .filter(|h| family(h.variant) == fam)
+                    .flat_map(|x| all[b].iter().map(move |y| x.pdq.hash.hamming(&y.pdq.hash)))
+                    .min();
+                per_pair.extend(d);
+            }
+        }
+        per_pair.sort_unstable();
+        let within = per_pair.iter().filter(|d| **d <= 31).count();
+        println!(
+            "| {fam} | {:.1} | {} | {} | {within} of {} |",
+            count as f64 / n.max(1) as f64,
+            per_pair.first().map_or("–".into(), |d| d.to_string()),
+            per_pair
+                .get(per_pair.len() / 20)
+                .map_or("–".into(), |d| d.to_string()),
+            per_pair.len()
+        );
+    }
+    println!();
 }
 
 /// How far PDQ moves when the frame moves: for each photo, the 90 % centre crop
