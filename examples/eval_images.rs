@@ -7,8 +7,9 @@
 //! not its edits or rotations; the pen and coaster; the LabelMe scenes; the misc
 //! photos), those of quality 50 or more. They are split in two by a hash of the
 //! file name: each photo of the first half is its own registered mark, the second
-//! half is not registered. Every photo is then edited 15 ways (below; two more
-//! edits, centred crops, are shown apart and not counted) and looked
+//! half is not registered. Every photo is then edited 15 ways (below; four more
+//! edits, centred crops and crops and turns drawn at random, are shown apart and
+//! not counted) and looked
 //! up, after a PNG round trip (JPEG for the JPEG edit), as a listing photo would be.
 //! The bundled reference images (`trademarks/images`, rendered product shots and
 //! logos) are run through the same steps as a second set.
@@ -19,8 +20,14 @@
 //! * `+ turned refs`: the reference turned the 7 other ways pixel by pixel;
 //! * `+ trim`: the photo and the reference without uniform borders;
 //! * `+ halves`: the top and bottom halves of the photo and the reference;
-//! * `markhound (+ crops)`: the reference's centre crops (90, 80, 70 %): all of
-//!   them, what `match` does.
+//! * `+ crops`: the reference's centre crops (90, 80, 70 %);
+//! * `+ windows`: the reference's off-centre windows (95, 90, 85 % anchored on a
+//!   grid);
+//! * `markhound (+ tilts)`: the reference turned by ±1.5 to ±6° and the photo, both
+//!   cut to their centre 80 %: all of them, what `match` does.
+//!
+//! Before the recall table, per family of reference variants: hashes per reference
+//! and how close the hashes of different photos of the set come to each other.
 //!
 //! Usage: `cargo run --release --example eval_images -- [--data ../shared/data]`
 
@@ -469,8 +476,8 @@ fn evaluate(title: &str, photos: &[Photo]) {
         }
     }
     println!(
-        "Hashing a listing photo for the full look-up (8 dihedral hashes, 2 halves, border check, \
-         trimmed content): {:.1} ms on average over {queries} edited photos.\n",
+        "Hashing a listing photo for the full look-up (8 dihedral hashes, 2 halves, centre, border \
+         check, trimmed content): {:.1} ms on average over {queries} edited photos.\n",
         query_time * 1e3 / queries.max(1) as f64
     );
     println!(
