@@ -178,6 +178,7 @@ fn bench_reference_index(c: &mut Criterion) {
                             dihedral: Dihedral::Original,
                             trimmed: false,
                             half: None,
+                            centre: false,
                         },
                         pdq: PdqHash { hash, quality: 100 },
                     }

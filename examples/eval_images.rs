@@ -7,8 +7,9 @@
 //! not its edits or rotations; the pen and coaster; the LabelMe scenes; the misc
 //! photos), those of quality 50 or more. They are split in two by a hash of the
 //! file name: each photo of the first half is its own registered mark, the second
-//! half is not registered. Every photo is then edited 15 ways (below; two more
-//! edits, centred crops, are shown apart and not counted) and looked
+//! half is not registered. Every photo is then edited 15 ways (below; four more
+//! edits, centred crops and crops and turns drawn at random, are shown apart and
+//! not counted) and looked
 //! up, after a PNG round trip (JPEG for the JPEG edit), as a listing photo would be.
 //! The bundled reference images (`trademarks/images`, rendered product shots and
 //! logos) are run through the same steps as a second set.
@@ -19,8 +20,14 @@
 //! * `+ turned refs`: the reference turned the 7 other ways pixel by pixel;
 //! * `+ trim`: the photo and the reference without uniform borders;
 //! * `+ halves`: the top and bottom halves of the photo and the reference;
-//! * `markhound (+ crops)`: the reference's centre crops (90, 80, 70 %): all of
-//!   them, what `match` does.
+//! * `+ crops`: the reference's centre crops (90, 80, 70 %);
+//! * `+ windows`: the reference's off-centre windows (95, 90, 85 % anchored on a
+//!   grid);
+//! * `markhound (+ tilts)`: the reference turned by ±1.5 to ±6° and the photo, both
+//!   cut to their centre 80 %: all of them, what `match` does.
+//!
+//! Before the recall table, per family of reference variants: hashes per reference
+//! and how close the hashes of different photos of the set come to each other.
 //!
 //! Usage: `cargo run --release --example eval_images -- [--data ../shared/data]`
 
@@ -208,6 +215,20 @@ fn edits() -> Vec<Edit> {
             name: "centred crop, 15 % per edge",
             apply: |i, _| markhound::image::centre_crop(i, 70),
         },
+        // Not counted either: the general case the off-centre windows and tilts are
+        // built for, with sizes, anchors and angles that are not the grid's.
+        Edit {
+            name: "crop 3–14 %, anchor anywhere",
+            apply: |i, seed| {
+                let percent = 3 + (seed % 12) as u8;
+                let (x, y) = ((seed >> 8) % 101, (seed >> 16) % 101);
+                markhound::image::window(i, 100 - percent, x as u8, y as u8)
+            },
+        },
+        Edit {
+            name: "rotate −6° to +6°",
+            apply: |i, seed| rotate(i, ((seed >> 24) % 121) as f32 / 10.0 - 6.0),
+        },
     ]
 }
 
@@ -219,15 +240,17 @@ struct Matcher {
     dihedral: bool,
     trim: bool,
     halves: bool,
+    centre: bool,
 }
 
-const MATCHERS: [Matcher; 6] = [
+const MATCHERS: [Matcher; 8] = [
     Matcher {
         name: "plain PDQ",
         reference: |v| v == Variant::Full,
         dihedral: false,
         trim: false,
         halves: false,
+        centre: false,
     },
     Matcher {
         name: "+ dihedral",
@@ -235,6 +258,7 @@ const MATCHERS: [Matcher; 6] = [
         dihedral: true,
         trim: false,
         halves: false,
+        centre: false,
     },
     Matcher {
         name: "+ turned refs",
@@ -242,6 +266,7 @@ const MATCHERS: [Matcher; 6] = [
         dihedral: true,
         trim: false,
         halves: false,
+        centre: false,
     },
     Matcher {
         name: "+ trim",
@@ -249,20 +274,44 @@ const MATCHERS: [Matcher; 6] = [
         dihedral: true,
         trim: true,
         halves: false,
+        centre: false,
     },
     Matcher {
         name: "+ halves",
-        reference: |v| !matches!(v, Variant::Crop(_)),
+        reference: |v| {
+            !matches!(
+                v,
+                Variant::Crop(_) | Variant::Window { .. } | Variant::Tilted(_)
+            )
+        },
         dihedral: true,
         trim: true,
         halves: true,
+        centre: false,
     },
     Matcher {
-        name: "markhound (+ crops)",
+        name: "+ crops",
+        reference: |v| !matches!(v, Variant::Window { .. } | Variant::Tilted(_)),
+        dihedral: true,
+        trim: true,
+        halves: true,
+        centre: false,
+    },
+    Matcher {
+        name: "+ windows",
+        reference: |v| !matches!(v, Variant::Tilted(_)),
+        dihedral: true,
+        trim: true,
+        halves: true,
+        centre: false,
+    },
+    Matcher {
+        name: "markhound (+ tilts)",
         reference: |_| true,
         dihedral: true,
         trim: true,
         halves: true,
+        centre: true,
     },
 ];
 
@@ -271,6 +320,7 @@ impl Matcher {
         (self.dihedral || q.transform.dihedral == Dihedral::Original)
             && (self.trim || !q.transform.trimmed)
             && (self.halves || q.transform.half.is_none())
+            && (self.centre || !q.transform.centre)
     }
 }
 struct Photo {
@@ -349,6 +399,7 @@ fn evaluate(title: &str, photos: &[Photo]) {
         ref_time * 1e3,
         plain_time * 1e3
     );
+    families(&reg, &unreg, &refs);
     let indexes: Vec<ReferenceIndex> = MATCHERS
         .iter()
         .map(|m| {
@@ -425,8 +476,8 @@ fn evaluate(title: &str, photos: &[Photo]) {
         }
     }
     println!(
-        "Hashing a listing photo for the full look-up (8 dihedral hashes, 2 halves, border check, \
-         trimmed content): {:.1} ms on average over {queries} edited photos.\n",
+        "Hashing a listing photo for the full look-up (8 dihedral hashes, 2 halves, centre, border \
+         check, trimmed content): {:.1} ms on average over {queries} edited photos.\n",
         query_time * 1e3 / queries.max(1) as f64
     );
     println!(
@@ -484,7 +535,7 @@ fn evaluate(title: &str, photos: &[Photo]) {
         .enumerate()
         .map(|(i, m)| (m.name, i))
         .collect();
-    let full = &totals[by_name["markhound (+ crops)"]];
+    let full = &totals[by_name["markhound (+ tilts)"]];
     println!(
         "\nmarkhound: recall {} over {} trials, false-match rate {} ({} of {} edited photos).",
         ratio(full.found, full.trials),
@@ -493,6 +544,86 @@ fn evaluate(title: &str, photos: &[Photo]) {
         full.false_matches,
         full.false_trials
     );
+}
+
+/// The family of a reference variant, for the cost and margin tables.
+fn family(v: Variant) -> &'static str {
+    match v {
+        Variant::Full => "whole",
+        Variant::Turned(_) => "turns",
+        Variant::Trimmed => "trimmed",
+        Variant::Half(_) => "halves",
+        Variant::Crop(_) => "centre crops",
+        Variant::Window { .. } => "off-centre windows",
+        Variant::Tilted(_) => "tilts",
+    }
+}
+
+const FAMILIES: [&str; 7] = [
+    "whole",
+    "turns",
+    "trimmed",
+    "halves",
+    "centre crops",
+    "off-centre windows",
+    "tilts",
+];
+
+/// Per family of reference variants: usable hashes per reference image, and the
+/// margin against false matches: over every pair of different photos of the set
+/// (registered or not), the closest a hash of that family of one comes to any hash
+/// of the other, listing photo hashes left aside.
+fn families(reg: &[&Photo], unreg: &[&Photo], reg_refs: &[Vec<markhound::image::ReferenceHash>]) {
+    let unreg_refs: Vec<Vec<markhound::image::ReferenceHash>> =
+        unreg.iter().map(|p| reference_hashes(&p.image)).collect();
+    let all: Vec<Vec<markhound::image::ReferenceHash>> = reg_refs
+        .iter()
+        .chain(&unreg_refs)
+        .map(|h| {
+            h.iter()
+                .copied()
+                .filter(|h| h.pdq.quality >= MIN_QUALITY)
+                .collect()
+        })
+        .collect();
+    let n = reg.len() + unreg.len();
+    println!(
+        "| family | usable hashes per reference | closest pair of different photos (bits) | \
+         5th percentile over pairs | pairs within 31 |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for fam in FAMILIES {
+        let count: usize = all
+            .iter()
+            .map(|h| h.iter().filter(|h| family(h.variant) == fam).count())
+            .sum();
+        let mut per_pair = Vec::new();
+        for a in 0..n {
+            for b in 0..n {
+                if a == b {
+                    continue;
+                }
+                let d = all[a]
+                    .iter()
+                    .filter(|h| family(h.variant) == fam)
+                    .flat_map(|x| all[b].iter().map(move |y| x.pdq.hash.hamming(&y.pdq.hash)))
+                    .min();
+                per_pair.extend(d);
+            }
+        }
+        per_pair.sort_unstable();
+        let within = per_pair.iter().filter(|d| **d <= 31).count();
+        println!(
+            "| {fam} | {:.1} | {} | {} | {within} of {} |",
+            count as f64 / n.max(1) as f64,
+            per_pair.first().map_or("–".into(), |d| d.to_string()),
+            per_pair
+                .get(per_pair.len() / 20)
+                .map_or("–".into(), |d| d.to_string()),
+            per_pair.len()
+        );
+    }
+    println!();
 }
 
 /// How far PDQ moves when the frame moves: for each photo, the 90 % centre crop

@@ -16,8 +16,8 @@ pub use hash256::{Hash256, ParseHashError};
 pub use index::{HashIndex, Neighbour};
 pub use pdq::{pdq_hash, pdq_hash_dihedral, Dihedral, PdqHash, PdqHasher, MIN_HASHABLE_DIM};
 pub use reference::{
-    centre_crop, query_hashes, reference_hashes, Half, ImageHit, ParseVariantError, QueryHash,
-    QueryTransform, ReferenceEntry, ReferenceHash, ReferenceIndex, Variant, MATCH_DISTANCE,
-    MIN_QUALITY, REFERENCE_CROPS,
+    centre_crop, query_hashes, reference_hashes, window, Half, ImageHit, ParseVariantError,
+    QueryHash, QueryTransform, ReferenceEntry, ReferenceHash, ReferenceIndex, Variant,
+    MATCH_DISTANCE, MIN_QUALITY, REFERENCE_CROPS, TILTS, TILT_CROP, WINDOW_SCALES, WINDOW_STEP,
 };
 pub use trim::{find_content, trim_borders, Crop, TrimOptions};

@@ -618,6 +618,7 @@ mod tests {
                 dihedral,
                 trimmed: false,
                 half: None,
+                centre: false,
             },
         }
     }
