@@ -57,6 +57,18 @@ fn call(
     method: &str,
     params: Value,
 ) -> Value {
+    let v = call_raw(ws, id, method, params);
+    assert!(v.get("error").is_none(), "{method}: {v}");
+    v["result"].clone()
+}
+
+/// Sends one DevTools command and returns the whole reply, error included.
+fn call_raw(
+    ws: &mut WebSocket<MaybeTlsStream<TcpStream>>,
+    id: u64,
+    method: &str,
+    params: Value,
+) -> Value {
     let msg = json!({"id": id, "method": method, "params": params});
     ws.send(Message::text(msg.to_string())).unwrap();
     loop {
@@ -64,8 +76,7 @@ fn call(
         let Message::Text(text) = reply else { continue };
         let v: Value = serde_json::from_str(&text).unwrap();
         if v["id"] == id {
-            assert!(v.get("error").is_none(), "{method}: {v}");
-            return v["result"].clone();
+            return v;
         }
     }
 }
@@ -144,7 +155,16 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(15);
         let check = format!("document.readyState === 'complete' && !!({expr})");
         while Instant::now() < deadline {
-            if self.eval(&check) == json!(true) {
+            // While the page navigates, an evaluation may be cut off ("Inspected
+            // target navigated or closed"): that is "not yet", not a failure.
+            self.next_id += 1;
+            let v = call_raw(
+                &mut self.page,
+                self.next_id,
+                "Runtime.evaluate",
+                json!({"expression": check, "returnByValue": true, "awaitPromise": true}),
+            );
+            if v["result"]["result"]["value"] == json!(true) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));

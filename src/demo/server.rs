@@ -30,14 +30,61 @@ pub const PAGE_SIZE: usize = 8;
 /// The marketplace name of the demo shop.
 pub const MARKETPLACE: &str = "sample-market";
 
-/// Counterfeits whose photo is the brand's own product photo (`trademarks/images/`).
-const STOLEN_PHOTOS: &[(&str, &str)] = &[
-    ("fake-01", "zentrix-product.png"),
-    ("fake-04", "korvello-product.png"),
-    ("fake-06", "velmora-product.png"),
-    ("fake-10", "quvo-product.png"),
-    ("fake-12", "ondaline-product.png"),
+/// How a counterfeit disguises the brand photo it took.
+#[derive(Debug, Clone, Copy)]
+enum Edit {
+    /// Served as taken.
+    AsTaken,
+    /// Mirrored left to right.
+    Mirror,
+    /// Shrunk to 60 %.
+    Shrink,
+    /// Padded with a white border of a tenth of each side.
+    Border,
+    /// Turned a quarter to the right.
+    Rotate,
+}
+
+/// Counterfeits whose photo is the brand's own product photo (`trademarks/images/`),
+/// most of them edited the way copied photos are.
+const STOLEN_PHOTOS: &[(&str, &str, Edit)] = &[
+    ("fake-01", "zentrix-product.png", Edit::AsTaken),
+    ("fake-04", "korvello-product.png", Edit::Mirror),
+    ("fake-06", "velmora-product.png", Edit::Shrink),
+    ("fake-10", "quvo-product.png", Edit::Border),
+    ("fake-12", "ondaline-product.png", Edit::Rotate),
 ];
+
+/// Applies `edit` to a PNG; the original bytes when it cannot be decoded.
+fn edited_png(bytes: Vec<u8>, edit: Edit) -> Vec<u8> {
+    use image::imageops;
+    let Ok(img) = image::load_from_memory(&bytes) else {
+        return bytes;
+    };
+    let img = img.to_rgb8();
+    let out = match edit {
+        Edit::AsTaken => return bytes,
+        Edit::Mirror => imageops::flip_horizontal(&img),
+        Edit::Shrink => imageops::resize(
+            &img,
+            img.width() * 3 / 5,
+            img.height() * 3 / 5,
+            imageops::FilterType::Triangle,
+        ),
+        Edit::Border => {
+            let (w, h) = (img.width(), img.height());
+            let mut canvas =
+                image::RgbImage::from_pixel(w + w / 5, h + h / 5, image::Rgb([255, 255, 255]));
+            imageops::overlay(&mut canvas, &img, i64::from(w / 10), i64::from(h / 10));
+            canvas
+        }
+        Edit::Rotate => imageops::rotate90(&img),
+    };
+    let mut buf = Cursor::new(Vec::new());
+    out.write_to(&mut buf, image::ImageFormat::Png)
+        .expect("encoding a PNG in memory cannot fail");
+    buf.into_inner()
+}
 /// The listing answered with 429 and `Retry-After: 1` on its first request.
 const RATE_LIMITED: &str = "genuine-02";
 
@@ -223,9 +270,10 @@ async fn image(State(shop): State<Arc<Shop>>, Path(file): Path<String>) -> Respo
     if !shop.listings.iter().any(|l| l.id == id) {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
-    let stolen = STOLEN_PHOTOS.iter().find(|(l, _)| *l == id);
-    if let (Some((_, photo)), Some(dir)) = (stolen, &shop.images) {
+    let stolen = STOLEN_PHOTOS.iter().find(|(l, _, _)| *l == id);
+    if let (Some((_, photo, edit)), Some(dir)) = (stolen, &shop.images) {
         if let Ok(bytes) = tokio::fs::read(dir.join(photo)).await {
+            let bytes = edited_png(bytes, *edit);
             return ([(header::CONTENT_TYPE, "image/png")], bytes).into_response();
         }
     }
