@@ -12,17 +12,6 @@ use markhound::listing::{Listing, Seller};
 use markhound::report::{HtmlReport, Report, ReportData};
 use markhound::scoring::{Finding, Signal, SignalKind, Span};
 
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            let out = Command::new("which").arg(name).output().ok()?;
-            out.status
-                .success()
-                .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-        })
-}
-
 fn headless(bin: &PathBuf, profile: &std::path::Path) -> Command {
     let mut c = Command::new(bin);
     c.args([
@@ -74,12 +63,7 @@ fn hostile_report() -> ReportData {
 
 #[test]
 fn hostile_titles_render_as_text_in_chromium() {
-    let Some(bin) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install chromium (.ci/run)"
-        );
-        eprintln!("skipped: no chromium on this machine");
+    let Some(bin) = crate::util::chromium_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

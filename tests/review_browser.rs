@@ -17,17 +17,6 @@ use tungstenite::{Message, WebSocket};
 
 use crate::review_api::Service;
 
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            let out = Command::new("which").arg(name).output().ok()?;
-            out.status
-                .success()
-                .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-        })
-}
-
 /// A headless Chromium with one page, driven over the DevTools protocol.
 struct Browser {
     child: Child,
@@ -191,12 +180,7 @@ impl Browser {
 
 #[test]
 fn a_reviewer_signs_in_and_confirms_with_the_keyboard() {
-    let Some(bin) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install chromium (.ci/run)"
-        );
-        eprintln!("skipped: no chromium on this machine");
+    let Some(bin) = crate::util::chromium_or_skip() else {
         return;
     };
     let svc = Service::start();

@@ -73,3 +73,25 @@ pub fn stdout(out: &Output) -> String {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Debian's Chromium (or another Chrome) for the browser tests, or `None` with a
+/// message when the machine has none; under CI (`CI` set) a missing browser fails,
+/// so CI cannot skip the browser tests (`.ci/run` installs it).
+pub fn chromium_or_skip() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            let out = Command::new("which").arg(name).output().ok()?;
+            out.status
+                .success()
+                .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium (.ci/run)"
+        );
+        eprintln!("skipped: no chromium on this machine");
+    }
+    found
+}

@@ -231,6 +231,12 @@ impl ReviewStore {
             .transpose()
     }
 
+    /// The finding `id`, or `NotFound` when there is none.
+    pub fn existing_finding(&self, id: &str) -> Result<FindingRecord, ReviewError> {
+        self.finding(id)?
+            .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))
+    }
+
     /// The finding `id`.
     pub fn finding(&self, id: &str) -> Result<Option<FindingRecord>, ReviewError> {
         self.findings

@@ -150,10 +150,7 @@ pub async fn get_finding(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Read)?;
-    let finding = state
-        .store
-        .finding(&id)?
-        .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))?;
+    let finding = state.store.existing_finding(&id)?;
     let listing = state.store.listing(&finding.listing_id)?;
     let history = state.store.audit(&id)?;
     let mut body = serde_json::to_value(&finding).expect("a finding serializes");
@@ -221,10 +218,7 @@ pub async fn notice(
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Read)?;
-    let finding = state
-        .store
-        .finding(&id)?
-        .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))?;
+    let finding = state.store.existing_finding(&id)?;
     let listing = state
         .store
         .listing(&finding.listing_id)?

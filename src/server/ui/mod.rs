@@ -339,10 +339,7 @@ async fn finding(AxState(state): Shared, headers: HeaderMap, Path(id): Path<Stri
         Err(refusal) => return refusal.into_response(),
     };
     let page = (|| -> Result<_, ReviewError> {
-        let f = state
-            .store
-            .finding(&id)?
-            .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))?;
+        let f = state.store.existing_finding(&id)?;
         let listing = state.store.listing(&f.listing_id)?;
         let history = state.store.audit(&id)?;
         let seller = match &f.seller_id {
@@ -394,10 +391,7 @@ fn apply_action(
     action: &str,
     actor: &str,
 ) -> Result<FindingRecord, ReviewError> {
-    let f = state
-        .store
-        .finding(id)?
-        .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))?;
+    let f = state.store.existing_finding(id)?;
     let steps = steps(action, f.state).ok_or_else(|| {
         ReviewError::BadInput(format!("cannot {action} a finding that is {}", f.state))
     })?;
