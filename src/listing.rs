@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::image::Hash256;
 use crate::registry::Money;
 
 /// One marketplace listing. Only `id` and `title` are required; a missing field stays
@@ -28,6 +29,12 @@ pub struct Listing {
     /// Local paths or http(s) URLs of the listing's photos.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// PDQ hashes of the listing's photos (64 hex digits each), as platforms that
+    /// hash their catalogue send them: matched against the reference images like
+    /// the hash of a decoded photo, without fetching anything. An extension of the
+    /// `match` schema.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_hashes: Vec<Hash256>,
     /// The marketplace category, as the marketplace names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,

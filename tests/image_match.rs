@@ -3,14 +3,13 @@
 //! cannot be used add nothing and never fail the line; a broken reference image
 //! fails its import file and stores nothing of it.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
 use image::{DynamicImage, ImageFormat};
 
-use crate::util::{repo_root, stderr, stdout, Workspace};
+use crate::util::{repo_root, serve, stderr, stdout, Workspace};
 
 /// A workspace whose registry holds Zentrix with its product photo, and Quvo.
 fn registry() -> Workspace {
@@ -85,38 +84,6 @@ fn kinds(line: &serde_json::Value, mark_id: &str) -> Option<Vec<String>> {
                 .map(|s| s["kind"].as_str().unwrap().to_owned())
                 .collect()
         })
-}
-
-/// Serves `routes` (path, raw HTTP answer) on 127.0.0.1 until the test ends and
-/// returns the base URL.
-fn serve(routes: Vec<(&'static str, Vec<u8>)>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut first = String::new();
-            if reader.read_line(&mut first).is_err() {
-                continue;
-            }
-            let mut header = String::new();
-            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                header.clear();
-            }
-            let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
-            let answer = routes
-                .iter()
-                .find(|(p, _)| *p == path)
-                .map(|(_, a)| a.clone())
-                .unwrap_or_else(|| {
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        .to_vec()
-                });
-            let _ = stream.write_all(&answer);
-        }
-    });
-    base
 }
 
 fn http_ok(content_type: &str, body: &[u8]) -> Vec<u8> {

@@ -6,4 +6,5 @@ mod registry;
 mod report_browser;
 mod review_api;
 mod review_browser;
+mod review_photos;
 mod util;

@@ -40,6 +40,7 @@ fn hostile_report() -> ReportData {
             kind: SignalKind::TitleConfusable,
             detail: "\"Z3NTRIX\" ~ Zentrix (leet)".into(),
             weight: 0.8,
+            photo: None,
         }],
         spans: vec![Span {
             start,

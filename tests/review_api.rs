@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
 
-use crate::util::Workspace;
+use crate::util::{repo_root, Workspace};
 
 const MARKS: &str = r#"
 [[mark]]
@@ -27,6 +27,7 @@ owner = "Korvello SpA"
 pub struct Service {
     pub ws: Workspace,
     child: Option<Child>,
+    serve_args: Vec<String>,
     pub base: String,
     pub admin: String,
     pub reviewer: String,
@@ -37,8 +38,19 @@ pub struct Service {
 impl Service {
     /// Imports the test registry, creates the tokens and starts the server.
     pub fn start() -> Service {
+        Service::start_with(MARKS, &[], &[])
+    }
+
+    /// [`Service::start`] with the registry `marks` (TOML), whose `images` are
+    /// these bundled reference images copied into the workspace, and `serve` run
+    /// with `serve_args` too.
+    pub fn start_with(marks: &str, images: &[&str], serve_args: &[&str]) -> Service {
         let ws = Workspace::new();
-        let marks = ws.write("marks.toml", MARKS);
+        for name in images {
+            let from = repo_root().join("trademarks/images").join(name);
+            std::fs::copy(&from, ws.path().join(name)).unwrap();
+        }
+        let marks = ws.write("marks.toml", marks);
         let out = ws.run(&["registry", "import", marks.to_str().unwrap()]);
         assert!(out.status.success(), "{out:?}");
         let token = |role: &str, name: &str| {
@@ -54,6 +66,7 @@ impl Service {
         let mut svc = Service {
             ws,
             child: None,
+            serve_args: serve_args.iter().map(|a| (*a).to_owned()).collect(),
             base: String::new(),
             admin,
             reviewer,
@@ -70,6 +83,7 @@ impl Service {
             .ws
             .cmd()
             .args(["--quiet", "serve", "--bind", "127.0.0.1:0"])
+            .args(&self.serve_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -242,7 +256,7 @@ fn csrf_field(html: &str) -> String {
     html[at..at + 64].to_owned()
 }
 
-fn listing(id: &str, title: &str, seller: &str) -> Value {
+pub fn listing(id: &str, title: &str, seller: &str) -> Value {
     json!({"id": id, "title": title, "url": format!("https://shop.example/{id}"),
            "marketplace": "shop", "seller": {"id": seller, "name": format!("{seller} store")}})
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -94,4 +96,36 @@ pub fn chromium_or_skip() -> Option<PathBuf> {
         eprintln!("skipped: no chromium on this machine");
     }
     found
+}
+
+/// Serves `routes` (path, raw HTTP answer) on 127.0.0.1 until the test ends and
+/// returns the base URL.
+pub fn serve(routes: Vec<(&'static str, Vec<u8>)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let answer = routes
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, a)| a.clone())
+                .unwrap_or_else(|| {
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec()
+                });
+            let _ = stream.write_all(&answer);
+        }
+    });
+    base
 }

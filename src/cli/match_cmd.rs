@@ -322,11 +322,14 @@ fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
     if text.trim().is_empty() {
         return Err("empty line".into());
     }
-    let listing: Listing = serde_json::from_str(text).map_err(|e| {
+    // The path names the field of a bad value (`image_hashes[1]: ...`).
+    let mut de = serde_json::Deserializer::from_str(text);
+    let listing: Listing = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         // serde_json says "at line 1 column N": the line is ours to name.
+        let column = e.inner().column();
         let msg = e.to_string();
         match msg.rfind(" at line ") {
-            Some(i) => format!("{} (column {})", &msg[..i], e.column()),
+            Some(i) => format!("{} (column {column})", &msg[..i]),
             None => msg,
         }
     })?;
@@ -393,6 +396,24 @@ mod tests {
         assert_eq!(lines[2]["findings"].as_array().unwrap().len(), 0);
         assert!(lines[3]["error"].as_str().unwrap().contains("title"));
         assert_eq!(lines[4]["error"], "empty line");
+    }
+
+    #[test]
+    fn a_malformed_photo_hash_is_an_error_line_naming_the_field() {
+        let good = "ab".repeat(32);
+        let input = format!(
+            "{{\"id\":\"a\",\"title\":\"x\",\"image_hashes\":[\"{good}\",\"12z4\"]}}\n\
+             {{\"id\":\"b\",\"title\":\"Zentrix\",\"image_hashes\":[\"{good}\"]}}\n"
+        );
+        let (lines, bad) = run_stream(&input);
+        assert_eq!(bad, 1);
+        assert_eq!(lines[0]["line"], 1);
+        let error = lines[0]["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("image_hashes[1]: a PDQ hash has 64 hex digits"),
+            "{error}"
+        );
+        assert_eq!(lines[1]["findings"][0]["mark_id"], "zentrix");
     }
 
     #[test]

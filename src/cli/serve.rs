@@ -1,6 +1,6 @@
-//! `markhound serve`: the review service. Opens the database, builds the scorer once
-//! from the registry, binds, prints the address it listens on and serves until
-//! Ctrl-C or SIGTERM.
+//! `markhound serve`: the review service. Opens the database, builds the scorer and
+//! the reference-image index once from the registry, binds, prints the address it
+//! listens on and serves until Ctrl-C or SIGTERM.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use markhound::crawl::{FetchOptions, RemotePhotos};
 use markhound::scoring::{Rates, Scorer};
 use markhound::server::{serve, shutdown_signal, AppState};
 
@@ -22,6 +23,25 @@ pub struct ServeArgs {
     /// Exchange rates for price floors (TOML `[rates]`, US dollars per unit).
     #[arg(long, value_name = "FILE")]
     rates: Option<std::path::PathBuf>,
+    /// Also fetch the http(s) photo URLs of ingested listings and match them
+    /// against the reference images (supplied `image_hashes` are always matched).
+    /// Slows ingest down by the photos' download time. Local paths are never read.
+    #[arg(long)]
+    fetch_images: bool,
+    /// With --fetch-images: fetch photos from loopback, private and link-local
+    /// addresses too (your own test servers; refused by default).
+    #[arg(long, requires = "fetch_images")]
+    allow_private: bool,
+}
+
+impl ServeArgs {
+    /// How photos are fetched, if they are.
+    fn fetch_options(&self) -> Option<FetchOptions> {
+        self.fetch_images.then(|| FetchOptions {
+            allow_private: self.allow_private,
+            ..FetchOptions::default()
+        })
+    }
 }
 
 /// Runs `markhound serve`.
@@ -36,8 +56,10 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<Outcome> {
     };
     let db = markhound::db::open(&global.db)?;
     let marks = super::registry_marks(&db, &global.db)?;
-    let state =
-        AppState::new(&db, Scorer::new(marks, rates)).context("cannot open the review queue")?;
+    let scorer = Scorer::new(marks, rates);
+    let photos = RemotePhotos::new(scorer.marks(), args.fetch_options().as_ref())
+        .context("cannot set up photo fetching")?;
+    let state = AppState::new(&db, scorer, photos).context("cannot open the review queue")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -16,7 +16,8 @@
 //! ([`fetch`]). The frontier lives in the database, so a killed crawl resumes.
 //!
 //! Listing photos named by URL are fetched by [`ImageFetcher`] (`images`), under
-//! the same address guard, for image matching in `markhound match`.
+//! the same address guard, for image matching in `markhound match`, `scan` and
+//! `serve --fetch-images`.
 //!
 //! # Site profile format
 //!
@@ -63,7 +64,7 @@ use std::time::Duration;
 pub use engine::{run, Seeds};
 pub use fetch::FetchConfig;
 pub use images::{is_public, is_url, FetchError, FetchOptions, ImageFetcher, PrivateAddress};
-pub use photos::{PhotoMatcher, MAX_PHOTOS};
+pub use photos::{PhotoLookup, PhotoMatcher, RemotePhotos, MAX_PHOTOS};
 pub use politeness::Backoff;
 pub use profile::{Profile, ProfileError};
 

@@ -24,7 +24,9 @@ use std::str::FromStr;
 use image::imageops::FilterType;
 use image::{DynamicImage, Rgb, RgbImage};
 
-use super::{find_content, pdq_hash, pdq_hash_dihedral, Dihedral, HashIndex, PdqHash, TrimOptions};
+use super::{
+    find_content, pdq_hash, pdq_hash_dihedral, Dihedral, Hash256, HashIndex, PdqHash, TrimOptions,
+};
 
 /// Hashes at most this many bits apart are the same picture: the threshold the PDQ
 /// authors recommend for photos.
@@ -379,6 +381,38 @@ pub struct QueryHash {
     pub transform: QueryTransform,
     /// Its PDQ hash and quality.
     pub pdq: PdqHash,
+}
+
+impl QueryHash {
+    /// A hash of a listing photo handed in rather than computed (a platform's
+    /// catalogue hash): looked up as the photo as it is, since how it was turned
+    /// is unknown (the reference's turned variants still find a mirrored or
+    /// rotated copy). Its quality is unknown too and taken as full: senders are
+    /// expected to leave out hashes of quality under [`MIN_QUALITY`], as PDQ
+    /// advises.
+    pub fn supplied(hash: Hash256) -> QueryHash {
+        QueryHash {
+            transform: QueryTransform {
+                dihedral: Dihedral::Original,
+                trimmed: false,
+                half: None,
+                centre: false,
+            },
+            pdq: PdqHash { hash, quality: 100 },
+        }
+    }
+
+    /// Whether this is the hash of the whole photo as it is (not turned, trimmed
+    /// or cut), the one hash of a photo worth keeping to compare photos.
+    pub fn is_as_is(&self) -> bool {
+        self.transform
+            == QueryTransform {
+                dihedral: Dihedral::Original,
+                trimmed: false,
+                half: None,
+                centre: false,
+            }
+    }
 }
 
 /// The hashes of a listing photo to look up: its eight rotations and mirror images,

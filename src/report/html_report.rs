@@ -268,6 +268,7 @@ mod tests {
                 kind: SignalKind::TitleConfusable,
                 detail: format!("\"{title}\" ~ Zentrix"),
                 weight: 0.8,
+                photo: None,
             }],
             spans: vec![Span {
                 start: 0,

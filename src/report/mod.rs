@@ -204,6 +204,7 @@ mod tests {
                 kind: SignalKind::TitleExact,
                 detail: "\"Zentrix\" is the mark Zentrix".into(),
                 weight: 0.6,
+                photo: None,
             }],
             spans: vec![],
         };

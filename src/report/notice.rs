@@ -197,6 +197,7 @@ mod tests {
                 kind: SignalKind::Keyword,
                 detail: "counterfeit code word \"replica\"".into(),
                 weight: 0.5,
+                photo: None,
             }],
             spans: vec![],
         };

@@ -111,6 +111,22 @@ mod tests {
             "{err}"
         );
 
+        let good = "0f".repeat(32);
+        let body = format!(
+            r#"[{{"id":"a","title":"x","image_hashes":["{good}"]}},{{"id":"b","title":"y","image_hashes":["{good}","{}"]}}]"#,
+            "0g".repeat(32)
+        );
+        let err = parse_batch(body.as_bytes(), BatchFormat::JsonArray).unwrap_err();
+        assert!(
+            matches!(err, ReviewError::BadItem { index: 1, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("item 1: image_hashes[1]: character 1 ('g') is not a hex digit"),
+            "{err}"
+        );
+
         let body = br#"[{"id":"","title":"x"}]"#;
         assert!(parse_batch(body, BatchFormat::JsonArray).is_err());
         assert!(parse_batch(b"{}", BatchFormat::JsonArray).is_err());

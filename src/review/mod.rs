@@ -20,8 +20,8 @@ pub use model::{
 pub use notice::{notice_for, notices_csv};
 pub use state::{State, UnknownState, ALL_STATES};
 pub use store::{
-    Filter, Page, RawPage, ReviewStore, Scored, AUDIT, AUDIT_LOG, BY_SCORE, BY_SELLER, BY_STATE,
-    FINDINGS, LISTINGS,
+    Filter, Matched, Page, RawPage, ReviewStore, Scored, AUDIT, AUDIT_LOG, BY_SCORE, BY_SELLER,
+    BY_STATE, FINDINGS, LISTINGS, REMOVED_PHOTOS,
 };
 pub use token::{Permission, Role, TokenRecord, Tokens, TOKENS};
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::State;
+use crate::image::Hash256;
 use crate::listing::Listing;
 use crate::scoring::{Signal, Span};
 
@@ -41,10 +42,13 @@ pub struct FindingRecord {
     /// Where the title names the mark.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spans: Vec<Span>,
-    /// A removed finding of the same seller and mark this one looks like a relisting
-    /// of (whack-a-mole).
+    /// A removed finding of the same mark this one looks like a relisting of
+    /// (whack-a-mole): same seller, or a photo within PDQ's match distance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relist_of: Option<String>,
+    /// Which rule made it a relist: `same seller`, or `same photo, distance D`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relist_rule: Option<String>,
 }
 
 /// The id of the finding for `listing_id` and `mark_id`: the first 8 bytes of their
@@ -102,6 +106,10 @@ pub struct StoredListing {
     pub received_at: String,
     /// The findings stored for it.
     pub finding_ids: Vec<String>,
+    /// The PDQ hashes of its photos: supplied (`image_hashes`) or computed from
+    /// the photos fetched, for finding relistings by photo.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photo_hashes: Vec<Hash256>,
 }
 
 /// The SHA-256 (hex) of a listing's canonical JSON.

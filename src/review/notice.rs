@@ -118,6 +118,7 @@ mod tests {
                 kind: SignalKind::Keyword,
                 detail: "counterfeit code word \"replica\"".into(),
                 weight: 0.5,
+                photo: None,
             }],
             state,
             version: 3,
@@ -127,6 +128,7 @@ mod tests {
             marketplace: None,
             spans: Vec::new(),
             relist_of: None,
+            relist_rule: None,
         }
     }
 
@@ -141,6 +143,7 @@ mod tests {
             sha256: "ab".repeat(32),
             received_at: "2026-01-02T03:04:05.000Z".into(),
             finding_ids: vec!["f1".into()],
+            photo_hashes: Vec::new(),
         }
     }
 

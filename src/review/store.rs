@@ -4,6 +4,10 @@
 //! audit entry or a transition half done. Writers take one lock so that a
 //! read-check-write (version checks, idempotent ingest) cannot interleave with
 //! another; reads take no lock.
+//!
+//! A new finding may be the relisting of a removed one (see [`relist`]).
+
+mod relist;
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -17,8 +21,9 @@ use super::model::{
     StoredListing,
 };
 use super::{ReviewError, State};
+use crate::image::Hash256;
 use crate::listing::Listing;
-use crate::scoring::{Finding, Scorer};
+use crate::scoring::Finding;
 
 /// Tree of listings by id (JSON [`StoredListing`]).
 pub const LISTINGS: &str = "review/listings";
@@ -35,6 +40,10 @@ pub const BY_SELLER: &str = "review/by_seller";
 pub const AUDIT_LOG: &str = "review/audit_log";
 /// Index for one state in score order: the state's number, then as [`BY_SCORE`].
 pub const BY_STATE: &str = "review/by_state";
+/// The photo hashes of removed findings, by mark: `mark \0 finding id` to the
+/// removed listing's id and photo hashes (JSON), written with the move to
+/// `removed`. Relisting by photo scans one mark's entries.
+pub const REMOVED_PHOTOS: &str = "review/removed_photos";
 
 /// What the queue can be narrowed to.
 #[derive(Debug, Clone, Default)]
@@ -75,13 +84,23 @@ pub struct RawPage {
     pub next: Option<String>,
 }
 
+/// What matching one listing gave: its findings and the hashes of its photos
+/// (supplied or computed), which are stored with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Matched {
+    /// The findings, highest score first.
+    pub findings: Vec<Finding>,
+    /// The photos' PDQ hashes.
+    pub photos: Vec<Hash256>,
+}
+
 /// A listing scored and ready to store.
 #[derive(Debug)]
 pub struct Scored {
     listing: Listing,
     sha256: String,
     /// `None` when the stored copy is identical and nothing needs matching.
-    findings: Option<Vec<Finding>>,
+    matched: Option<Matched>,
 }
 
 /// The review queue's storage.
@@ -95,6 +114,7 @@ pub struct ReviewStore {
     by_score: sled::Tree,
     by_seller: sled::Tree,
     by_state: sled::Tree,
+    removed_photos: sled::Tree,
     write: Mutex<()>,
 }
 
@@ -107,6 +127,7 @@ struct Writes {
     by_score: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     by_seller: Vec<Vec<u8>>,
     by_state: Vec<(Vec<u8>, bool)>,
+    removed_photos: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Writes {
@@ -180,6 +201,7 @@ impl ReviewStore {
             by_score: db.open_tree(BY_SCORE)?,
             by_seller: db.open_tree(BY_SELLER)?,
             by_state: db.open_tree(BY_STATE)?,
+            removed_photos: db.open_tree(REMOVED_PHOTOS)?,
             write: Mutex::new(()),
         };
         store.index_states()?;
@@ -250,12 +272,13 @@ impl ReviewStore {
             .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))
     }
 
-    /// Scores the listings that changed since they were last stored (pure CPU work,
-    /// no lock held), ready for [`ReviewStore::store`].
+    /// Matches the listings that changed since they were last stored with `matcher`
+    /// (no lock held: matching may be slow, e.g. fetch photos), ready for
+    /// [`ReviewStore::store`].
     pub fn score(
         &self,
         listings: Vec<Listing>,
-        scorer: &Scorer,
+        matcher: impl Fn(&Listing) -> Matched,
     ) -> Result<Vec<Scored>, ReviewError> {
         let mut out = Vec::with_capacity(listings.len());
         for listing in listings {
@@ -263,11 +286,11 @@ impl ReviewStore {
             let unchanged = self
                 .listing(&listing.id)?
                 .is_some_and(|stored| stored.sha256 == sha256);
-            let findings = (!unchanged).then(|| scorer.score(&listing));
+            let matched = (!unchanged).then(|| matcher(&listing));
             out.push(Scored {
                 listing,
                 sha256,
-                findings,
+                matched,
             });
         }
         Ok(out)
@@ -276,11 +299,14 @@ impl ReviewStore {
     /// Stores a scored batch in one transaction and answers every finding of the
     /// batch's listings. An unchanged listing changes nothing; a changed one updates
     /// its findings (version bumped, audit entry `rematched`); new findings start as
-    /// `new` with an audit entry `created`.
+    /// `new` with an audit entry `created`, and as the relisting of a removed
+    /// finding when one is found. `rematch` matches a listing that a concurrent
+    /// batch changed after it was scored as unchanged; it runs under the write
+    /// lock, so it must be quick (no fetching).
     pub fn store(
         &self,
         batch: Vec<Scored>,
-        scorer: &Scorer,
+        rematch: impl Fn(&Listing) -> Matched,
         actor: &str,
     ) -> Result<Vec<FindingRecord>, ReviewError> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
@@ -298,9 +324,9 @@ impl ReviewStore {
             }
             // A concurrent batch may have changed the listing since it was scored as
             // unchanged: score it now rather than store nothing.
-            let findings = match item.findings.take() {
-                Some(f) => f,
-                None => scorer.score(&item.listing),
+            let Matched { findings, photos } = match item.matched.take() {
+                Some(m) => m,
+                None => rematch(&item.listing),
             };
             let mut ids: Vec<String> = stored.map(|s| s.finding_ids).unwrap_or_default();
             let seller = item.listing.seller.as_ref().map(|s| s.id.clone());
@@ -333,14 +359,13 @@ impl ReviewStore {
                         old
                     }
                     None => {
-                        let relist_of = match &seller {
-                            Some(s) => self.removed_finding_of(s, &f.mark_id, &item.listing.id)?,
-                            None => None,
-                        };
-                        let note = relist_of
-                            .as_ref()
-                            .map(|r| format!("relisting of removed finding {r}"))
-                            .unwrap_or_default();
+                        let relist = self.relist_of(
+                            &f.mark_id,
+                            &item.listing.id,
+                            seller.as_deref(),
+                            &photos,
+                        )?;
+                        let note = relist.as_ref().map(|r| r.note()).unwrap_or_default();
                         writes.audit.push((
                             audit_key(&id, 1),
                             to_json(&AuditEntry {
@@ -368,7 +393,8 @@ impl ReviewStore {
                             seller_id: seller.clone(),
                             marketplace: item.listing.marketplace.clone(),
                             spans: f.spans,
-                            relist_of,
+                            relist_rule: relist.as_ref().map(|r| r.rule.to_string()),
+                            relist_of: relist.map(|r| r.of),
                         }
                     }
                 };
@@ -391,6 +417,7 @@ impl ReviewStore {
                 sha256: item.sha256,
                 received_at: at.clone(),
                 finding_ids: ids,
+                photo_hashes: photos,
             };
             writes
                 .listings
@@ -398,26 +425,6 @@ impl ReviewStore {
         }
         self.apply(&writes)?;
         Ok(answer)
-    }
-
-    /// A removed finding of `seller` for `mark` on another listing.
-    fn removed_finding_of(
-        &self,
-        seller: &str,
-        mark: &str,
-        listing_id: &str,
-    ) -> Result<Option<String>, ReviewError> {
-        let prefix = seller_key(seller, mark, "");
-        for entry in self.by_seller.scan_prefix(&prefix) {
-            let (key, _) = entry?;
-            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-            if let Some(f) = self.finding(&id)? {
-                if f.state == State::Removed && f.listing_id != listing_id {
-                    return Ok(Some(id));
-                }
-            }
-        }
-        Ok(None)
     }
 
     fn apply(&self, w: &Writes) -> Result<(), ReviewError> {
@@ -429,9 +436,19 @@ impl ReviewStore {
             &self.by_seller,
             &self.by_state,
             &self.audit_log,
+            &self.removed_photos,
         )
             .transaction(
-                |(listings, findings, audit, by_score, by_seller, by_state, audit_log)| {
+                |(
+                    listings,
+                    findings,
+                    audit,
+                    by_score,
+                    by_seller,
+                    by_state,
+                    audit_log,
+                    removed_photos,
+                )| {
                     for (k, v) in &w.listings {
                         listings.insert(k.as_slice(), v.as_slice())?;
                     }
@@ -459,6 +476,9 @@ impl ReviewStore {
                             by_state.remove(k.as_slice())?;
                         }
                     }
+                    for (k, v) in &w.removed_photos {
+                        removed_photos.insert(k.as_slice(), v.as_slice())?;
+                    }
                     Ok::<_, ConflictableTransactionError<()>>(())
                 },
             )
@@ -469,7 +489,8 @@ impl ReviewStore {
     }
 
     /// Moves finding `id` to `to`, if `version` is current and the workflow allows
-    /// it; records who, when, from, to and the note in the audit log.
+    /// it; records who, when, from, to and the note in the audit log. A move to
+    /// `removed` also records the listing's photo hashes for relisting by photo.
     pub fn transition(
         &self,
         id: &str,
@@ -479,6 +500,21 @@ impl ReviewStore {
         note: &str,
     ) -> Result<FindingRecord, ReviewError> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let (f, writes) = self.plan_transition(id, to, version, actor, note)?;
+        self.apply(&writes)?;
+        Ok(f)
+    }
+
+    /// The finding after a transition and every write it takes, for one
+    /// [`ReviewStore::apply`]. The caller holds the write lock.
+    fn plan_transition(
+        &self,
+        id: &str,
+        to: State,
+        version: u64,
+        actor: &str,
+        note: &str,
+    ) -> Result<(FindingRecord, Writes), ReviewError> {
         let mut f = self.finding_or_404(id)?;
         if f.version != version {
             return Err(ReviewError::Stale {
@@ -515,8 +551,10 @@ impl ReviewStore {
         };
         writes.by_state.push((state_key(from, f.score, id), false));
         writes.by_state.push((state_key(to, f.score, id), true));
-        self.apply(&writes)?;
-        Ok(f)
+        if to == State::Removed {
+            writes.removed_photos.extend(self.removed_photos_entry(&f)?);
+        }
+        Ok((f, writes))
     }
 
     /// A page of findings matching `filter`, highest score first, starting after
@@ -720,7 +758,7 @@ impl ReviewStore {
 mod tests {
     use super::*;
     use crate::registry::Mark;
-    use crate::scoring::Rates;
+    use crate::scoring::{Rates, Scorer};
 
     fn setup() -> (tempfile::TempDir, ReviewStore, Scorer) {
         let dir = tempfile::tempdir().unwrap();
@@ -747,8 +785,12 @@ mod tests {
                 ..Listing::default()
             })
             .collect();
-        let scored = store.score(batch, scorer).unwrap();
-        store.store(scored, scorer, "test").unwrap()
+        let matcher = |l: &Listing| Matched {
+            findings: scorer.score(l),
+            photos: Vec::new(),
+        };
+        let scored = store.score(batch, matcher).unwrap();
+        store.store(scored, matcher, "test").unwrap()
     }
 
     #[test]

@@ -125,6 +125,46 @@ pub struct Signal {
     pub detail: String,
     /// Its weight in -1..1.
     pub weight: f64,
+    /// For an `image_match`: which photo matched which reference image, and how
+    /// closely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<PhotoEvidence>,
+}
+
+/// Which of a listing's photos an image match came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PhotoSource {
+    /// The photo at this position of the listing's `images`.
+    Image(usize),
+    /// The hash at this position of the listing's `image_hashes`.
+    ImageHash(usize),
+}
+
+/// The structured part of an `image_match` signal (JSON: `{"image": 0,
+/// "reference": 1, "distance": 4}`, or `"image_hash"` in place of `"image"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoEvidence {
+    /// Position of the matching photo in the listing's `images`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<usize>,
+    /// Position of the matching hash in the listing's `image_hashes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_hash: Option<usize>,
+    /// Position of the matched reference image among the mark's `images`.
+    pub reference: usize,
+    /// PDQ distance in bits (0..=31).
+    pub distance: u32,
+}
+
+impl PhotoEvidence {
+    /// Where the matching photo is in the listing.
+    pub fn source(&self) -> Option<PhotoSource> {
+        match (self.image, self.image_hash) {
+            (Some(i), _) => Some(PhotoSource::Image(i)),
+            (None, Some(h)) => Some(PhotoSource::ImageHash(h)),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Where the mark stands in the title, as written.
@@ -250,7 +290,23 @@ impl Scorer {
     /// what [`ReferenceIndex::lookup`](crate::image::ReferenceIndex::lookup) found for
     /// it (marks and images numbered as in [`Scorer::marks`]).
     pub fn image_signals(&self, hits: &[(usize, ImageHit)], photos: usize) -> Vec<(usize, Signal)> {
-        let mut best: Vec<&(usize, ImageHit)> = Vec::new();
+        let hits: Vec<(PhotoSource, ImageHit)> = hits
+            .iter()
+            .map(|(i, h)| (PhotoSource::Image(*i), *h))
+            .collect();
+        self.photo_signals(&hits, photos, 0)
+    }
+
+    /// [`Scorer::image_signals`] for hits of photos (`photos` of them in the listing)
+    /// and of supplied photo hashes (`hashes` of them). On equal distance a photo
+    /// goes before a hash and an earlier one before a later one.
+    pub fn photo_signals(
+        &self,
+        hits: &[(PhotoSource, ImageHit)],
+        photos: usize,
+        hashes: usize,
+    ) -> Vec<(usize, Signal)> {
+        let mut best: Vec<&(PhotoSource, ImageHit)> = Vec::new();
         for hit in hits {
             match best.iter_mut().find(|b| b.1.mark == hit.1.mark) {
                 Some(b) if (hit.1.distance, hit.0) < (b.1.distance, b.0) => *b = hit,
@@ -260,13 +316,28 @@ impl Scorer {
         }
         best.sort_by_key(|(_, h)| h.mark);
         best.into_iter()
-            .filter_map(|(photo, hit)| {
+            .filter_map(|(source, hit)| {
                 let mark = self.marks.get(hit.mark)?;
                 let reference = mark.images.get(hit.image)?;
-                let photo = if photos > 1 {
-                    format!("photo {}", photo + 1)
-                } else {
-                    "photo".to_owned()
+                let (photo, evidence) = match *source {
+                    PhotoSource::Image(i) => (
+                        numbered("photo", i, photos),
+                        PhotoEvidence {
+                            image: Some(i),
+                            image_hash: None,
+                            reference: hit.image,
+                            distance: hit.distance,
+                        },
+                    ),
+                    PhotoSource::ImageHash(i) => (
+                        numbered("photo hash", i, hashes),
+                        PhotoEvidence {
+                            image: None,
+                            image_hash: Some(i),
+                            reference: hit.image,
+                            distance: hit.distance,
+                        },
+                    ),
                 };
                 let how = match hit.edit() {
                     Some(edit) => format!(", {edit}"),
@@ -281,6 +352,7 @@ impl Scorer {
                         hit.distance
                     ),
                     weight: image_weight(hit.distance),
+                    photo: Some(evidence),
                 };
                 Some((hit.mark, signal))
             })
@@ -315,6 +387,7 @@ impl Scorer {
                     kind: SignalKind::ReferentialUse,
                     detail: format!("referential use: \"{}\" before the mark", r.phrase),
                     weight: W_REFERENTIAL,
+                    photo: None,
                 });
             }
         }
@@ -329,6 +402,7 @@ impl Scorer {
                 kind: SignalKind::BrandDeclared,
                 detail: format!("the page declares the brand \"{}\"", sanitize(brand)),
                 weight,
+                photo: None,
             });
         }
         signals.extend(ev.extra.iter().map(|s| (*s).clone()));
@@ -341,6 +415,7 @@ impl Scorer {
                 kind: SignalKind::Keyword,
                 detail: format!("counterfeit code word \"{}\"", w.word),
                 weight,
+                photo: None,
             });
         }
         // An accessory for the product sells below the product's floor by nature.
@@ -364,6 +439,7 @@ impl Scorer {
                         mark.name
                     ),
                     weight: W_AUTHORIZED_SELLER,
+                    photo: None,
                 });
             }
         }
@@ -396,27 +472,32 @@ impl Scorer {
                         term.text, m.edits
                     ),
                     weight: round3(W_TITLE_FUZZY_MIN + t * (W_TITLE_FUZZY_MAX - W_TITLE_FUZZY_MIN)),
+                    photo: None,
                 }
             }
             (MatchKind::Confusable, _) => Signal {
                 kind: SignalKind::TitleConfusable,
                 detail: format!("\"{written}\" ~ {}{how}", term.text),
                 weight: W_TITLE_CONFUSABLE,
+                photo: None,
             },
             (MatchKind::Exact, TermKind::Name) => Signal {
                 kind: SignalKind::TitleExact,
                 detail: format!("\"{written}\" is the mark {}", mark.name),
                 weight: W_TITLE_EXACT,
+                photo: None,
             },
             (MatchKind::Exact, TermKind::Alias) => Signal {
                 kind: SignalKind::TitleAlias,
                 detail: format!("\"{written}\" is an alias of {}", mark.name),
                 weight: W_TITLE_ALIAS,
+                photo: None,
             },
             (MatchKind::Exact, TermKind::Pinyin) => Signal {
                 kind: SignalKind::TitleAlias,
                 detail: format!("\"{written}\" is the pinyin of {}'s alias", mark.name),
                 weight: W_TITLE_ALIAS,
+                photo: None,
             },
         }
     }
@@ -446,6 +527,7 @@ impl Scorer {
                 floor.currency
             ),
             weight,
+            photo: None,
         })
     }
 }
@@ -478,6 +560,15 @@ pub fn combine(signals: &[Signal]) -> f64 {
 pub fn image_weight(distance: u32) -> f64 {
     let t = f64::from(distance.min(MATCH_DISTANCE)) / f64::from(MATCH_DISTANCE);
     round3(W_IMAGE_MAX - t * (W_IMAGE_MAX - W_IMAGE_MIN))
+}
+
+/// `what N` (1-based) when there are several, `what` alone otherwise.
+fn numbered(what: &str, position: usize, count: usize) -> String {
+    if count > 1 {
+        format!("{what} {}", position + 1)
+    } else {
+        what.to_owned()
+    }
 }
 
 /// The last two components of a stored reference path (`images/logo.png`): enough
@@ -545,6 +636,7 @@ mod tests {
             kind: SignalKind::Keyword,
             detail: String::new(),
             weight: w,
+            photo: None,
         };
         assert_eq!(combine(&[s(0.5), s(0.5)]), 0.75);
         assert_eq!(combine(&[s(0.6), s(-0.5)]), 0.3);

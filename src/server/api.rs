@@ -67,8 +67,12 @@ pub async fn ingest(
     let findings = blocking({
         let state = Arc::clone(&state);
         move || {
-            let scored = state.store.score(listings, &state.scorer)?;
-            state.store.store(scored, &state.scorer, &caller.name)
+            // Photos are fetched while scoring, outside the write lock; a listing
+            // rescored under the lock uses its supplied hashes only.
+            let scored = state.store.score(listings, |l| state.matched(l, true))?;
+            state
+                .store
+                .store(scored, |l| state.matched(l, false), &caller.name)
         }
     })
     .await?;

@@ -22,8 +22,10 @@ use tracing::Level;
 
 pub use error::ApiError;
 
+use crate::crawl::RemotePhotos;
+use crate::listing::Listing;
 use crate::registry::Mark;
-use crate::review::{ReviewError, ReviewStore, Tokens};
+use crate::review::{Matched, ReviewError, ReviewStore, Tokens};
 use crate::scoring::Scorer;
 
 /// The largest request body accepted (16 MiB): a full batch of listings.
@@ -43,6 +45,9 @@ pub struct AppState {
     pub tokens: Tokens,
     /// Built once at startup from the registry.
     pub scorer: Scorer,
+    /// The reference images, for listing photos (supplied hashes; fetched photos
+    /// with `serve --fetch-images`).
+    pub photos: RemotePhotos,
     /// The registry's marks by id, for notices.
     pub marks: HashMap<String, Mark>,
     /// Web UI sessions.
@@ -52,8 +57,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state for `db`, matching against `marks`.
-    pub fn new(db: &sled::Db, scorer: Scorer) -> Result<AppState, ReviewError> {
+    /// The state for `db`, matching titles with `scorer` and photos with `photos`.
+    pub fn new(
+        db: &sled::Db,
+        scorer: Scorer,
+        photos: RemotePhotos,
+    ) -> Result<AppState, ReviewError> {
         let marks = scorer
             .marks()
             .iter()
@@ -63,10 +72,24 @@ impl AppState {
             store: ReviewStore::open(db)?,
             tokens: Tokens::open(db)?,
             scorer,
+            photos,
             marks,
             sessions: ui::Sessions::default(),
             ingest_permits: tokio::sync::Semaphore::new(ingest_parallelism()),
         })
+    }
+}
+
+impl AppState {
+    /// Matches one listing: its title and the rest with the scorer, its supplied
+    /// photo hashes always, and its photo URLs when `fetch` is set and the service
+    /// fetches photos.
+    pub fn matched(&self, listing: &Listing, fetch: bool) -> Matched {
+        let photos = self.photos.look_up(&self.scorer, listing, fetch);
+        Matched {
+            findings: self.scorer.score_with(listing, &photos.signals),
+            photos: photos.hashes,
+        }
     }
 }
 

@@ -531,24 +531,34 @@ async fn seller(AxState(state): Shared, headers: HeaderMap, Path(id): Path<Strin
     }
 }
 
-/// The first reference image of a mark, read from where the registry recorded it.
+/// Query of the reference image page.
+#[derive(Debug, Deserialize)]
+struct ImageQuery {
+    /// Which reference image (0-based); the first by default.
+    n: Option<usize>,
+}
+
+/// A reference image of a mark (`?n=`, the first by default), read from where the
+/// registry recorded it.
 async fn mark_image(
     AxState(state): Shared,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<ImageQuery>,
 ) -> Response {
     if let Err(refusal) = reviewer(&state, &headers) {
         return refusal.into_response();
     }
+    let n = q.n.unwrap_or(0);
     let Some(path) = state
         .marks
         .get(&id)
-        .and_then(|m| m.images.first())
+        .and_then(|m| m.images.get(n))
         .map(|i| i.path.clone())
     else {
         return UiError(
             StatusCode::NOT_FOUND,
-            format!("mark {id} has no reference image"),
+            format!("mark {id} has no reference image {}", n + 1),
         )
         .into_response();
     };

@@ -5,6 +5,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use crate::review::{AuditEntry, FindingRecord, SellerSummary, State, StoredListing};
+use crate::scoring::PhotoEvidence;
 
 /// The page frame.
 pub fn layout(title: &str, signed_in: Option<(&str, &str)>, body: Markup) -> Markup {
@@ -160,7 +161,7 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
                                     a href={ "/findings/" (f.id) } {
                                         @match l { Some(l) => (highlighted(&l.listing.title, f)), None => (f.listing_id) }
                                     }
-                                    @if f.relist_of.is_some() { " " span.badge { "relist" } }
+                                    @if f.relist_of.is_some() { " " span.badge title=[f.relist_rule.as_deref()] { "relist" } }
                                 }
                                 td { @if let Some(s) = &f.seller_id { a href={ "/sellers/" (s) } { (s) } } }
                                 td { (f.state.as_str()) }
@@ -192,7 +193,10 @@ pub fn finding(
         html! {
             h1 { (f.mark) " · score " (format!("{:.2}", f.score)) }
             p { "State: " strong #state { (f.state.as_str()) } " · version " (f.version)
-                @if let Some(r) = &f.relist_of { " · relisting of " a href={ "/findings/" (r) } { (r) } } }
+                @if let Some(r) = &f.relist_of {
+                    " · " span.badge { "relist" } " of " a href={ "/findings/" (r) } { (r) }
+                    @if let Some(rule) = &f.relist_rule { " (" span.relist-rule { (rule) } ")" }
+                } }
             div.actions { (actions(f, csrf, &back)) }
             @if let Some(l) = listing {
                 h2 { "Listing" }
@@ -208,21 +212,7 @@ pub fn finding(
                     dt { "Received" } dd { (l.received_at) }
                     dt { "SHA-256" } dd { code { (l.sha256) } }
                 }
-                div.compare {
-                    figure {
-                        @match l.listing.images.iter().find(|u| u.starts_with("https://") || u.starts_with("http://")) {
-                            Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
-                            None => p.empty { "No photo." }
-                        }
-                        figcaption { "Listing" }
-                    }
-                    figure {
-                        @if reference_images > 0 {
-                            img src={ "/marks/" (f.mark_id) "/image" } alt="reference image";
-                        } @else { p.empty { "No reference image." } }
-                        figcaption { "Reference: " (f.mark) }
-                    }
-                }
+                (compare(f, l, reference_images))
             }
             h2 { "Signals" }
             ul.signals { @for s in &f.signals { li { code { (s.kind.as_str()) } " " (format!("{:+.2}", s.weight)) " — " (s.detail) } } }
@@ -239,6 +229,55 @@ pub fn finding(
             }
         },
     )
+}
+
+/// The listing's photo beside the reference image: for an image match, the photo
+/// (or supplied hash) that matched and the reference image it matched; otherwise
+/// the first photo and the mark's first reference image.
+fn compare(f: &FindingRecord, l: &StoredListing, reference_images: usize) -> Markup {
+    let matched: Option<PhotoEvidence> = f.signals.iter().find_map(|s| s.photo);
+    let web = |u: &&String| u.starts_with("https://") || u.starts_with("http://");
+    html! {
+        div.compare {
+            figure.listing-photo {
+                @match matched {
+                    Some(PhotoEvidence { image: Some(i), .. }) => {
+                        @match l.listing.images.get(i).filter(web) {
+                            Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
+                            None => p.empty { "Photo " (i + 1) " is not a web address; not shown." }
+                        }
+                        figcaption { "Listing photo " (i + 1) }
+                    }
+                    Some(PhotoEvidence { image_hash: Some(i), .. }) => {
+                        p.empty { "The marketplace sent this photo's hash, not the photo: "
+                            code.hash { (l.listing.image_hashes.get(i).map(|h| h.to_hex()).unwrap_or_default()) } }
+                        figcaption { "Listing photo hash " (i + 1) }
+                    }
+                    _ => {
+                        @match l.listing.images.iter().find(web) {
+                            Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
+                            None => p.empty { "No photo." }
+                        }
+                        figcaption { "Listing" }
+                    }
+                }
+            }
+            figure.reference-photo {
+                @match matched {
+                    Some(m) => {
+                        img src={ "/marks/" (f.mark_id) "/image?n=" (m.reference) } alt="matched reference image";
+                        figcaption { "Reference image " (m.reference + 1) " of " (f.mark) ", distance " (m.distance) }
+                    }
+                    None => {
+                        @if reference_images > 0 {
+                            img src={ "/marks/" (f.mark_id) "/image" } alt="reference image";
+                        } @else { p.empty { "No reference image." } }
+                        figcaption { "Reference: " (f.mark) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn findings_table(findings: &[FindingRecord]) -> Markup {
