@@ -20,7 +20,7 @@
 //! also written to `--out` (marks.txt, cases.jsonl) so another matcher can be run on
 //! the same input (`scripts/bench-titles.sh`).
 //!
-//! Usage: `cargo run --release --example eval_titles -- [--data ../shared/data] [--out eval-out]`
+//! Usage: `cargo run --release --example eval_titles -- [--data ../shared/data] [--out eval-out] [--split even|odd]`
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -171,8 +171,14 @@ fn names(title: &str, brand: &str) -> bool {
     })
 }
 
+/// Which half of the brands is registered: those whose hash's first byte is even
+/// (the default), or the other half (`--split odd`), to check that no rule depends on
+/// which brands happen to be registered.
+static ODD_HALF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn registered(brand: &str) -> bool {
-    Sha256::digest(brand.as_bytes())[0] % 2 == 0
+    let odd = ODD_HALF.load(std::sync::atomic::Ordering::Relaxed);
+    (Sha256::digest(brand.as_bytes())[0] % 2 == 1) == odd
 }
 
 fn slug(brand: &str) -> String {
@@ -517,6 +523,11 @@ fn main() {
         match a.as_str() {
             "--data" => data = args.next().expect("--data DIR").into(),
             "--out" => out = args.next().expect("--out DIR").into(),
+            "--split" => match args.next().as_deref() {
+                Some("even") => {}
+                Some("odd") => ODD_HALF.store(true, std::sync::atomic::Ordering::Relaxed),
+                _ => panic!("--split even|odd"),
+            },
             other => panic!("unknown argument {other}"),
         }
     }
@@ -635,6 +646,7 @@ fn main() {
         let mut non_dict = Tally { hit: 0, total: 0 };
         let mut neg_strict = Tally { hit: 0, total: 0 };
         let mut fp_examples = Vec::new();
+        let mut fp_all = Vec::new();
         let mut miss_examples: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (c, r) in cases.iter().zip(&results) {
             match &c.expect {
@@ -670,6 +682,7 @@ fn main() {
                         .collect();
                     if !false_marks.is_empty() {
                         neg.hit += 1;
+                        fp_all.push(format!("{} -> {:?}", c.title, false_marks));
                         if fp_examples.len() < 15 {
                             fp_examples.push(format!("{} -> {:?}", c.title, false_marks));
                         }
@@ -731,6 +744,8 @@ fn main() {
                 .expect("write result");
             r.write_all(b"\n").expect("write result");
         }
+        fs::write(dir.join("false-positives.txt"), fp_all.join("\n") + "\n")
+            .expect("write false-positives.txt");
         let mut l = fs::File::create(dir.join("listings.jsonl")).expect("create listings.jsonl");
         for c in &cases {
             serde_json::to_writer(&mut l, &serde_json::json!({"id": c.id, "title": c.title}))

@@ -18,7 +18,9 @@
 //!   ("can on" is not Canon). Han and kana terms match anywhere in CJK text.
 //! * **Short marks** (keys of three characters or fewer: "LG", "3M") match only as a
 //!   whole token, through a hash map: a two-letter name one edit away from thousands of
-//!   tokens would be noise.
+//!   tokens would be noise. Written apart letter by letter with punctuation ("J.V.C",
+//!   "3-M") they are still the token; glued to a number or another word ("pf15",
+//!   "3-m-5") they are part of a model code.
 //! * **Misspellings**: a symmetric-deletion index (every way of deleting up to *k*
 //!   characters from every term key, hashed to 64 bits). A title span is looked up
 //!   through its own deletions, which finds every term within *k* edits in a number of
@@ -41,6 +43,25 @@
 //!   not add letters in front;
 //! * it would shorten a four-letter mark to three letters;
 //! * the word is itself an exact mention of another registered term.
+//!
+//! Short names are crowded, so the shorter the mark, the more a misspelling must look
+//! like a slip rather than another name ([`verify_fuzzy`]). A *slip* is a letter
+//! replaced by its neighbour on a QWERTY keyboard, by another vowel, or by a letter
+//! whose code differs in one bit (the bit-flip typos):
+//!
+//! * up to eight letters, the first letter stays, swaps with the second, or, from five
+//!   letters, slips or is dropped ("qdobe", "dobe"): "Coby" and "Joby", "Xantech" and
+//!   "Pantech" are different names;
+//! * up to eight letters, a replaced letter elsewhere must be a slip ("alera" is not
+//!   Altra);
+//! * four-letter marks accept a swap, a doubled letter, a plural, a letter slipped in
+//!   beside its neighbouring key, or a vowel or bit-flip replacement, nothing else
+//!   ("lumix" is not Lumi, "nano" is not Namo);
+//! * a letter repeated three times or more counts as one edit ("peeerless").
+//!
+//! These rules come from the typo model (keyboard, vowels, bits) and from what each
+//! relaxation cost in false matches on unrelated titles, checked on both halves of the
+//! evaluation's brand split (EVALUATION.md), not on the titles' mutations.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
 use pinyin::ToPinyin;
@@ -318,6 +339,10 @@ impl Matcher {
             return None;
         }
         if e != f.tokens[last].key_end {
+            // A short mark is a whole token or nothing ("pf15" is a model code).
+            if term.short {
+                return None;
+            }
             // The mention ends inside a word: "nike2024", "nikeshoes".
             let rest = &title[end_orig..f.tokens[last].end];
             let whole = f.plain_of(last);
@@ -343,6 +368,11 @@ impl Matcher {
             }
         }
         if split && term.short {
+            return None;
+        }
+        // A name written apart ends where a word ends: "core i5" does not spell
+        // Corel (read "corei") with "5" after it.
+        if split && e != f.tokens[last].key_end {
             return None;
         }
         if spaced {
@@ -399,33 +429,73 @@ impl Matcher {
         if self.short.is_empty() {
             return;
         }
+        let joined = |i: usize| f.tokens.get(i).is_some_and(|t| t.sep_before == Sep::Punct);
+        // Token `i` follows token `i - 1` with nothing between them, in the same script.
+        let glued = |i: usize| {
+            i > 0
+                && f.tokens.get(i).is_some_and(|t| {
+                    t.sep_before == Sep::None
+                        && t.kind != TokenKind::Cjk
+                        && f.tokens[i - 1].kind != TokenKind::Cjk
+                })
+        };
+        let mut plain = String::with_capacity(8);
         for (i, t) in f.tokens.iter().enumerate() {
             if t.kind == TokenKind::Cjk || t.key_chars > 3 {
                 continue;
             }
-            let Some(ids) = self.short.get(f.plain_of(i)) else {
-                continue;
-            };
-            for &ti in ids {
-                let term = &self.terms[ti as usize];
-                let evasions = describe_flags(t.flags);
-                covered[i] = true;
-                out.push(TitleMatch {
-                    mark: term.mark,
-                    term: ti as usize,
-                    kind: if evasions.is_empty() {
-                        MatchKind::Exact
-                    } else {
-                        MatchKind::Confusable
-                    },
-                    start: t.start,
-                    end: t.end,
-                    edits: 0,
-                    similarity: 1.0,
-                    evasions,
-                    first_token: i,
-                    last_token: i,
-                });
+            // The token alone, or a short mark written apart with punctuation
+            // ("J.V.C", "3-M", "jv-c"): up to three pieces joined by punctuation, not
+            // joined to anything else ("3-m-5" is a model code).
+            plain.clear();
+            let mut flags = 0;
+            let mut key_chars = 0;
+            for last in i..(i + 3).min(f.tokens.len()) {
+                let tl = &f.tokens[last];
+                if last > i && (tl.sep_before != Sep::Punct || tl.kind == TokenKind::Cjk) {
+                    break;
+                }
+                plain.push_str(f.plain_of(last));
+                flags |= tl.flags;
+                key_chars += tl.key_chars;
+                if key_chars > 3 {
+                    break;
+                }
+                if last > i && (joined(i) || joined(last + 1)) {
+                    continue;
+                }
+                // Glued to a number or a word ("pf15", "3mx") it is part of a model
+                // code, not the mark.
+                if glued(i) || glued(last + 1) {
+                    continue;
+                }
+                let Some(ids) = self.short.get(plain.as_str()) else {
+                    continue;
+                };
+                for &ti in ids {
+                    let term = &self.terms[ti as usize];
+                    let mut evasions = describe_flags(flags);
+                    if last > i {
+                        evasions.push("separators");
+                    }
+                    covered[i..=last].iter_mut().for_each(|c| *c = true);
+                    out.push(TitleMatch {
+                        mark: term.mark,
+                        term: ti as usize,
+                        kind: if evasions.is_empty() {
+                            MatchKind::Exact
+                        } else {
+                            MatchKind::Confusable
+                        },
+                        start: t.start,
+                        end: tl.end,
+                        edits: 0,
+                        similarity: 1.0,
+                        evasions,
+                        first_token: i,
+                        last_token: last,
+                    });
+                }
             }
         }
     }
@@ -487,6 +557,14 @@ impl Matcher {
                         let tl = &f.tokens[last];
                         let longer = len.max(term.fkey.len()) as f32;
                         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
+                        // Equal fuzzy keys: the title repeats a letter three times or
+                        // more ("peeerless"), which the fuzzy key cuts to two; count
+                        // the repetition as the one edit it is.
+                        let edits = match edits {
+                            0 if flags & normalize::FLAG_REPEAT != 0 => 1,
+                            0 => continue,
+                            e => e,
+                        };
                         out.push(TitleMatch {
                             mark: term.mark,
                             term: ti as usize,
@@ -574,32 +652,105 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
     if ls == lt + 1 && span[1..] == tk[..] && span[0] != tk[0] {
         return None;
     }
-    // Up to eight letters, the first letter stays (or swaps with the second): names
-    // that differ in their first letter are other names as often as typos ("Coby" and
-    // "Joby", "Xantech" and "Pantech"), and a disguise keeps the letter buyers see.
-    if lt <= FIRST_LETTER_MAX
-        && span[0] != tk[0]
-        && !(span.len() > 1 && span[0] == tk[1] && span[1] == tk[0])
-    {
-        return None;
+    // Up to eight letters, the first letter stays: names that differ in their first
+    // letter are other names as often as typos ("Coby" and "Joby", "Xantech" and
+    // "Pantech"), and a disguise keeps the letter buyers see. From five letters, the
+    // first letter may swap with the second, slip to a neighbouring key or another
+    // vowel ("qdobe", "edidas"), or be dropped with the rest intact ("dobe").
+    if lt <= FIRST_LETTER_MAX && span[0] != tk[0] {
+        let swapped = ls > 1 && span[0] == tk[1] && span[1] == tk[0];
+        let slipped = ls == lt
+            && span[1..] == tk[1..]
+            && (adjacent_keys(span[0], tk[0]) || vowels(span[0], tk[0]));
+        let dropped = ls + 1 == lt && span[..] == tk[1..];
+        if !(swapped || (lt >= 5 && (slipped || dropped))) {
+            return None;
+        }
     }
-    // A four-letter mark grows by a doubled letter or a plural ending only: any other
-    // fifth letter ("namco" for Namo) makes another name as often as a typo.
-    if lt == 4 && ls == 5 && !is_doubling_or_plural(span, tk) {
-        return None;
+    if ls == lt && !is_transposition(span, tk) {
+        if let Some((a, b)) = single_substitution(span, tk) {
+            // A four-letter mark with one letter replaced is one of a hundred
+            // neighbours, most of them words, names or abbreviations ("nano" for
+            // Namo, "glas" for Glad): only another vowel ("sany") or a flipped bit
+            // of the letter's code (the bit-flip typos of the issue tracker's
+            // families) keeps it recognisable. A neighbouring key as well doubled
+            // the false matches on unrelated titles.
+            if lt == 4 && !(vowels(a, b) || one_bit(a, b)) {
+                return None;
+            }
+            // Up to eight letters a replaced letter is a slip: a neighbouring key,
+            // another vowel or a flipped bit. Any other letter ("alera" for Altra)
+            // makes another name as often as a typo.
+            if lt <= FIRST_LETTER_MAX && !(adjacent_keys(a, b) || vowels(a, b) || one_bit(a, b)) {
+                return None;
+            }
+        } else if lt == 4 {
+            return None;
+        }
     }
-    // A four-letter mark with one letter replaced is one of a hundred neighbours,
-    // most of them words, names or abbreviations ("nano" for Namo, "glas" for Glad);
-    // only a swap of two letters stays recognisable.
-    if lt == 4 && ls == 4 && !is_transposition(span, tk) {
+    // A four-letter mark grows by a doubled letter, a plural ending or a letter
+    // slipped in beside its neighbouring key ("soiny"): any other fifth letter
+    // ("namco" for Namo, "lumix" for Lumi) makes another name as often as a typo.
+    if lt == 4 && ls == 5 && !is_doubling_or_plural(span, tk) && !is_slipped_insertion(span, tk) {
         return None;
     }
     let edits = osa(span, tk);
-    (edits > 0 && edits <= k).then_some(edits)
+    (edits <= k).then_some(edits)
 }
 
 /// Up to this length a misspelling keeps the mark's first letter.
 const FIRST_LETTER_MAX: usize = 8;
+
+/// The one pair of letters in which `a` and `b` (of equal length) differ, if they
+/// differ in exactly one place.
+fn single_substitution(a: &[char], b: &[char]) -> Option<(char, char)> {
+    let mut diff = a.iter().zip(b).filter(|(x, y)| x != y);
+    let (x, y) = diff.next()?;
+    diff.next().is_none().then_some((*x, *y))
+}
+
+/// Both letters are vowels ("y" counts: it is one in most names that end in it).
+fn vowels(a: char, b: char) -> bool {
+    let v = |c: char| matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'y');
+    v(a) && v(b)
+}
+
+/// The letters' codes differ in one bit ("qony" for Sony).
+fn one_bit(a: char, b: char) -> bool {
+    (u32::from(a) ^ u32::from(b)).count_ones() == 1
+}
+
+/// Letters on neighbouring keys of a QWERTY keyboard. Written here because the
+/// question is three rows of letters; a keyboard-layout crate would bring far more.
+fn adjacent_keys(a: char, b: char) -> bool {
+    const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
+    let pos = |c: char| {
+        ROWS.iter()
+            .enumerate()
+            .find_map(|(r, row)| row.find(c).map(|x| (r, x)))
+    };
+    let (Some((ra, xa)), Some((rb, xb))) = (pos(a), pos(b)) else {
+        return false;
+    };
+    // Each row sits half a key to the right of the one above it: the key at `x`
+    // touches keys `x` and `x + 1` of the row above.
+    match ra.cmp(&rb) {
+        std::cmp::Ordering::Equal => xa.abs_diff(xb) == 1,
+        std::cmp::Ordering::Greater => ra - rb == 1 && (xb == xa || xb == xa + 1),
+        std::cmp::Ordering::Less => rb - ra == 1 && (xa == xb || xa == xb + 1),
+    }
+}
+
+/// True when `long` is `short` with one letter inserted beside a letter on a
+/// neighbouring key (a finger that touched two keys).
+fn is_slipped_insertion(long: &[char], short: &[char]) -> bool {
+    (0..long.len()).any(|i| {
+        long[..i] == short[..i]
+            && long[i + 1..] == short[i..]
+            && ((i > 0 && adjacent_keys(long[i], long[i - 1]))
+                || (i + 1 < long.len() && adjacent_keys(long[i], long[i + 1])))
+    })
+}
 
 /// True when `a` is `b` with two adjacent letters swapped.
 fn is_transposition(a: &[char], b: &[char]) -> bool {
@@ -719,6 +870,11 @@ mod tests {
             mark("canon", "Canon", &[]),
             mark("samsung", "Samsung", &[]),
             mark("logitech", "Logitech", &[]),
+            mark("corel", "Corel", &[]),
+            mark("altra", "Altra", &[]),
+            mark("pf", "P-F", &[]),
+            mark("jvc", "JVC", &[]),
+            mark("peerless", "Peerless", &[]),
         ]
     }
 
@@ -786,6 +942,17 @@ mod tests {
             "Logitehc",
             "Lgoitech",
             "Nikes",
+            // First letters that slip (a neighbouring key, another vowel) or drop.
+            "Qdidas",
+            "Edidas",
+            "didas",
+            // Four letters: another vowel, a flipped bit, a slipped extra key.
+            "Niku",
+            "Nioke",
+            "Nikg",
+            // A letter repeated three times.
+            "peeerless mount",
+            "Adiiidas",
         ] {
             assert!(!ids(t).is_empty(), "{t} should match");
         }
@@ -805,6 +972,15 @@ mod tests {
             "LGA 1151 socket",
             "Nikon camera",
             "snikers",
+            // Four letters: a consonant replaced or a letter added at the end.
+            "Nikr",
+            "Nikex",
+            // Up to eight letters, a replaced letter that is no slip: another name.
+            "alera desk",
+            // A spaced-out mention ends where a word ends.
+            "intel core i5-2410m",
+            // A short mark glued to a model number.
+            "privacy filter pf15 .6 w",
         ] {
             assert!(ids(t).is_empty(), "{t} matched {:?}", ids(t));
         }
@@ -814,6 +990,21 @@ mod tests {
     fn short_marks_match_whole_tokens_only() {
         assert!(ids("lgx cable").is_empty());
         assert!(ids("l g monitor").is_empty());
+        assert!(ids("lg15 cable").is_empty());
+        assert!(ids("3-m-5 part").is_empty());
+        // Written apart with punctuation, letter by letter, they are the mark.
+        assert_eq!(ids("J.V.C receiver"), ["jvc"]);
+        assert_eq!(ids("3-M tape"), ["3m"]);
+        assert_eq!(ids("jv-c receiver"), ["jvc"]);
+    }
+
+    #[test]
+    fn keyboard_neighbours() {
+        assert!(adjacent_keys('a', 'q') && adjacent_keys('q', 'a'));
+        assert!(adjacent_keys('s', 'e') && adjacent_keys('b', 'h'));
+        assert!(adjacent_keys('k', 'l') && adjacent_keys('m', 'k'));
+        assert!(!adjacent_keys('a', 'e') && !adjacent_keys('z', 'd'));
+        assert!(!adjacent_keys('c', 'j') && !adjacent_keys('a', '1'));
     }
 
     #[test]
