@@ -5,18 +5,17 @@
 //!
 //! A listing can name any URL, including one that points back into the network
 //! markhound runs in (`http://169.254.169.254/...`, `http://localhost:8080/admin`).
-//! Unless allowed, addresses that are not public (loopback, private, link-local,
-//! unique-local, unspecified, multicast) are refused: literal ones in the URL and in
-//! each redirect, and resolved ones at connection time (the check sits in the DNS
-//! resolver, so a name cannot resolve to one address when checked and another when
-//! connected).
+//! Unless allowed, addresses that are not public are refused (the same guard as the
+//! crawler's, [`super::address`]): literal ones in the URL and in each redirect, and
+//! resolved ones at connection time, in the DNS resolver.
 
 use std::io::Read;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
+
+use super::address::{is_public, literal_ip, GuardedResolver, PrivateAddress};
 
 /// Limits applied to every download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,76 +103,6 @@ pub enum FetchError {
     },
 }
 
-/// An address refused because it is not public.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{0} is not a public address (fetching from it is not allowed)")]
-pub struct PrivateAddress(pub IpAddr);
-
-/// Whether `ip` is reachable on the public internet: not loopback, private,
-/// shared (100.64/10), link-local, unique-local, unspecified, broadcast or
-/// multicast. IPv4 addresses mapped into IPv6 are judged as IPv4.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local())
-            }
-        },
-    }
-}
-
-/// The literal IP address of `url`'s host, if it is one.
-fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
-    let host = url.host_str()?;
-    // IPv6 hosts come in brackets.
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()
-}
-
-/// Resolves names with the system resolver and drops addresses that are not public;
-/// a name left with no address fails with [`PrivateAddress`].
-struct PublicOnly;
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let lookup = tokio::task::spawn_blocking(move || {
-                (host.as_str(), 0).to_socket_addrs().map(Vec::from_iter)
-            });
-            let addrs: Vec<SocketAddr> = lookup.await??;
-            let public: Vec<SocketAddr> = addrs
-                .iter()
-                .copied()
-                .filter(|a| is_public(a.ip()))
-                .collect();
-            match (public.is_empty(), addrs.first()) {
-                (false, _) => Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs),
-                (true, Some(first)) => Err(Box::new(PrivateAddress(first.ip())) as _),
-                (true, None) => Err("the name has no address".into()),
-            }
-        })
-    }
-}
-
 /// Whether `s` is an http or https URL (as opposed to a local path).
 pub fn is_url(s: &str) -> bool {
     let s = s.trim_start();
@@ -213,7 +142,7 @@ impl ImageFetcher {
             .timeout(options.timeout)
             .redirect(redirects);
         if !allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnly));
+            builder = builder.dns_resolver(Arc::new(GuardedResolver));
         }
         let client = builder.build().map_err(FetchError::Client)?;
         Ok(ImageFetcher {
@@ -420,30 +349,5 @@ mod tests {
         }
         let err = strict.fetch("http://[::1]:9/a").unwrap_err();
         assert!(matches!(err, FetchError::Private { .. }), "{err}");
-    }
-
-    #[test]
-    fn public_addresses() {
-        for ip in ["93.184.216.34", "2606:2800:220:1::1", "::ffff:8.8.8.8"] {
-            assert!(is_public(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "255.255.255.255",
-            "224.0.0.1",
-            "::1",
-            "::",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
-        }
     }
 }

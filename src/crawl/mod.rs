@@ -49,6 +49,7 @@
 //! page's structured data when it has any; otherwise it stays missing. A listing
 //! without a title is not stored. The id defaults to the canonical URL.
 
+mod address;
 pub mod canon;
 pub mod decode;
 pub mod engine;
@@ -61,9 +62,10 @@ pub mod profile;
 
 use std::time::Duration;
 
+pub use address::{is_public, PrivateAddress};
 pub use engine::{run, Seeds};
 pub use fetch::FetchConfig;
-pub use images::{is_public, is_url, FetchError, FetchOptions, ImageFetcher, PrivateAddress};
+pub use images::{is_url, FetchError, FetchOptions, ImageFetcher};
 pub use photos::{PhotoLookup, PhotoMatcher, RemotePhotos, MAX_PHOTOS};
 pub use politeness::Backoff;
 pub use profile::{Profile, ProfileError};
