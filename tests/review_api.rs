@@ -822,6 +822,38 @@ fn web_sign_in_uses_a_strict_cookie_a_csrf_token_and_a_rate_limit() {
 }
 
 #[test]
+fn a_web_session_survives_a_restart_until_sign_out() {
+    let mut svc = Service::start();
+    let (c, cookie, csrf) = svc.web_session();
+    assert!(svc.terminate(), "the service stops cleanly");
+    svc.launch();
+    let queue = |base: &str, cookie: &str| {
+        c.get(format!("{base}/queue"))
+            .header("Cookie", cookie)
+            .send()
+            .unwrap()
+    };
+    let page = queue(&svc.base, &cookie);
+    assert_eq!(page.status(), 200, "still signed in after the restart");
+    // The same CSRF token still works for forms.
+    assert_eq!(csrf_field(&page.text().unwrap()), csrf);
+    let out = c
+        .post(format!("{}/signout", svc.base))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    svc.crash();
+    svc.launch();
+    assert_eq!(
+        queue(&svc.base, &cookie).status(),
+        303,
+        "signed out stays signed out"
+    );
+}
+
+#[test]
 fn web_pages_escape_listing_strings_and_bulk_actions_move_findings() {
     let svc = Service::start();
     let hostile = "<script>alert(1)</script> Zentrix shoes";

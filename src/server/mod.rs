@@ -74,7 +74,7 @@ impl AppState {
             scorer,
             photos,
             marks,
-            sessions: ui::Sessions::default(),
+            sessions: ui::Sessions::open(db)?,
             ingest_permits: tokio::sync::Semaphore::new(ingest_parallelism()),
         })
     }

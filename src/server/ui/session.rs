@@ -1,14 +1,19 @@
-//! Web sessions: a random id in an HttpOnly, SameSite=Strict cookie, mapped in
-//! memory to who signed in and the session's CSRF token. Sessions do not survive a
-//! restart (reviewers sign in again); tokens never reach the browser after sign-in.
-//! Also the sign-in rate limit: a few failed attempts per address per minute.
+//! Web sessions: a random id in an HttpOnly, SameSite=Strict cookie, mapped to who
+//! signed in and the session's CSRF token. Signed-in sessions are also kept in the
+//! database (tree `ui/sessions`, keyed by the SHA-256 of the id, so the database holds
+//! no usable cookie), and survive a restart of the service; sessions opened only to
+//! show the sign-in form stay in memory, so anonymous visitors cannot fill the
+//! database. Tokens never reach the browser after sign-in. Also the sign-in rate
+//! limit: a few failed attempts per address per minute.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::review::Role;
@@ -17,12 +22,16 @@ use crate::review::Role;
 pub const COOKIE: &str = "markhound_session";
 /// How long a session lives without use.
 const IDLE: Duration = Duration::from_secs(8 * 3600);
+/// How often a stored session's last use is written back (not on every request).
+const TOUCH: Duration = Duration::from_secs(60);
 /// Failed sign-ins allowed per address per [`WINDOW`].
 pub const MAX_FAILURES: u32 = 5;
 /// The rate limit's window.
 const WINDOW: Duration = Duration::from_secs(60);
 /// Sessions kept at most; the oldest are dropped beyond it.
 const MAX_SESSIONS: usize = 10_000;
+/// The tree of signed-in sessions.
+const TREE: &str = "ui/sessions";
 
 /// A browser session.
 #[derive(Debug, Clone)]
@@ -32,6 +41,8 @@ pub struct Session {
     /// The per-session CSRF token every form carries in a hidden field.
     pub csrf: String,
     last_seen: Instant,
+    /// When the stored copy's last use was last written.
+    stored_at: Instant,
 }
 
 impl Session {
@@ -41,10 +52,30 @@ impl Session {
     }
 }
 
+/// A signed-in session as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    name: String,
+    role: Role,
+    csrf: String,
+    /// Last use, seconds since the Unix epoch.
+    last_seen: u64,
+}
+
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn stored_key(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
 }
 
 /// All sessions and the sign-in attempts.
@@ -52,9 +83,73 @@ fn random_hex() -> String {
 pub struct Sessions {
     sessions: Mutex<HashMap<String, Session>>,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Where signed-in sessions are kept; none: memory only.
+    tree: Option<sled::Tree>,
 }
 
 impl Sessions {
+    /// Sessions kept in `db`; expired and unreadable stored sessions are dropped.
+    pub fn open(db: &sled::Db) -> Result<Sessions, sled::Error> {
+        let tree = db.open_tree(TREE)?;
+        let now = unix_now();
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            let live = serde_json::from_slice::<Stored>(&value)
+                .is_ok_and(|s| now.saturating_sub(s.last_seen) < IDLE.as_secs());
+            if !live {
+                tree.remove(key)?;
+            }
+        }
+        Ok(Sessions {
+            tree: Some(tree),
+            ..Sessions::default()
+        })
+    }
+
+    fn store(&self, id: &str, session: &Session) {
+        let (Some(tree), Some((name, role))) = (&self.tree, &session.user) else {
+            return;
+        };
+        let stored = Stored {
+            name: name.clone(),
+            role: *role,
+            csrf: session.csrf.clone(),
+            last_seen: unix_now(),
+        };
+        let value = serde_json::to_vec(&stored).expect("a session serialises");
+        if let Err(e) = tree.insert(stored_key(id), value) {
+            // The session still works until a restart.
+            tracing::warn!("storing a session: {e}");
+        }
+    }
+
+    /// The stored session `id`, if it is live.
+    fn load(&self, id: &str) -> Option<Session> {
+        let tree = self.tree.as_ref()?;
+        let value = tree.get(stored_key(id)).ok()??;
+        let stored: Stored = serde_json::from_slice(&value).ok()?;
+        let idle = unix_now().saturating_sub(stored.last_seen);
+        if idle >= IDLE.as_secs() {
+            let _ = tree.remove(stored_key(id));
+            return None;
+        }
+        let now = Instant::now();
+        Some(Session {
+            user: Some((stored.name, stored.role)),
+            csrf: stored.csrf,
+            last_seen: now.checked_sub(Duration::from_secs(idle)).unwrap_or(now),
+            stored_at: now,
+        })
+    }
+
+    fn unstore(&self, id: &str) {
+        if let Some(tree) = &self.tree {
+            if let Err(e) = tree.remove(stored_key(id)) {
+                tracing::warn!("removing a stored session: {e}");
+            }
+        }
+    }
+
     /// The live session `id`, touched.
     pub fn get(&self, id: &str) -> Option<Session> {
         let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -62,24 +157,40 @@ impl Sessions {
         match map.get_mut(id) {
             Some(s) if now.duration_since(s.last_seen) < IDLE => {
                 s.last_seen = now;
-                Some(s.clone())
+                let session = s.clone();
+                if now.duration_since(s.stored_at) >= TOUCH {
+                    s.stored_at = now;
+                    self.store(id, &session);
+                }
+                Some(session)
             }
             Some(_) => {
                 map.remove(id);
+                self.unstore(id);
                 None
             }
-            None => None,
+            None => {
+                // Signed in before the service restarted.
+                let mut session = self.load(id)?;
+                session.last_seen = now;
+                self.store(id, &session);
+                map.insert(id.to_owned(), session.clone());
+                Some(session)
+            }
         }
     }
 
     /// A new session for `user`; returns its id.
     pub fn create(&self, user: Option<(String, Role)>) -> (String, Session) {
         let id = random_hex();
+        let now = Instant::now();
         let session = Session {
             user,
             csrf: random_hex(),
-            last_seen: Instant::now(),
+            last_seen: now,
+            stored_at: now,
         };
+        self.store(&id, &session);
         let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_SESSIONS {
             let now = Instant::now();
@@ -91,6 +202,7 @@ impl Sessions {
                     .map(|(k, _)| k.clone())
                 {
                     map.remove(&oldest);
+                    self.unstore(&oldest);
                 }
             }
         }
@@ -104,6 +216,13 @@ impl Sessions {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
+        self.unstore(id);
+        // A sign-out must hold even if the service dies right after it.
+        if let Some(tree) = &self.tree {
+            if let Err(e) = tree.flush() {
+                tracing::warn!("flushing a sign-out: {e}");
+            }
+        }
     }
 
     /// Whether `ip` may try to sign in now.
@@ -139,6 +258,53 @@ mod tests {
         assert!(!got.csrf_ok("") && !got.csrf_ok(&id));
         s.remove(&id);
         assert!(s.get(&id).is_none());
+    }
+
+    #[test]
+    fn signed_in_sessions_survive_a_restart_and_sign_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let (id, session, anonymous) = {
+            let s = Sessions::open(&db).unwrap();
+            let (id, session) = s.create(Some(("ana".into(), Role::Reviewer)));
+            let (anonymous, _) = s.create(None);
+            (id, session, anonymous)
+        };
+        // The database holds a hash of the id, never the id itself.
+        let tree = db.open_tree(TREE).unwrap();
+        assert_eq!(tree.len(), 1, "only the signed-in session is stored");
+        for entry in tree.iter() {
+            let (key, value) = entry.unwrap();
+            assert_ne!(&key[..], id.as_bytes());
+            assert!(!String::from_utf8_lossy(&value).contains(&id));
+        }
+        let s = Sessions::open(&db).unwrap();
+        let got = s.get(&id).expect("the session survives");
+        assert_eq!(got.user, Some(("ana".into(), Role::Reviewer)));
+        assert!(got.csrf_ok(&session.csrf));
+        assert!(s.get(&anonymous).is_none());
+        s.remove(&id);
+        let s = Sessions::open(&db).unwrap();
+        assert!(s.get(&id).is_none(), "signing out ends the stored session");
+    }
+
+    #[test]
+    fn expired_or_unreadable_stored_sessions_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let tree = db.open_tree(TREE).unwrap();
+        let old = Stored {
+            name: "ana".into(),
+            role: Role::Reviewer,
+            csrf: "x".into(),
+            last_seen: unix_now() - IDLE.as_secs() - 1,
+        };
+        tree.insert(stored_key("old"), serde_json::to_vec(&old).unwrap())
+            .unwrap();
+        tree.insert(stored_key("bad"), &b"not json"[..]).unwrap();
+        let s = Sessions::open(&db).unwrap();
+        assert!(s.get("old").is_none() && s.get("bad").is_none());
+        assert!(tree.is_empty());
     }
 
     #[test]
