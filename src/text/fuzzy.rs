@@ -8,9 +8,15 @@
 //! because no crate offers a deletion index over our own folded keys with a compact
 //! posting layout; the hashing is `rustc-hash`'s.
 
+use std::cell::RefCell;
 use std::hash::Hasher;
 
 use rustc_hash::{FxHashMap, FxHasher};
+
+thread_local! {
+    /// The deletion hashes of the span being looked up (reused between look-ups).
+    static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Deletion hashes to term ids.
 #[derive(Debug, Default)]
@@ -60,12 +66,17 @@ impl DeletionIndex {
     /// `span`, sorted and without duplicates.
     pub fn candidates(&self, span: &[char], depth: usize, out: &mut Vec<u32>) {
         out.clear();
-        for_each_deletion(span, depth, |h| {
-            if !self.filter.may_contain(h) {
-                return;
-            }
-            if let Some(&(s, n)) = self.map.get(&h) {
-                out.extend_from_slice(&self.postings[s as usize..(s + n) as usize]);
+        SCRATCH.with_borrow_mut(|hashes| {
+            hashes.clear();
+            for_each_deletion(span, depth, |h| hashes.push(h));
+            // All the filter's bits first: independent loads that the processor
+            // overlaps (the filter is megabytes at a large registry, out of cache);
+            // the map is probed only for the few hashes that pass.
+            hashes.retain(|&h| self.filter.may_contain(h));
+            for h in hashes.iter() {
+                if let Some(&(s, n)) = self.map.get(h) {
+                    out.extend_from_slice(&self.postings[s as usize..(s + n) as usize]);
+                }
             }
         });
         out.sort_unstable();
