@@ -439,7 +439,13 @@ fn a_crawl_killed_with_sigkill_resumes_without_refetching_or_losing_listings() {
         before.len()
     );
 
-    let out = ws.cmd().args(args).arg("--resume").output().unwrap();
+    // The targets are not given again: the database remembers them.
+    let out = ws
+        .cmd()
+        .args(["crawl", "--resume"])
+        .args(&args[2..])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let after = export(&ws);
     assert_eq!(after.len(), N);
@@ -461,6 +467,18 @@ fn a_crawl_killed_with_sigkill_resumes_without_refetching_or_losing_listings() {
         .count();
     // Only the pages in flight at the kill may be fetched twice.
     assert!(item_requests <= N + 2, "{item_requests} item requests");
+}
+
+#[test]
+fn resume_without_targets_needs_an_earlier_crawl() {
+    let ws = Workspace::new();
+    let out = ws.cmd().args(["crawl", "--resume"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("no earlier crawl"), "{err}");
+    // Without --resume, targets are required.
+    let out = ws.cmd().arg("crawl").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[test]

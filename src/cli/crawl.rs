@@ -41,8 +41,8 @@ pub struct CrawlFlags {
     /// The most pages fetched from one host.
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     max_pages_per_host: usize,
-    /// Continue the previous crawl of the same targets: finished pages are not
-    /// fetched again.
+    /// Continue the previous crawl (of the targets given, or of the ones recorded
+    /// when none are): finished pages are not fetched again.
     #[arg(long)]
     resume: bool,
     /// Allow private, loopback and link-local addresses (your own test servers).
@@ -120,8 +120,9 @@ impl CrawlFlags {
 /// Arguments of `markhound crawl`.
 #[derive(Debug, Args)]
 pub struct CrawlArgs {
-    /// A site profile (.toml) or one or more start URLs.
-    #[arg(required = true, value_name = "PROFILE.toml|URL")]
+    /// A site profile (.toml) or one or more start URLs; with `--resume`, the
+    /// previous crawl's when none are given.
+    #[arg(required_unless_present = "resume", value_name = "PROFILE.toml|URL")]
     targets: Vec<String>,
     #[command(flatten)]
     flags: CrawlFlags,
@@ -173,9 +174,30 @@ pub fn crawl(
     targets: &[String],
     flags: &CrawlFlags,
 ) -> anyhow::Result<Stats> {
-    let seeds = seeds(targets, db)?;
     let config = flags.config()?;
     let store = Store::open(db).context("cannot open the listing store")?;
+    let targets = if targets.is_empty() {
+        store
+            .crawl_targets()
+            .context("cannot read the previous crawl's targets")?
+            .context("--resume without targets: this database records no earlier crawl; give the profile or URLs")?
+    } else {
+        // A profile path is kept absolute, so `--resume` works from another folder.
+        let targets: Vec<String> = targets
+            .iter()
+            .map(
+                |t| match t.ends_with(".toml").then(|| std::path::absolute(t)) {
+                    Some(Ok(path)) => path.to_string_lossy().into_owned(),
+                    _ => t.clone(),
+                },
+            )
+            .collect();
+        store
+            .set_crawl_targets(&targets)
+            .context("cannot record the crawl's targets")?;
+        targets
+    };
+    let seeds = seeds(&targets, db)?;
     let bar = (!global.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(120));

@@ -26,6 +26,10 @@ pub const URLS: &str = "crawl.urls";
 /// Tree of queued URLs in order: sequence (big-endian u64) → canonical URL.
 pub const QUEUE: &str = "crawl.queue";
 
+/// Tree of facts about the current crawl; key `targets`: the crawl's targets as given
+/// (a profile path made absolute, or start URLs), JSON.
+pub const CRAWL: &str = "crawl.meta";
+
 /// zstd level for stored bodies: fast, and HTML compresses well at any level.
 const ZSTD_LEVEL: i32 = 3;
 
@@ -177,6 +181,7 @@ pub struct Store {
     findings: sled::Tree,
     urls: sled::Tree,
     queue: sled::Tree,
+    crawl: sled::Tree,
 }
 
 fn corrupt(tree: &'static str, key: &[u8], reason: impl ToString) -> StoreError {
@@ -207,7 +212,26 @@ impl Store {
             findings: db.open_tree(FINDINGS)?,
             urls: db.open_tree(URLS)?,
             queue: db.open_tree(QUEUE)?,
+            crawl: db.open_tree(CRAWL)?,
         })
+    }
+
+    /// Records the targets of the crawl being started, so that `--resume` can go on
+    /// without them.
+    pub fn set_crawl_targets(&self, targets: &[String]) -> Result<(), StoreError> {
+        let json = serde_json::to_vec(targets).expect("strings serialise");
+        self.crawl.insert("targets", json)?;
+        Ok(())
+    }
+
+    /// The targets of the last crawl started with this database, if any.
+    pub fn crawl_targets(&self) -> Result<Option<Vec<String>>, StoreError> {
+        match self.crawl.get("targets")? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| corrupt(CRAWL, b"targets", e)),
+        }
     }
 
     /// Forgets the frontier of the previous crawl (stored listings stay).
