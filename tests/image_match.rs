@@ -3,13 +3,11 @@
 //! cannot be used add nothing and never fail the line; a broken reference image
 //! fails its import file and stores nothing of it.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 
 use image::{DynamicImage, ImageFormat};
 
-use crate::util::{repo_root, serve, stderr, stdout, Workspace};
+use crate::util::{repo_root, run_with_stdin, serve, stderr, stdout, Workspace};
 
 /// A workspace whose registry holds Zentrix with its product photo, and Quvo.
 fn registry() -> Workspace {
@@ -103,19 +101,7 @@ fn run_jsonl_with(ws: &Workspace, input: &str, local: bool) -> std::process::Out
     if local {
         cmd.arg("--allow-private");
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    run_with_stdin(&mut cmd, input)
 }
 
 fn run_jsonl(ws: &Workspace, input: &str) -> std::process::Output {

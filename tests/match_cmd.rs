@@ -1,6 +1,6 @@
 //! `markhound match` and `markhound demo` end to end.
 
-use crate::util::{repo_root, stderr, stdout, Workspace};
+use crate::util::{repo_root, run_with_stdin, stderr, stdout, Workspace};
 
 fn registry_arg() -> String {
     repo_root().join("trademarks").display().to_string()
@@ -72,21 +72,10 @@ fn reads_the_database_registry_and_stdin() {
     let ws = Workspace::new();
     let imported = ws.run(&["registry", "import", &registry_arg()]);
     assert!(imported.status.success(), "{}", stderr(&imported));
-    let mut child = ws
-        .cmd()
-        .args(["match", "--min-score", "0.5"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all("{\"id\":\"a\",\"title\":\"泽特里克斯 运动鞋\"}\n{\"id\":\"b\",\"title\":\"Silicone case for Brumaq X12\"}\n".as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        ws.cmd().args(["match", "--min-score", "0.5"]),
+        "{\"id\":\"a\",\"title\":\"泽特里克斯 运动鞋\"}\n{\"id\":\"b\",\"title\":\"Silicone case for Brumaq X12\"}\n",
+    );
     assert!(out.status.success());
     let v = json_lines(&stdout(&out));
     assert_eq!(v[0]["findings"][0]["mark_id"], "zentrix");

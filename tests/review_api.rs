@@ -161,6 +161,24 @@ impl Service {
         }
     }
 
+    /// Asserts that ingesting `batch` is refused with 400 naming item `index` and
+    /// `field`, and that nothing of it is stored.
+    pub fn assert_batch_refused(&self, batch: &Value, index: usize, field: &str) {
+        let r = self.post(&self.ingest, "/api/v1/listings", batch);
+        assert_eq!(r.status(), 400);
+        let body: Value = r.json().unwrap();
+        assert_eq!(body["index"], index, "{body}");
+        let message = body["error"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("item {index}")) && message.contains(field),
+            "{message}"
+        );
+        assert!(
+            self.all_findings("").is_empty(),
+            "nothing of the batch is stored"
+        );
+    }
+
     /// Signs in to the web UI as the reviewer: a client that does not follow
     /// redirects, the session cookie and the session's CSRF token.
     pub fn web_session(&self) -> (Client, String, String) {
@@ -365,19 +383,7 @@ fn a_bad_item_gets_400_naming_its_index_and_nothing_is_stored() {
         {"id": "L2"},
         listing("L3", "Korvello bag", "s3"),
     ]);
-    let r = svc.post(&svc.ingest, "/api/v1/listings", &batch);
-    assert_eq!(r.status(), 400);
-    let body: Value = r.json().unwrap();
-    assert_eq!(body["index"], 1, "{body}");
-    let message = body["error"].as_str().unwrap();
-    assert!(
-        message.contains("item 1") && message.contains("title"),
-        "{message}"
-    );
-    assert!(
-        svc.all_findings("").is_empty(),
-        "nothing of the batch is stored"
-    );
+    svc.assert_batch_refused(&batch, 1, "title");
 
     let r = svc.post(&svc.ingest, "/api/v1/listings", &json!({"id": "x"}));
     assert_eq!(r.status(), 400);

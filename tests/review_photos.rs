@@ -3,13 +3,10 @@
 //! a removal, `serve --fetch-images` against a local photo server, and local paths
 //! never read by the service.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use serde_json::{json, Value};
 
 use crate::review_api::{listing, Service};
-use crate::util::{repo_root, serve, stdout, Workspace};
+use crate::util::{repo_root, run_with_stdin, serve, stdout, Workspace};
 
 /// The registry of the photo tests: Zentrix with its bundled product photo, and
 /// Korvello without a reference image.
@@ -114,19 +111,7 @@ fn a_malformed_photo_hash_gets_400_naming_its_index_and_field() {
         {"id": "L1", "title": "Zentrix running shoes", "image_hashes": [good]},
         {"id": "L2", "title": "Running shoes", "image_hashes": [good, "abc"]},
     ]);
-    let r = svc.post(&svc.ingest, "/api/v1/listings", &batch);
-    assert_eq!(r.status(), 400);
-    let body: Value = r.json().unwrap();
-    assert_eq!(body["index"], 1, "{body}");
-    let message = body["error"].as_str().unwrap();
-    assert!(
-        message.contains("item 1") && message.contains("image_hashes[1]"),
-        "{message}"
-    );
-    assert!(
-        svc.all_findings("").is_empty(),
-        "nothing of the batch is stored"
-    );
+    svc.assert_batch_refused(&batch, 1, "image_hashes[1]");
 }
 
 #[test]
@@ -257,22 +242,11 @@ fn the_service_never_reads_a_local_path_named_by_a_listing() {
     ];
     let line = json!({"id": "L1", "title": "Running shoes", "images": images});
     // `match`, run by the machine's owner, reads the file and finds the photo...
-    let mut child = svc
-        .ws
-        .cmd()
+    let out = run_with_stdin(
         // The server holds the database: the registry file stands in.
-        .args(["match", "--registry", "marks.toml"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{line}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        svc.ws.cmd().args(["match", "--registry", "marks.toml"]),
+        &format!("{line}\n"),
+    );
     let matched: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(matched["findings"][0]["mark_id"], "zentrix", "{matched}");
     // ...the service, whose clients are remote, reads neither and finds nothing.
