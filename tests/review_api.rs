@@ -763,6 +763,30 @@ fn sigterm_lets_the_request_in_flight_finish() {
 }
 
 #[test]
+fn the_session_cookie_is_secure_only_behind_https() {
+    let svc = Service::start();
+    let c = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let raw = |proto: Option<&str>| {
+        let mut r = c.get(format!("{}/signin", svc.base));
+        if let Some(p) = proto {
+            r = r.header("X-Forwarded-Proto", p);
+        }
+        let page = r.send().unwrap();
+        page.headers()["set-cookie"].to_str().unwrap().to_owned()
+    };
+    assert!(
+        raw(Some("https")).contains("Secure"),
+        "{}",
+        raw(Some("https"))
+    );
+    assert!(!raw(Some("http")).contains("Secure"));
+    assert!(!raw(None).contains("Secure"));
+}
+
+#[test]
 fn web_sign_in_uses_a_strict_cookie_a_csrf_token_and_a_rate_limit() {
     let svc = Service::start();
     let c = Client::builder()
