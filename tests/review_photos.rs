@@ -168,6 +168,11 @@ fn a_removed_findings_photo_flags_a_relist_from_another_seller() {
 /// The bundled Zentrix product photo as an HTTP answer.
 fn png_answer() -> Vec<u8> {
     let png = std::fs::read(repo_root().join("trademarks/images/zentrix-product.png")).unwrap();
+    png_bytes_answer(png)
+}
+
+/// A PNG as an HTTP answer.
+fn png_bytes_answer(png: Vec<u8>) -> Vec<u8> {
     let mut answer = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         png.len()
@@ -175,6 +180,56 @@ fn png_answer() -> Vec<u8> {
     .into_bytes();
     answer.extend(png);
     answer
+}
+
+#[test]
+fn a_fetched_photo_relisted_mirrored_is_flagged() {
+    let read =
+        |name: &str| std::fs::read(repo_root().join("trademarks/images").join(name)).unwrap();
+    let photo = read("korvello-product.png");
+    let mirrored = {
+        let image = image::load_from_memory(&photo).unwrap().fliph();
+        let mut png = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut png, image::ImageFormat::Png).unwrap();
+        png.into_inner()
+    };
+    let base = serve(vec![
+        ("/p/bag.png", png_bytes_answer(photo)),
+        ("/p/bag-mirrored.png", png_bytes_answer(mirrored)),
+        ("/p/other.png", png_bytes_answer(read("quvo-product.png"))),
+    ]);
+    let svc = Service::start_with(
+        PHOTO_MARKS,
+        &["zentrix-product.png"],
+        &["--fetch-images", "--allow-private"],
+    );
+    let mut first = listing("L1", "Zentrix running shoes", "s1");
+    first["images"] = json!([format!("{base}/p/bag.png")]);
+    let answer = svc.ingest(&json!([first]));
+    let removed = finding_of(&answer, "L1").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    svc.drive(
+        &removed,
+        &["in_review", "confirmed", "notice_sent", "removed"],
+    );
+    let mut again = listing("L2", "Zentrix trainers", "s2");
+    again["images"] = json!([format!("{base}/p/bag-mirrored.png")]);
+    let mut other = listing("L3", "Zentrix trainers", "s3");
+    other["images"] = json!([format!("{base}/p/other.png")]);
+    let answer = svc.ingest(&json!([again, other]));
+    let relist = finding_of(&answer, "L2").unwrap();
+    assert_eq!(relist["relist_of"], removed.as_str(), "{relist}");
+    assert!(
+        relist["relist_rule"]
+            .as_str()
+            .unwrap()
+            .starts_with("same photo"),
+        "{relist}"
+    );
+    let plain = finding_of(&answer, "L3").unwrap();
+    assert!(plain.get("relist_of").is_none(), "{plain}");
 }
 
 #[test]

@@ -19,8 +19,8 @@ use rayon::prelude::*;
 
 use super::{is_url, FetchError, FetchOptions, ImageFetcher};
 use crate::image::{
-    decode_bytes, decode_path, query_hashes, recycle, Hash256, ImageHit, Limits, QueryHash,
-    ReferenceEntry, ReferenceIndex, MIN_QUALITY,
+    decode_bytes, decode_path, pdq_hash, query_hashes, recycle, Dihedral, Hash256, ImageHit,
+    Limits, QueryHash, ReferenceEntry, ReferenceIndex, MIN_QUALITY,
 };
 use crate::listing::Listing;
 use crate::registry::Mark;
@@ -40,6 +40,11 @@ pub struct PhotoLookup {
     /// [`MIN_QUALITY`] left out) and each supplied hash, without repeats: what
     /// compares one listing's photos with another's.
     pub hashes: Vec<Hash256>,
+    /// The seven turned copies (mirrors and quarter turns) of each decoded photo
+    /// when hashes are kept, without repeats: a relisted photo may come back
+    /// mirrored or turned. Empty for supplied hashes, whose turns cannot be derived
+    /// from the hash.
+    pub turned: Vec<Hash256>,
 }
 
 /// Indexes the stored hashes of every reference image of `marks`.
@@ -87,19 +92,32 @@ where
             );
         }
     }
-    let photos: Vec<(usize, Vec<ImageHit>, Option<Hash256>)> = images
+    #[allow(clippy::type_complexity)] // (photo, hits, as-is hash, turned hashes), once
+    let photos: Vec<(usize, Vec<ImageHit>, Option<Hash256>, Vec<Hash256>)> = images
         .par_iter()
         .take(MAX_PHOTOS)
         .enumerate()
         .filter_map(|(i, source)| match load.as_ref().map(|load| load(source)) {
             Some(Ok(image)) => {
                 let hashes = query_hashes(&image);
-                recycle(image);
                 let as_is = hashes
                     .iter()
                     .find(|q| q.is_as_is() && q.pdq.quality >= MIN_QUALITY)
                     .map(|q| q.pdq.hash);
-                Some((i, index.lookup(&hashes), as_is))
+                // Kept hashes compare photos with photos: the turns are hashed from
+                // the turned pixels, as the reference images' are, since the
+                // DCT-derived turns drift by tens of bits on small images.
+                let turned = match as_is {
+                    Some(_) if keep_hashes => Dihedral::ALL[1..]
+                        .iter()
+                        .map(|d| pdq_hash(&d.apply(&image)))
+                        .filter(|p| p.quality >= MIN_QUALITY)
+                        .map(|p| p.hash)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                recycle(image);
+                Some((i, index.lookup(&hashes), as_is, turned))
             }
             None => None,
             Some(Err(reason)) => {
@@ -111,9 +129,10 @@ where
         })
         .collect();
     let mut hits: Vec<(PhotoSource, ImageHit)> = Vec::new();
-    for (i, photo_hits, as_is) in photos {
+    for (i, photo_hits, as_is, turned) in photos {
         hits.extend(photo_hits.into_iter().map(|h| (PhotoSource::Image(i), h)));
         out.hashes.extend(as_is);
+        out.turned.extend(turned);
     }
     for (i, hash) in listing.image_hashes.iter().take(MAX_PHOTOS).enumerate() {
         // PDQ gives an image too small to hash all zeros: it says nothing.
@@ -126,6 +145,7 @@ where
     }
     let mut seen = std::collections::HashSet::new();
     out.hashes.retain(|h| seen.insert(*h));
+    out.turned.retain(|h| seen.insert(*h));
     out.signals = scorer.photo_signals(
         &hits,
         listing.images.len().min(MAX_PHOTOS),

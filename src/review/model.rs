@@ -110,6 +110,10 @@ pub struct StoredListing {
     /// the photos fetched, for finding relistings by photo.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photo_hashes: Vec<Hash256>,
+    /// The mirrored and turned copies of the photos fetched (none for supplied
+    /// hashes), so that a photo relisted mirrored or turned is still recognised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turned_photo_hashes: Vec<Hash256>,
 }
 
 /// The SHA-256 (hex) of a listing's canonical JSON.

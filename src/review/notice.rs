@@ -144,6 +144,7 @@ mod tests {
             received_at: "2026-01-02T03:04:05.000Z".into(),
             finding_ids: vec!["f1".into()],
             photo_hashes: Vec::new(),
+            turned_photo_hashes: Vec::new(),
         }
     }
 

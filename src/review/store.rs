@@ -92,6 +92,8 @@ pub struct Matched {
     pub findings: Vec<Finding>,
     /// The photos' PDQ hashes.
     pub photos: Vec<Hash256>,
+    /// Their mirrored and turned copies (photos fetched only).
+    pub turned: Vec<Hash256>,
 }
 
 /// A listing scored and ready to store.
@@ -324,7 +326,11 @@ impl ReviewStore {
             }
             // A concurrent batch may have changed the listing since it was scored as
             // unchanged: score it now rather than store nothing.
-            let Matched { findings, photos } = match item.matched.take() {
+            let Matched {
+                findings,
+                photos,
+                turned,
+            } = match item.matched.take() {
                 Some(m) => m,
                 None => rematch(&item.listing),
             };
@@ -364,6 +370,7 @@ impl ReviewStore {
                             &item.listing.id,
                             seller.as_deref(),
                             &photos,
+                            &turned,
                         )?;
                         let note = relist.as_ref().map(|r| r.note()).unwrap_or_default();
                         writes.audit.push((
@@ -418,6 +425,7 @@ impl ReviewStore {
                 received_at: at.clone(),
                 finding_ids: ids,
                 photo_hashes: photos,
+                turned_photo_hashes: turned,
             };
             writes
                 .listings
@@ -788,6 +796,7 @@ mod tests {
         let matcher = |l: &Listing| Matched {
             findings: scorer.score(l),
             photos: Vec::new(),
+            turned: Vec::new(),
         };
         let scored = store.score(batch, matcher).unwrap();
         store.store(scored, matcher, "test").unwrap()

@@ -89,6 +89,7 @@ impl AppState {
         Matched {
             findings: self.scorer.score_with(listing, &photos.signals),
             photos: photos.hashes,
+            turned: photos.turned,
         }
     }
 }

@@ -63,6 +63,9 @@ type KeyValue = (Vec<u8>, Vec<u8>);
 struct RemovedPhotos {
     listing_id: String,
     hashes: Vec<Hash256>,
+    /// The photos' mirrored and turned copies, when they were fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    turned: Vec<Hash256>,
 }
 
 /// `mark \0 finding id`: one mark's entries share the prefix `mark \0` (mark ids
@@ -87,13 +90,16 @@ fn closest(a: &[Hash256], b: &[Hash256]) -> Option<u32> {
 impl ReviewStore {
     /// The removed finding of `mark` on a listing other than `listing_id` that a
     /// new finding relists: the same `seller` first, else the closest photo to
-    /// one of `photos` (ties to the first in key order).
+    /// one of `photos` (ties to the first in key order). `turned` are the mirrored
+    /// and turned copies of `photos`, when known: a photo relisted mirrored matches
+    /// when either side's turned copies were computed.
     pub(super) fn relist_of(
         &self,
         mark: &str,
         listing_id: &str,
         seller: Option<&str>,
         photos: &[Hash256],
+        turned: &[Hash256],
     ) -> Result<Option<Relist>, ReviewError> {
         if let Some(seller) = seller {
             let prefix = seller_key(seller, mark, "");
@@ -121,7 +127,15 @@ impl ReviewStore {
             if removed.listing_id == listing_id {
                 continue;
             }
-            let Some(distance) = closest(photos, &removed.hashes) else {
+            let distance = [
+                closest(photos, &removed.hashes),
+                closest(photos, &removed.turned),
+                closest(turned, &removed.hashes),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(distance) = distance else {
                 continue;
             };
             if best.as_ref().is_none_or(|(d, _)| distance < *d) {
@@ -153,6 +167,7 @@ impl ReviewStore {
         let entry = RemovedPhotos {
             listing_id: f.listing_id.clone(),
             hashes: listing.photo_hashes,
+            turned: listing.turned_photo_hashes,
         };
         Ok(Some((removed_key(&f.mark_id, &f.id), to_json(&entry))))
     }
@@ -205,9 +220,20 @@ mod tests {
     }
 
     fn ingest(store: &ReviewStore, scorer: &Scorer, listings: Vec<Listing>) -> Vec<FindingRecord> {
+        ingest_turned(store, scorer, listings, |_| Vec::new())
+    }
+
+    /// Ingests with `turned(hash)` standing for a photo's turned copies.
+    fn ingest_turned(
+        store: &ReviewStore,
+        scorer: &Scorer,
+        listings: Vec<Listing>,
+        turned: impl Fn(&Hash256) -> Vec<Hash256>,
+    ) -> Vec<FindingRecord> {
         let matcher = |l: &Listing| Matched {
             findings: scorer.score(l),
             photos: l.image_hashes.clone(),
+            turned: l.image_hashes.iter().flat_map(&turned).collect(),
         };
         let scored = store.score(listings, matcher).unwrap();
         store.store(scored, matcher, "test").unwrap()
@@ -284,7 +310,8 @@ mod tests {
             entry,
             RemovedPhotos {
                 listing_id: "L1".into(),
-                hashes: vec![hash(3)]
+                hashes: vec![hash(3)],
+                turned: Vec::new(),
             }
         );
         assert_eq!(store.finding(&id).unwrap().unwrap().state, State::Removed);
@@ -297,6 +324,58 @@ mod tests {
         );
         remove(&store, &found[0].id);
         assert_eq!(store.removed_photos.len(), 1);
+    }
+
+    #[test]
+    fn a_photo_relisted_mirrored_is_found_through_the_turned_copies() {
+        // A stand-in for a photo's mirror image: a hash far from the photo's own.
+        let mirror = |h: &Hash256| {
+            let mut m = *h;
+            (128..256).for_each(|k| m.set_bit(k));
+            vec![m]
+        };
+        let (_dir, store, scorer) = setup();
+        let found = ingest_turned(
+            &store,
+            &scorer,
+            vec![listing("L1", "Zentrix shoes", "s1", &[hash(3)])],
+            mirror,
+        );
+        let removed = found[0].id.clone();
+        remove(&store, &removed);
+        assert!(hash(3).hamming(&mirror(&hash(3))[0]) > 100);
+        // The photo comes back mirrored, as a supplied hash (no turns of its own).
+        let found = ingest(
+            &store,
+            &scorer,
+            vec![
+                listing("L2", "Zentrix running shoes", "s2", &mirror(&hash(3))),
+                listing("L3", "Zentrix running shoes", "s3", &[hash(60)]),
+            ],
+        );
+        let by = |l: &str| found.iter().find(|f| f.listing_id == l).unwrap();
+        assert_eq!(by("L2").relist_of.as_deref(), Some(removed.as_str()));
+        assert_eq!(by("L3").relist_of, None);
+
+        // And the other way round: the removed photo was a supplied hash, the
+        // new listing's photo is fetched and its turned copy is the removed one.
+        let found = ingest(
+            &store,
+            &scorer,
+            vec![listing("L4", "Korvello bag", "s4", &mirror(&hash(7)))],
+        );
+        remove(&store, &found[0].id);
+        let found = ingest_turned(
+            &store,
+            &scorer,
+            vec![listing("L5", "Korvello bag", "s5", &[hash(7)])],
+            mirror,
+        );
+        assert_eq!(found[0].relist_of.as_deref(), Some(found_id("L4").as_str()));
+    }
+
+    fn found_id(listing: &str) -> String {
+        finding_id(listing, "korvello")
     }
 
     #[test]
