@@ -20,7 +20,7 @@ use clap::Args;
 use markhound::crawl::PhotoMatcher;
 use markhound::listing::Listing;
 use markhound::registry::{parse_file, Format, Mark};
-use markhound::scoring::{Finding, Rates, Scorer};
+use markhound::scoring::{Finding, Scorer};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -122,14 +122,7 @@ pub fn load_marks(global: &Global, files: &[PathBuf]) -> anyhow::Result<Vec<Mark
 
 /// Runs `markhound match`.
 pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
-    let rates = match &args.rates {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            Rates::from_toml(&text).with_context(|| format!("{}", p.display()))?
-        }
-        None => Rates::default(),
-    };
+    let rates = super::load_rates(args.rates.as_deref())?;
     let scorer = Scorer::new(load_marks(global, &args.registry)?, rates);
     let photos = PhotoMatcher::new(scorer.marks(), args.allow_private);
     let unhashed = scorer
@@ -368,7 +361,7 @@ mod tests {
             name: "Zentrix".into(),
             ..Mark::default()
         }];
-        Scorer::new(marks, Rates::default())
+        Scorer::new(marks, markhound::scoring::Rates::default())
     }
 
     fn run_stream(input: &str) -> (Vec<serde_json::Value>, usize) {

@@ -153,6 +153,17 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The exchange-rate table of `--rates FILE`, or the bundled one.
+pub fn load_rates(path: Option<&std::path::Path>) -> anyhow::Result<markhound::scoring::Rates> {
+    use anyhow::Context;
+    let Some(p) = path else {
+        return Ok(markhound::scoring::Rates::default());
+    };
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    markhound::scoring::Rates::from_toml(&text).with_context(|| format!("{}", p.display()))
+}
+
 /// The marks stored in `db` (at `path`), or an error that says how to import some
 /// when there are none.
 pub fn registry_marks(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use markhound::crawl::{FetchOptions, RemotePhotos};
-use markhound::scoring::{Rates, Scorer};
+use markhound::scoring::Scorer;
 use markhound::server::{serve, shutdown_signal, AppState};
 
 use super::{Global, Outcome};
@@ -46,14 +46,7 @@ impl ServeArgs {
 
 /// Runs `markhound serve`.
 pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<Outcome> {
-    let rates = match &args.rates {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read {}", p.display()))?;
-            Rates::from_toml(&text).with_context(|| format!("{}", p.display()))?
-        }
-        None => Rates::default(),
-    };
+    let rates = super::load_rates(args.rates.as_deref())?;
     let db = markhound::db::open(&global.db)?;
     let marks = super::registry_marks(&db, &global.db)?;
     let scorer = Scorer::new(marks, rates);
