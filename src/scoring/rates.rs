@@ -68,7 +68,7 @@ impl Default for Rates {
 #[non_exhaustive]
 pub enum RatesError {
     /// The file is not valid TOML of the expected shape.
-    #[error("not a rates table: {0}")]
+    #[error("not a rates table")]
     Parse(#[from] toml::de::Error),
     /// A rate is not a positive finite number.
     #[error("rates.{currency}: must be a positive number, got {value}")]
