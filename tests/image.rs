@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 
-use crate::util::{repo_root, stderr, stdout, Workspace};
+use crate::util::{png_header, repo_root, stderr, stdout, Workspace};
 
 /// The reference images and hashes, or `None` (with a message) when absent.
 fn pdq_data() -> Option<PathBuf> {
@@ -312,19 +312,6 @@ fn usage_errors_exit_with_2() {
     assert_eq!(ws.run(&["hash"]).status.code(), Some(2));
     let out = ws.run(&["hash", "--algo", "md5", "x.png"]);
     assert_eq!(out.status.code(), Some(2));
-}
-
-/// A PNG declaring `width` × `height` pixels around an almost empty image stream.
-fn png_header(width: u32, height: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    let mut writer = encoder.write_header().unwrap();
-    // An empty zlib stream; dropping the writer adds the end chunk.
-    let empty_zlib = [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
-    writer.write_chunk(png::chunk::IDAT, &empty_zlib).unwrap();
-    drop(writer);
-    out
 }
 
 /// A decompression bomb: a few tens of kilobytes that inflate to a 16,000 × 16,000

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageFormat};
 
-use crate::util::{repo_root, run_with_stdin, serve, stderr, stdout, Workspace};
+use crate::util::{png_header, repo_root, run_with_stdin, serve, stderr, stdout, Workspace};
 
 /// A workspace whose registry holds Zentrix with its product photo, and Quvo.
 fn registry() -> Workspace {
@@ -259,18 +259,6 @@ fn unusable_photos_add_nothing_and_the_lines_still_succeed() {
         "{err}"
     );
     assert!(!err.contains("\u{1b}[41m"), "{err}");
-}
-
-/// A PNG declaring `width` × `height` pixels around an empty image stream.
-fn png_header(width: u32, height: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    let mut writer = encoder.write_header().unwrap();
-    let empty_zlib = [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
-    writer.write_chunk(png::chunk::IDAT, &empty_zlib).unwrap();
-    drop(writer);
-    out
 }
 
 #[test]

@@ -6,28 +6,12 @@
 //! when no Chromium is found (and fails when `CI` is set, so CI cannot skip it).
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use markhound::listing::{Listing, Seller};
 use markhound::report::{HtmlReport, Report, ReportData};
 use markhound::scoring::{Finding, Signal, SignalKind, Span};
 
-fn headless(bin: &PathBuf, profile: &std::path::Path) -> Command {
-    let mut c = Command::new(bin);
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,1600",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    c
-}
+use crate::util::headless_chromium;
 
 fn hostile_report() -> ReportData {
     let title = "<script>alert(1)</script> Z3NTRIX shoes <img src=x onerror=alert(2)>";
@@ -74,7 +58,7 @@ fn hostile_titles_render_as_text_in_chromium() {
     drop(file);
     let url = format!("file://{}", page.display());
 
-    let out = headless(&bin, &dir.path().join("profile"))
+    let out = headless_chromium(&bin, &dir.path().join("profile"), 1280, 1600)
         .arg("--dump-dom")
         .arg(&url)
         .output()
@@ -102,7 +86,7 @@ fn hostile_titles_render_as_text_in_chromium() {
     assert!(dom.contains("<mark>Z3NTRIX</mark>"), "{dom:.2000}");
 
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-hostile.png");
-    let status = headless(&bin, &dir.path().join("profile2"))
+    let status = headless_chromium(&bin, &dir.path().join("profile2"), 1280, 1600)
         .arg(format!("--screenshot={}", shot.display()))
         .arg(&url)
         .output()

@@ -7,8 +7,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -16,6 +16,7 @@ use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
 use crate::review_api::Service;
+use crate::util::headless_chromium;
 
 /// A headless Chromium with one page, driven over the DevTools protocol.
 struct Browser {
@@ -71,22 +72,10 @@ fn call_raw(
 }
 
 impl Browser {
-    fn launch(bin: &PathBuf) -> Browser {
+    fn launch(bin: &Path) -> Browser {
         let profile = tempfile::tempdir().unwrap();
-        let mut child = Command::new(bin)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-port=0",
-                "--window-size=1280,1000",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
+        let mut child = headless_chromium(bin, profile.path(), 1280, 1000)
+            .arg("--remote-debugging-port=0")
             .arg("about:blank")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

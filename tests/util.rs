@@ -115,6 +115,38 @@ pub fn chromium_or_skip() -> Option<PathBuf> {
     found
 }
 
+/// Headless Chromium as this machine's closed network wants it (no background
+/// connections), with its own profile folder and a window of `width` × `height`.
+pub fn headless_chromium(bin: &Path, profile: &Path, width: u32, height: u32) -> Command {
+    let mut c = Command::new(bin);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(format!("--window-size={width},{height}"))
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+/// A PNG declaring `width` × `height` pixels around an almost empty image stream.
+pub fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    let mut writer = encoder.write_header().unwrap();
+    // An empty zlib stream; dropping the writer adds the end chunk.
+    let empty_zlib = [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
+    writer.write_chunk(png::chunk::IDAT, &empty_zlib).unwrap();
+    drop(writer);
+    out
+}
+
 /// Serves `routes` (path, raw HTTP answer) on 127.0.0.1 until the test ends and
 /// returns the base URL.
 pub fn serve(routes: Vec<(&'static str, Vec<u8>)>) -> String {
