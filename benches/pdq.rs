@@ -10,9 +10,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use markhound::image::{
-    decode_bytes, pdq_hash, pdq_hash_dihedral, query_hashes, reference_hashes, Dihedral, Hash256,
-    HashIndex, Limits, PdqHash, QueryHash, QueryTransform, ReferenceEntry, ReferenceHash,
-    ReferenceIndex, Variant,
+    decode_bytes, pdq_hash, pdq_hash_dihedral, query_hashes, reference_hashes, Hash256, HashIndex,
+    Limits, PdqHash, QueryHash, ReferenceEntry, ReferenceHash, ReferenceIndex, Variant,
 };
 
 fn photo_bytes() -> Vec<u8> {
@@ -173,15 +172,7 @@ fn bench_reference_index(c: &mut Criterion) {
                     } else {
                         rng.hash()
                     };
-                    QueryHash {
-                        transform: QueryTransform {
-                            dihedral: Dihedral::Original,
-                            trimmed: false,
-                            half: None,
-                            centre: false,
-                        },
-                        pdq: PdqHash { hash, quality: 100 },
-                    }
+                    QueryHash::supplied(hash)
                 })
                 .collect()
         })
