@@ -700,22 +700,23 @@ impl ReviewStore {
 
     /// Every audit entry, by finding then version (for exports and checks).
     pub fn audit_all(&self) -> Result<Vec<AuditEntry>, ReviewError> {
-        self.audit
-            .iter()
-            .map(|entry| {
-                let (k, v) = entry?;
-                Self::decode(AUDIT, &k, &v)
-            })
-            .collect()
+        Self::decode_all(&self.audit, AUDIT)
     }
 
     /// Every finding, in id order.
     pub fn all_findings(&self) -> Result<Vec<FindingRecord>, ReviewError> {
-        self.findings
-            .iter()
+        Self::decode_all(&self.findings, FINDINGS)
+    }
+
+    /// Every value of `tree` (named `name`), in key order.
+    fn decode_all<T: serde::de::DeserializeOwned>(
+        tree: &sled::Tree,
+        name: &'static str,
+    ) -> Result<Vec<T>, ReviewError> {
+        tree.iter()
             .map(|entry| {
                 let (k, v) = entry?;
-                Self::decode(FINDINGS, &k, &v)
+                Self::decode(name, &k, &v)
             })
             .collect()
     }
