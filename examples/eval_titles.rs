@@ -171,13 +171,10 @@ fn names(title: &str, brand: &str) -> bool {
     })
 }
 
-/// Which half of the brands is registered: those whose hash's first byte is even
-/// (the default), or the other half (`--split odd`), to check that no rule depends on
-/// which brands happen to be registered.
-static ODD_HALF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-fn registered(brand: &str) -> bool {
-    let odd = ODD_HALF.load(std::sync::atomic::Ordering::Relaxed);
+/// Whether `brand` is registered: those whose hash's first byte is even (the
+/// default), or the other half with `odd` (`--split odd`), to check that no rule
+/// depends on which brands happen to be registered.
+fn registered(brand: &str, odd: bool) -> bool {
     (Sha256::digest(brand.as_bytes())[0] % 2 == 1) == odd
 }
 
@@ -518,6 +515,7 @@ impl Tally {
 fn main() {
     let mut data = PathBuf::from("../shared/data");
     let mut out = PathBuf::from("eval-out");
+    let mut odd = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -525,7 +523,7 @@ fn main() {
             "--out" => out = args.next().expect("--out DIR").into(),
             "--split" => match args.next().as_deref() {
                 Some("even") => {}
-                Some("odd") => ODD_HALF.store(true, std::sync::atomic::Ordering::Relaxed),
+                Some("odd") => odd = true,
                 _ => panic!("--split even|odd"),
             },
             other => panic!("unknown argument {other}"),
@@ -544,7 +542,7 @@ fn main() {
     for ds in DATASETS {
         let rows = read_rows(&data, ds);
         let brands: BTreeSet<String> = rows.iter().map(|r| r.brand.clone()).collect();
-        let reg: Vec<&String> = brands.iter().filter(|b| registered(b)).collect();
+        let reg: Vec<&String> = brands.iter().filter(|b| registered(b, odd)).collect();
         let mut slugs: BTreeMap<String, String> = BTreeMap::new();
         let mut used = BTreeSet::new();
         for b in &reg {
@@ -569,7 +567,7 @@ fn main() {
         // Cases.
         let mut cases: Vec<Case> = Vec::new();
         for (n, row) in rows.iter().enumerate() {
-            let is_reg = registered(&row.brand);
+            let is_reg = registered(&row.brand, odd);
             if is_reg {
                 let Some((s, e)) = find_mention(&row.title, &row.brand) else {
                     continue;
