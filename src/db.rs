@@ -1,11 +1,57 @@
-//! Database opening and schema versioning. Every part of markhound stores its data
-//! in trees of one sled database; this module opens it and refuses a database written
-//! by a newer markhound, whose layout this one cannot know.
+//! Database opening, tree names and schema versions. Every part of markhound stores
+//! its data in trees of one sled database; this module opens it, migrates a database
+//! written by an older markhound ([`migrate`]) and refuses one written by a newer
+//! markhound, whose layout this one cannot know.
+//!
+//! Every tree is named in [`trees`], in one style (`part/what`).
+
+mod migrate;
 
 use std::path::{Path, PathBuf};
 
-/// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u64 = 1;
+/// The schema version this build writes and reads. Version 1 kept crawled listings
+/// and their findings apart from the review queue (trees `store.*`, `crawl.*`);
+/// version 2 keeps every listing and finding in the one store ([`trees`]).
+pub const SCHEMA_VERSION: u64 = 2;
+
+/// The name of every tree of the database.
+pub mod trees {
+    /// The registry: marks by id and the registry version.
+    pub const REGISTRY: &str = "registry";
+    /// Listings by id (JSON `StoredListing`): every listing, crawled or handed in.
+    pub const LISTINGS: &str = "review/listings";
+    /// Findings by id (JSON `FindingRecord`).
+    pub const FINDINGS: &str = "review/findings";
+    /// Audit entries, keyed by finding id then version (big-endian u64).
+    pub const AUDIT: &str = "review/audit";
+    /// The audit log in the order it was written: a sequence number (big-endian
+    /// u64) to the [`AUDIT`] key of the entry.
+    pub const AUDIT_LOG: &str = "review/audit_log";
+    /// Index for score order: inverted score bits, then finding id.
+    pub const BY_SCORE: &str = "review/by_score";
+    /// Index of findings by seller then mark: `seller \0 mark \0 finding id`.
+    pub const BY_SELLER: &str = "review/by_seller";
+    /// Index for one state in score order: the state's number, then as [`BY_SCORE`].
+    pub const BY_STATE: &str = "review/by_state";
+    /// The photo hashes of removed findings, by mark: `mark \0 finding id` to the
+    /// removed listing's id and photo hashes (JSON).
+    pub const REMOVED_PHOTOS: &str = "review/removed_photos";
+    /// API tokens by id (JSON), secrets stored hashed.
+    pub const TOKENS: &str = "review/tokens";
+    /// Signed-in web sessions by the SHA-256 of their cookie.
+    pub const SESSIONS: &str = "ui/sessions";
+    /// Raw page bodies of crawled listings: SHA-256 to the zstd-compressed body.
+    pub const BODIES: &str = "evidence/bodies";
+    /// Listing photos kept as evidence: the original's SHA-256 to a thumbnail
+    /// (JPEG, at most [`crate::photos::THUMBNAIL_SIDE`] pixels a side).
+    pub const PHOTOS: &str = "evidence/photos";
+    /// Every URL of the current crawl: canonical URL to its state (JSON).
+    pub const CRAWL_URLS: &str = "crawl/urls";
+    /// Queued URLs in order: sequence (big-endian u64) to canonical URL.
+    pub const CRAWL_QUEUE: &str = "crawl/queue";
+    /// Facts about the current crawl (its targets and limits), JSON by key.
+    pub const CRAWL_META: &str = "crawl/meta";
+}
 
 /// Key, in the default tree, of the schema version (a big-endian u64).
 pub const SCHEMA_KEY: &[u8] = b"markhound/schema-version";
@@ -37,6 +83,21 @@ pub enum DbError {
         found: u64,
         /// [`SCHEMA_VERSION`].
         supported: u64,
+    },
+    /// An older database could not be migrated; it is left as it was.
+    #[error(
+        "cannot migrate the database {} from schema version {from} to {}; it is \
+         unchanged, and the markhound that wrote it still opens it",
+        path.display(), SCHEMA_VERSION
+    )]
+    Migrate {
+        /// The database path.
+        path: PathBuf,
+        /// The version found.
+        from: u64,
+        /// What failed.
+        #[source]
+        source: migrate::MigrateError,
     },
     /// The stored schema version is not a u64.
     #[error(
@@ -139,7 +200,20 @@ fn check_schema(db: &sled::Db, path: &Path) -> Result<(), DbError> {
                     path: path.to_owned(),
                     len: bytes.len(),
                 })?;
-            // Older schemas would be migrated here; version 1 is the first.
+            if found < SCHEMA_VERSION {
+                migrate::run(db, found).map_err(|source| DbError::Migrate {
+                    path: path.to_owned(),
+                    from: found,
+                    source,
+                })?;
+            }
+            if found == SCHEMA_VERSION {
+                migrate::drop_leftovers(db).map_err(|source| DbError::Migrate {
+                    path: path.to_owned(),
+                    from: found,
+                    source,
+                })?;
+            }
             if found > SCHEMA_VERSION {
                 return Err(DbError::NewerSchema {
                     path: path.to_owned(),
@@ -194,9 +268,9 @@ mod tests {
             .unwrap();
         let err = check_schema(&db, &path).unwrap_err();
         let message = err.to_string();
-        assert!(matches!(err, DbError::NewerSchema { found: 2, .. }));
+        assert!(matches!(err, DbError::NewerSchema { found: 3, .. }));
         assert!(message.contains(&path.display().to_string()), "{message}");
-        assert!(message.contains("version 2") && message.contains("version 1"));
+        assert!(message.contains("version 3") && message.contains("version 2"));
 
         db.insert(SCHEMA_KEY, &b"x"[..]).unwrap();
         assert!(matches!(

@@ -1,18 +1,23 @@
 //! markhound: an intellectual-property infringement scanner for marketplace listings.
 //!
-//! Data flows one way: listings come in (handed over as JSON lines, or crawled),
-//! the [`text`] and [`image`] matchers find the trademarks of the [`registry`] they
-//! name or copy, [`scoring`] turns that evidence into ranked findings, and the
-//! reports and the review queue take the findings out.
+//! Data flows one way: listings come in (crawled, handed over as JSON lines, posted
+//! to the API), the [`text`] matcher and the [`photos`] matcher (over [`image`]
+//! fingerprints) find the trademarks of the [`registry`] they name or copy,
+//! [`scoring`] turns that evidence into ranked findings, the [`store`] keeps every
+//! listing and finding under the [`review`] model, and reports, the review queue
+//! and notices take them out. [`pipeline`] is that one way, used by every command.
 //!
-//! The pure parts (`text`, `scoring`, `image`) take data and return data; storage
-//! lives in [`registry`] and [`db`].
+//! The pure parts (`text`, `image`, `photos`, `scoring`, `report`) take data and
+//! return data; storage lives in [`db`], [`registry`] and [`store`], network I/O in
+//! [`crawl`] and [`server`].
 
 pub mod crawl;
 pub mod db;
 pub mod demo;
 pub mod image;
 pub mod listing;
+pub mod photos;
+pub mod pipeline;
 pub mod registry;
 pub mod report;
 pub mod review;

@@ -58,3 +58,47 @@ pub struct Seller {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+
+/// What was seen when a listing's page was fetched, so a report or a notice can cite
+/// it: the page's address after redirects, the status, the time and the SHA-256 of
+/// the raw body (kept in the store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The URL after redirects.
+    pub final_url: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// When the body was received (UTC, RFC 3339).
+    pub fetched_at: String,
+    /// SHA-256 of the raw body, lower-case hex.
+    pub sha256: String,
+    /// The body was longer than the cap and was cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// A listing photo kept as evidence: where it came from, the SHA-256 of the bytes
+/// fetched or read, and its size; a thumbnail of it is stored under the SHA-256, so
+/// reports and the review UI show the photo after the shop took it down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRecord {
+    /// Its position in the listing's `images`.
+    pub index: usize,
+    /// The path or URL it was read from.
+    pub source: String,
+    /// SHA-256 of the original bytes, lower-case hex.
+    pub sha256: String,
+    /// The original's width in pixels.
+    pub width: u32,
+    /// The original's height in pixels.
+    pub height: u32,
+}
+
+/// A photo kept as evidence with its thumbnail (JPEG).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptPhoto {
+    /// What is stored with the listing.
+    pub record: PhotoRecord,
+    /// The thumbnail, stored under `record.sha256`.
+    pub thumbnail: Vec<u8>,
+}

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use markhound::crawl::{CrawlConfig, FetchConfig, Profile, Seeds, Stats};
+use markhound::pipeline::{Config, Pipeline};
 use markhound::registry::Registry;
 use markhound::store::Store;
 use url::Url;
@@ -87,6 +88,24 @@ impl CrawlFlags {
             contact: None,
             max_body: 5 << 20,
         }
+    }
+
+    /// Whether `--resume` was given.
+    pub fn resuming(&self) -> bool {
+        self.resume
+    }
+
+    /// The pipeline configuration of a crawl: photos are fetched by the crawl
+    /// itself and kept; `rates` from `--rates`.
+    pub fn pipeline_config(&self, rates: Option<&std::path::Path>) -> anyhow::Result<Config> {
+        Ok(Config {
+            rates: super::load_rates(rates)?,
+            fetch: markhound::crawl::FetchOptions {
+                allow_private: self.allow_private,
+                ..Default::default()
+            },
+            ..Config::default()
+        })
     }
 
     /// The validated crawl configuration.
@@ -167,15 +186,17 @@ pub fn seeds(targets: &[String], db: &sled::Db) -> anyhow::Result<Seeds> {
     Ok(Seeds::Urls(urls))
 }
 
-/// Runs a crawl with a progress bar (on a terminal, unless quiet) and a summary line.
+/// Runs a crawl with a progress bar (on a terminal, unless quiet) and a summary line;
+/// each listing found is matched by `pipeline` and stored with its findings.
 pub fn crawl(
     global: &Global,
     db: &sled::Db,
+    store: &Arc<Store>,
+    pipeline: &Arc<Pipeline>,
     targets: &[String],
     flags: &CrawlFlags,
 ) -> anyhow::Result<Stats> {
     let config = flags.config()?;
-    let store = Store::open(db).context("cannot open the listing store")?;
     let targets = if targets.is_empty() {
         store
             .crawl_targets()
@@ -217,10 +238,11 @@ pub fn crawl(
         .build()
         .context("cannot start the async runtime")?;
     let stats = runtime.block_on(markhound::crawl::run(
-        &store,
+        Arc::clone(store),
         seeds,
         config,
         flags.resume,
+        markhound::pipeline::crawl_matcher(Arc::clone(pipeline)),
         &progress,
     ))?;
     if let Some(bar) = bar {
@@ -250,7 +272,9 @@ pub fn crawl(
 /// log); everything fetched is stored.
 pub fn run(global: &Global, args: CrawlArgs) -> anyhow::Result<Outcome> {
     let db = markhound::db::open(&global.db)?;
-    let stats = crawl(global, &db, &args.targets, &args.flags)?;
+    let store = Arc::new(Store::open(&db).context("cannot open the store")?);
+    let pipeline = Arc::new(Pipeline::from_registry(&db, &args.flags.pipeline_config(None)?)?);
+    let stats = crawl(global, &db, &store, &pipeline, &args.targets, &args.flags)?;
     Ok(if stats.errors > 0 {
         Outcome::Failure
     } else {

@@ -1,12 +1,13 @@
-//! `markhound listings export`: every stored listing as one JSON line in the `match`
-//! input schema, plus its evidence, so crawled listings can feed other tools.
+//! `markhound listings export`: every stored listing (crawled or handed in) as one
+//! JSON line in the `match` input schema, plus the evidence of crawled ones, so
+//! they can feed other tools.
 
 use std::io::{BufWriter, Write};
 
 use anyhow::Context;
 use clap::Subcommand;
-use markhound::listing::Listing;
-use markhound::store::{Evidence, Store};
+use markhound::listing::{Evidence, Listing};
+use markhound::store::Store;
 use serde::Serialize;
 
 use super::{Global, Outcome};
@@ -23,8 +24,8 @@ pub enum ListingsCommand {
 struct Line<'a> {
     #[serde(flatten)]
     listing: &'a Listing,
-    #[serde(flatten)]
-    evidence: &'a Evidence,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'a Evidence>,
 }
 
 /// Runs `markhound listings`.
@@ -32,15 +33,15 @@ pub fn run(global: &Global, cmd: ListingsCommand) -> anyhow::Result<Outcome> {
     match cmd {
         ListingsCommand::Export => {
             let db = markhound::db::open(&global.db)?;
-            let store = Store::open(&db).context("cannot open the listing store")?;
+            let store = Store::open(&db).context("cannot open the store")?;
             let mut out = BufWriter::new(std::io::stdout().lock());
-            for item in store.listings() {
-                let (_, stored) = item?;
+            for stored in store.listings() {
+                let stored = stored?;
                 serde_json::to_writer(
                     &mut out,
                     &Line {
                         listing: &stored.listing,
-                        evidence: &stored.evidence,
+                        evidence: stored.evidence.as_ref(),
                     },
                 )?;
                 out.write_all(b"\n")?;

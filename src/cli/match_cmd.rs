@@ -17,10 +17,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use markhound::crawl::PhotoMatcher;
+use markhound::crawl::FetchOptions;
 use markhound::listing::Listing;
+use markhound::pipeline::{Config, PhotoSources, Pipeline};
 use markhound::registry::{parse_file, Format, Mark};
-use markhound::scoring::{Finding, Scorer};
+use markhound::scoring::Finding;
+use markhound::store::{Incoming, Store};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -67,6 +69,11 @@ pub struct MatchArgs {
     /// Exchange rates for price floors (TOML `[rates]`, US dollars per unit).
     #[arg(long, value_name = "FILE")]
     rates: Option<PathBuf>,
+    /// Also store the listings and their findings in the database's review queue
+    /// (as the API does): an unchanged listing changes nothing, reviewer decisions
+    /// stay. Output is unchanged.
+    #[arg(long, conflicts_with_all = ["registry", "title", "image"])]
+    store: bool,
 }
 
 fn parse_score(s: &str) -> Result<f64, String> {
@@ -122,10 +129,29 @@ pub fn load_marks(global: &Global, files: &[PathBuf]) -> anyhow::Result<Vec<Mark
 
 /// Runs `markhound match`.
 pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
-    let rates = super::load_rates(args.rates.as_deref())?;
-    let scorer = Scorer::new(load_marks(global, &args.registry)?, rates);
-    let photos = PhotoMatcher::new(scorer.marks(), args.allow_private);
-    let unhashed = scorer
+    let config = Config {
+        rates: super::load_rates(args.rates.as_deref())?,
+        photos: PhotoSources::UrlsAndFiles,
+        fetch: FetchOptions {
+            allow_private: args.allow_private,
+            ..FetchOptions::default()
+        },
+        keep_photos: args.store,
+    };
+    let (pipeline, store) = if args.store {
+        let db = markhound::db::open(&global.db)?;
+        super::registry_marks(&db, &global.db)?;
+        let pipeline = Pipeline::from_registry(&db, &config)?;
+        let store = Store::open(&db).context("cannot open the store")?;
+        (pipeline, Some(store))
+    } else {
+        (
+            Pipeline::new(load_marks(global, &args.registry)?, 0, &config)?,
+            None,
+        )
+    };
+    let unhashed = pipeline
+        .scorer()
         .marks()
         .iter()
         .flat_map(|m| &m.images)
@@ -149,8 +175,7 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
             price: args.price.clone(),
             ..Listing::default()
         };
-        let extra = photos.signals(&scorer, &listing);
-        let findings = filtered(scorer.score_with(&listing, &extra), args.min_score);
+        let findings = filtered(pipeline.findings(&listing), args.min_score);
         let stdout = io::stdout();
         let mut out = stdout.lock();
         if stdout.is_terminal() {
@@ -173,14 +198,20 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
+    let target = Target {
+        pipeline: &pipeline,
+        store: store.as_ref(),
+    };
     let bad = stream(
         BufReader::with_capacity(1 << 16, input),
         &mut out,
-        &scorer,
-        &photos,
+        &target,
         args.min_score,
     )?;
     out.flush()?;
+    if let Some(store) = &store {
+        store.flush().context("cannot write the database")?;
+    }
     if bad > 0 {
         let name = args.jsonl.as_deref().unwrap_or("-");
         eprintln!("error: {bad} line(s) of {name} could not be parsed; see the \"error\" lines of the output");
@@ -214,13 +245,55 @@ enum Line {
     TooLong(usize),
 }
 
+/// Where listings go: matched by the pipeline, and stored too when a store is
+/// given.
+struct Target<'a> {
+    pipeline: &'a Pipeline,
+    store: Option<&'a Store>,
+}
+
+impl Target<'_> {
+    /// The findings of each listing of a batch, in order.
+    fn findings(&self, listings: Vec<Listing>) -> anyhow::Result<Vec<(String, Vec<Finding>)>> {
+        let Some(store) = self.store else {
+            return Ok(listings
+                .par_iter()
+                .map(|l| (l.id.clone(), self.pipeline.findings(l)))
+                .collect());
+        };
+        let ids: Vec<String> = listings.iter().map(|l| l.id.clone()).collect();
+        let incoming = listings.into_iter().map(Incoming::handed_in).collect();
+        let records = self
+            .pipeline
+            .ingest(store, incoming, "match")
+            .context("cannot store the listings")?;
+        let mut by_listing: std::collections::HashMap<String, Vec<Finding>> = Default::default();
+        for r in records {
+            by_listing.entry(r.listing_id).or_default().push(Finding {
+                mark_id: r.mark_id,
+                mark: r.mark,
+                score: r.score,
+                signals: r.signals,
+                spans: r.spans,
+            });
+        }
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let mut f = by_listing.get(&id).cloned().unwrap_or_default();
+                f.sort_by(|a, b| b.score.total_cmp(&a.score));
+                (id, f)
+            })
+            .collect())
+    }
+}
+
 /// Scores every line of `input`, writing one output line per input line; returns the
 /// number of lines that could not be parsed.
 fn stream(
     mut input: impl BufRead,
     out: &mut impl Write,
-    scorer: &Scorer,
-    photos: &PhotoMatcher,
+    target: &Target<'_>,
     min_score: f64,
 ) -> anyhow::Result<usize> {
     let mut bad = 0;
@@ -237,12 +310,29 @@ fn stream(
         if batch.is_empty() {
             return Ok(bad);
         }
-        let results: Vec<(String, bool)> = batch
-            .par_iter()
-            .map(|line| answer(line, scorer, photos, min_score))
-            .collect();
-        for (text, ok) in results {
-            bad += usize::from(!ok);
+        let parsed: Vec<Result<Listing, String>> = batch.par_iter().map(parse_line).collect();
+        let listings: Vec<Listing> = parsed.iter().filter_map(|p| p.as_ref().ok()).cloned().collect();
+        let mut findings = target.findings(listings)?.into_iter();
+        for (line, parsed) in batch.iter().zip(parsed) {
+            let text = match parsed {
+                Ok(_) => {
+                    let (id, f) = findings.next().expect("one answer per listing");
+                    let f = filtered(f, min_score);
+                    serde_json::to_string(&Output {
+                        id: &id,
+                        findings: &f,
+                    })
+                    .expect("findings serialize")
+                }
+                Err(error) => {
+                    bad += 1;
+                    serde_json::to_string(&LineError {
+                        line: line.number(),
+                        error,
+                    })
+                    .expect("errors serialize")
+                }
+            };
             out.write_all(text.as_bytes())?;
             out.write_all(b"\n")?;
         }
@@ -285,28 +375,19 @@ fn read_line(input: &mut impl BufRead, number: usize) -> anyhow::Result<Option<L
     Ok(Some(Line::Text(number, buf)))
 }
 
-fn answer(line: &Line, scorer: &Scorer, photos: &PhotoMatcher, min_score: f64) -> (String, bool) {
-    let error = |line: usize, error: String| {
-        let text = serde_json::to_string(&LineError { line, error }).unwrap_or_default();
-        (text, false)
-    };
-    match line {
-        Line::TooLong(n) => error(*n, format!("line longer than {MAX_LINE} bytes")),
-        Line::Text(n, bytes) => {
-            let listing: Listing = match parse_listing(bytes) {
-                Ok(l) => l,
-                Err(e) => return error(*n, e),
-            };
-            let extra = photos.signals(scorer, &listing);
-            let findings = filtered(scorer.score_with(&listing, &extra), min_score);
-            match serde_json::to_string(&Output {
-                id: &listing.id,
-                findings: &findings,
-            }) {
-                Ok(text) => (text, true),
-                Err(e) => error(*n, e.to_string()),
-            }
+impl Line {
+    fn number(&self) -> usize {
+        match self {
+            Line::Text(n, _) | Line::TooLong(n) => *n,
         }
+    }
+}
+
+/// The listing of one line, or why there is none.
+fn parse_line(line: &Line) -> Result<Listing, String> {
+    match line {
+        Line::TooLong(_) => Err(format!("line longer than {MAX_LINE} bytes")),
+        Line::Text(_, bytes) => parse_listing(bytes),
     }
 }
 
@@ -343,7 +424,7 @@ fn print_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
                 out,
                 "       {:+.2}  {:<17} {}",
                 s.weight,
-                format!("{:?}", s.kind),
+                s.kind.as_str(),
                 s.detail
             )?;
         }
@@ -355,20 +436,23 @@ fn print_table(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn scorer() -> Scorer {
+    fn pipeline() -> Pipeline {
         let marks = vec![Mark {
             id: "zentrix".into(),
             name: "Zentrix".into(),
             ..Mark::default()
         }];
-        Scorer::new(marks, markhound::scoring::Rates::default())
+        Pipeline::new(marks, 0, &Config::default()).unwrap()
     }
 
     fn run_stream(input: &str) -> (Vec<serde_json::Value>, usize) {
         let mut out = Vec::new();
-        let sc = scorer();
-        let photos = PhotoMatcher::new(sc.marks(), false);
-        let bad = stream(input.as_bytes(), &mut out, &sc, &photos, 0.0).unwrap();
+        let p = pipeline();
+        let target = Target {
+            pipeline: &p,
+            store: None,
+        };
+        let bad = stream(input.as_bytes(), &mut out, &target, 0.0).unwrap();
         let lines = String::from_utf8(out)
             .unwrap()
             .lines()
@@ -415,9 +499,12 @@ mod tests {
         input.extend_from_slice(&vec![b'x'; MAX_LINE + 10]);
         input.extend_from_slice(b"\n\xff\xfe\n{\"id\":\"a\",\"title\":\"Zentrix\"}");
         let mut out = Vec::new();
-        let sc = scorer();
-        let photos = PhotoMatcher::new(sc.marks(), false);
-        let bad = stream(&input[..], &mut out, &sc, &photos, 0.0).unwrap();
+        let p = pipeline();
+        let target = Target {
+            pipeline: &p,
+            store: None,
+        };
+        let bad = stream(&input[..], &mut out, &target, 0.0).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(bad, 2);

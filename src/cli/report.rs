@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use markhound::pipeline::ReportFilter;
 use markhound::registry::Registry;
-use markhound::report::{attach_marks, CsvReport, HtmlReport, JsonReport, Report, ReportData};
-use markhound::store::{listing_key, Store};
+use markhound::report::{CsvReport, HtmlReport, JsonReport, Report, ReportData};
+use markhound::review::State;
+use markhound::store::Store;
 
 use super::{Global, Outcome};
 
@@ -32,20 +34,60 @@ impl Format {
             Format::Csv => &CsvReport,
         }
     }
+
+
+    /// The format a file name's extension names.
+    fn of_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "html" | "htm" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// `--state`: the review states a report shows.
+#[derive(Debug, Clone, Args)]
+pub struct StateArg {
+    /// Only report findings in these review states (comma-separated: new,
+    /// in_review, confirmed, dismissed, reopened, notice_sent, removed,
+    /// reinstated); the default is every state but `dismissed`.
+    #[arg(long = "state", value_name = "STATE,...", value_delimiter = ',', value_parser = parse_state)]
+    state: Vec<State>,
+}
+
+impl StateArg {
+    /// The states given, or the default.
+    pub fn states(&self) -> Vec<State> {
+        if self.state.is_empty() {
+            ReportFilter::default().states
+        } else {
+            self.state.clone()
+        }
+    }
+}
+
+fn parse_state(s: &str) -> Result<State, String> {
+    s.parse::<State>().map_err(|e| e.to_string())
 }
 
 /// Arguments of `markhound report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The output format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    format: Format,
+    /// The output format; the default is the one `--out`'s extension names, else
+    /// JSON.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
-    /// Only report findings with at least this score (0..1).
+    /// Only report findings with at least this score (0..1); the default is the
+    /// suspect threshold.
     #[arg(long, default_value_t = markhound::scoring::SUSPECT_THRESHOLD, value_parser = super::report::parse_score)]
     min_score: f64,
+    #[command(flatten)]
+    states: StateArg,
 }
 
 /// Parses a score between 0 and 1.
@@ -80,37 +122,41 @@ fn write_to(report: &dyn Report, data: &ReportData, path: &Path) -> anyhow::Resu
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The report data of the stored findings, with the marks they refer to and the
-/// evidence of each suspect listing; warns when some listings were not matched
-/// against the current registry.
-pub fn stored_report(global: &Global, db: &sled::Db, min_score: f64) -> anyhow::Result<ReportData> {
+/// The report of the stored findings `filter` selects; warns when some listings
+/// were not matched against the current registry.
+pub fn stored_report(
+    global: &Global,
+    db: &sled::Db,
+    filter: &ReportFilter,
+) -> anyhow::Result<ReportData> {
     let registry = Registry::open(db).context("cannot open the registry")?;
     let version = registry
         .version()
         .context("cannot read the registry version")?;
     let marks = registry.marks().context("cannot read the registry")?;
-    let store = Store::open(db).context("cannot open the listing store")?;
-    let (scored, stale) = store.scored(version)?;
-    if stale > 0 && !global.quiet {
+    let store = Store::open(db).context("cannot open the store")?;
+    let (data, pending) = markhound::pipeline::report(&store, &marks, version, filter)?;
+    if pending > 0 && !global.quiet {
         eprintln!(
-            "warning: {stale} stored listings are not matched against the current registry; run `markhound scan` first"
+            "warning: {pending} stored listings are not matched against the current registry; run `markhound scan` first"
         );
     }
-    let mut data = ReportData::new(scored, min_score);
-    for suspect in &mut data.suspects {
-        if let Some(stored) = store.listing(&listing_key(&suspect.listing))? {
-            suspect.evidence = Some(stored.evidence.into());
-        }
-    }
-    attach_marks(&mut data, &marks);
     Ok(data)
 }
 
 /// Runs `markhound report`.
 pub fn run(global: &Global, args: ReportArgs) -> anyhow::Result<Outcome> {
     let db = markhound::db::open(&global.db)?;
-    let data = stored_report(global, &db, args.min_score)?;
-    let report = args.format.report();
+    let filter = ReportFilter {
+        min_score: args.min_score,
+        states: args.states.states(),
+    };
+    let data = stored_report(global, &db, &filter)?;
+    let format = args
+        .format
+        .or_else(|| args.out.as_deref().and_then(Format::of_path))
+        .unwrap_or(Format::Json);
+    let report = format.report();
     match &args.out {
         Some(path) => write_to(report, &data, path)?,
         None => {

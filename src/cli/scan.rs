@@ -1,15 +1,17 @@
-//! `markhound scan`: crawl what is given, match every stored listing not yet matched
-//! against the current registry version, store the findings and write the reports.
+//! `markhound scan`: crawl what is given (each listing matched and stored with its
+//! findings as it is found), match again every stored listing not matched against
+//! the current registry version, and write the reports.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use markhound::registry::Registry;
-use markhound::scoring::{Rates, Scorer};
+use markhound::pipeline::{Pipeline, ReportFilter};
 use markhound::store::Store;
 
 use super::crawl::CrawlFlags;
+use super::report::StateArg;
 use super::{Global, Outcome};
 
 /// Arguments of `markhound scan`.
@@ -22,9 +24,17 @@ pub struct ScanArgs {
     /// Where to write the reports.
     #[arg(long, default_value = "markhound-report", value_name = "DIR")]
     out: PathBuf,
-    /// Only report findings with at least this score (0..1).
+    /// Only report findings with at least this score (0..1); the default is the
+    /// suspect threshold.
     #[arg(long, default_value_t = markhound::scoring::SUSPECT_THRESHOLD, value_parser = super::report::parse_score)]
     min_score: f64,
+    /// Only report findings in these review states (comma-separated); the default
+    /// is every state but `dismissed`.
+    #[command(flatten)]
+    states: StateArg,
+    /// Exchange rates for price floors (TOML `[rates]`, US dollars per unit).
+    #[arg(long, value_name = "FILE")]
+    rates: Option<PathBuf>,
     #[command(flatten)]
     crawl: CrawlFlags,
 }
@@ -33,8 +43,8 @@ pub struct ScanArgs {
 pub struct ScanSummary {
     /// Crawl counters, when something was crawled.
     pub crawl: Option<markhound::crawl::Stats>,
-    /// Listings matched in this scan.
-    pub matched: usize,
+    /// Stored listings matched again (registry changed, database migrated).
+    pub rematched: usize,
     /// The report.
     pub data: markhound::report::ReportData,
     /// The report files.
@@ -43,58 +53,68 @@ pub struct ScanSummary {
     pub marks: usize,
 }
 
-/// Crawls `targets` (if any), matches what is pending and writes the reports to
-/// `out`.
+/// Crawls `targets` (if any), matches what is pending and writes the reports of
+/// the findings `filter` selects to `out`.
 pub fn scan(
     global: &Global,
     db: &sled::Db,
     targets: &[String],
     flags: &CrawlFlags,
+    rates: Option<&std::path::Path>,
     out: &std::path::Path,
-    min_score: f64,
+    filter: &ReportFilter,
 ) -> anyhow::Result<ScanSummary> {
-    let crawl = if targets.is_empty() {
+    super::registry_marks(db, &global.db)?;
+    let pipeline = Arc::new(Pipeline::from_registry(db, &flags.pipeline_config(rates)?)?);
+    let store = Arc::new(Store::open(db).context("cannot open the store")?);
+    let crawl = if targets.is_empty() && !flags.resuming() {
         None
     } else {
-        Some(super::crawl::crawl(global, db, targets, flags)?)
+        Some(super::crawl::crawl(
+            global, db, &store, &pipeline, targets, flags,
+        )?)
     };
-    let registry = Registry::open(db).context("cannot open the registry")?;
-    let marks = super::registry_marks(db, &global.db)?;
-    let version = registry
-        .version()
-        .context("cannot read the registry version")?;
-    let marks_len = marks.len();
-    let scorer = Scorer::new(marks, Rates::default());
-    // Listing photos are fetched under the crawl's own address policy.
-    let photos = markhound::crawl::PhotoMatcher::new(scorer.marks(), flags.allow_private);
-    let store = Store::open(db).context("cannot open the listing store")?;
-    let matched = store.match_pending(&scorer, Some(&photos), version)?;
-    let data = super::report::stored_report(global, db, min_score)?;
+    let rematched = pipeline
+        .rematch_pending(&store, "scan")
+        .context("cannot match the stored listings")?;
+    store.flush().context("cannot write the database")?;
+    let (data, _) = markhound::pipeline::report(
+        &store,
+        pipeline.scorer().marks(),
+        pipeline.registry_version(),
+        filter,
+    )?;
     let written = super::report::write_all(&data, out)?;
     Ok(ScanSummary {
         crawl,
-        matched,
+        rematched,
         data,
         written,
-        marks: marks_len,
+        marks: pipeline.scorer().marks().len(),
     })
 }
 
 /// Runs `markhound scan`.
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Outcome> {
     let db = markhound::db::open(&global.db)?;
+    let filter = ReportFilter {
+        min_score: args.min_score,
+        states: args.states.states(),
+    };
     let s = scan(
         global,
         &db,
         &args.targets,
         &args.crawl,
+        args.rates.as_deref(),
         &args.out,
-        args.min_score,
+        &filter,
     )?;
     if !global.quiet {
+        let crawled = s.crawl.as_ref().map_or(0, |c| c.listings);
         eprintln!(
-            "matched {} listings against {} marks; {} of {} stored listings are suspects (score >= {})",
-            s.matched,
+            "{crawled} listings crawled, {} matched again, against {} marks; {} of {} stored listings are suspects (score >= {}); their findings are in the review queue",
+            s.rematched,
             s.marks,
             s.data.suspects.len(),
             s.data.listings_scanned,

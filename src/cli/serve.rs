@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use markhound::crawl::{FetchOptions, RemotePhotos};
-use markhound::scoring::Scorer;
+use markhound::crawl::FetchOptions;
+use markhound::pipeline::{Config, PhotoSources, Pipeline};
 use markhound::server::{serve, shutdown_signal, AppState};
 
 use super::{Global, Outcome};
@@ -35,37 +35,57 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// How photos are fetched, if they are.
-    fn fetch_options(&self) -> Option<FetchOptions> {
-        self.fetch_images.then(|| FetchOptions {
-            allow_private: self.allow_private,
-            ..FetchOptions::default()
+    /// The pipeline configuration of the service.
+    fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config {
+            rates: super::load_rates(self.rates.as_deref())?,
+            photos: if self.fetch_images {
+                PhotoSources::Urls
+            } else {
+                PhotoSources::HashesOnly
+            },
+            fetch: FetchOptions {
+                allow_private: self.allow_private,
+                ..FetchOptions::default()
+            },
+            keep_photos: true,
         })
     }
 }
 
 /// Runs `markhound serve`.
 pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<Outcome> {
-    let rates = super::load_rates(args.rates.as_deref())?;
     let db = markhound::db::open(&global.db)?;
-    let marks = super::registry_marks(&db, &global.db)?;
-    let scorer = Scorer::new(marks, rates);
-    let photos = RemotePhotos::new(scorer.marks(), args.fetch_options().as_ref())
-        .context("cannot set up photo fetching")?;
-    let state = AppState::new(&db, scorer, photos).context("cannot open the review queue")?;
+    super::registry_marks(&db, &global.db)?;
+    let pipeline = Pipeline::from_registry(&db, &args.config()?)?;
+    serve_until_stopped(&db, pipeline, args.bind, |addr| {
+        format!("listening on http://{addr}")
+    })?;
+    Ok(Outcome::Success)
+}
+
+/// Serves the review service for `db` on `bind` until Ctrl-C or SIGTERM; prints
+/// `announce(address)` on stdout once listening.
+pub fn serve_until_stopped(
+    db: &sled::Db,
+    pipeline: Pipeline,
+    bind: SocketAddr,
+    announce: impl FnOnce(SocketAddr) -> String,
+) -> anyhow::Result<()> {
+    let state = AppState::new(db, pipeline).context("cannot open the review queue")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.bind)
+        let listener = tokio::net::TcpListener::bind(bind)
             .await
-            .with_context(|| format!("cannot listen on {}", args.bind))?;
+            .with_context(|| format!("cannot listen on {bind}"))?;
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
+        writeln!(out, "{}", announce(addr))?;
         out.flush()?;
         drop(out);
         serve(listener, Arc::new(state), shutdown_signal())
@@ -73,5 +93,5 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<Outcome> {
             .context("the server failed")
     })?;
     db.flush().context("cannot flush the database")?;
-    Ok(Outcome::Success)
+    Ok(())
 }

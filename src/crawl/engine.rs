@@ -18,7 +18,13 @@ use super::fetch::{FetchError, Fetcher, Page};
 use super::politeness::{is_retryable, parse_retry_after, Backoff, RateLimiter};
 use super::profile::Profile;
 use super::{canon, CrawlConfig, CrawlError, Stats};
-use crate::store::{Evidence, PageCommit, PageKind, Queued, Store, StoredListing, UrlStatus};
+use super::CrawlMatcher;
+use crate::listing::{Evidence, Listing};
+use crate::photos::{PhotoLoader, MAX_PHOTOS};
+use crate::store::{Incoming, PageCommit, PageKind, Queued, Scored, Store, UrlStatus};
+
+/// The actor named in the audit log for findings a crawl stores.
+const ACTOR: &str = "crawl";
 
 /// What to crawl.
 #[derive(Debug, Clone)]
@@ -92,7 +98,7 @@ enum PageError {
 struct Fetched {
     page: Page,
     fetched_at: chrono::DateTime<chrono::Utc>,
-    listing: Option<StoredListing>,
+    listing: Option<Scored>,
     links: Vec<(String, PageKind)>,
 }
 
@@ -101,6 +107,21 @@ struct Shared {
     config: CrawlConfig,
     seeds: Seeds,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
+    store: Arc<Store>,
+    matcher: Arc<dyn CrawlMatcher>,
+}
+
+/// The photos of one listing, fetched by the crawler before matching: each URL's
+/// bytes, or why it could not be fetched.
+struct FetchedPhotos(HashMap<String, Result<Vec<u8>, String>>);
+
+impl PhotoLoader for FetchedPhotos {
+    fn load(&self, source: &str) -> Result<Vec<u8>, String> {
+        self.0
+            .get(source)
+            .cloned()
+            .unwrap_or_else(|| Err(format!("{source}: not fetched")))
+    }
 }
 
 impl Shared {
@@ -216,6 +237,95 @@ impl Shared {
         }
     }
 
+    /// Fetches the photos of a listing under the same rules as pages: the address
+    /// guard, robots.txt, the host's rate and concurrency, retries and the body cap.
+    async fn fetch_photos(&self, listing: &Listing, base: &Url) -> FetchedPhotos {
+        let mut out = HashMap::new();
+        for source in listing.images.iter().take(MAX_PHOTOS) {
+            if out.contains_key(source) {
+                continue;
+            }
+            let result = self.fetch_photo(source, base).await;
+            out.insert(source.clone(), result);
+        }
+        FetchedPhotos(out)
+    }
+
+    async fn fetch_photo(&self, source: &str, base: &Url) -> Result<Vec<u8>, String> {
+        let url = base
+            .join(source)
+            .map_err(|e| format!("{source}: not a URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("{url}: not an http(s) URL"));
+        }
+        self.fetcher.check(&url).map_err(|e| error_chain(&e))?;
+        let host = self.host(&url);
+        match self.robots(&url, &host).await {
+            Robots::AllowAll => {}
+            Robots::Rules(r) if r.allowed(url.as_str()) => {}
+            Robots::Rules(_) => return Err(format!("{url}: disallowed by robots.txt")),
+            Robots::Unreachable(e) => return Err(format!("{url}: robots.txt unavailable: {e}")),
+        }
+        let page = self.fetch(&url, &host).await.map_err(|e| error_chain(&e))?;
+        if !(200..300).contains(&page.status) {
+            return Err(format!("{url}: HTTP {}", page.status));
+        }
+        if page.truncated {
+            return Err(format!(
+                "{url}: larger than the body limit of {} bytes",
+                self.fetcher.config().max_body
+            ));
+        }
+        Ok(page.body)
+    }
+
+    /// Matches a crawled listing (its photos fetched first, unless the store
+    /// already holds it unchanged), ready to be committed with its page.
+    async fn score(
+        &self,
+        listing: Listing,
+        page: &Page,
+        fetched_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Scored, PageError> {
+        use PageError::Failed;
+        let version = self.matcher.registry_version();
+        let current = self
+            .store
+            .listing(&listing.id)
+            .map_err(|e| Failed(error_chain(&e)))?
+            .is_some_and(|s| {
+                s.is_current(&crate::review::listing_sha256(&listing), version)
+            });
+        let photos = if current {
+            FetchedPhotos(HashMap::new())
+        } else {
+            self.fetch_photos(&listing, &page.final_url).await
+        };
+        let incoming = Incoming {
+            listing,
+            evidence: Some(Evidence {
+                final_url: page.final_url.to_string(),
+                status: page.status,
+                fetched_at: fetched_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                sha256: hex::encode(Sha256::digest(&page.body)),
+                truncated: page.truncated,
+            }),
+            body: Some(page.body.clone()),
+        };
+        // Decoding and hashing photos is CPU work: off the async threads.
+        let store = Arc::clone(&self.store);
+        let matcher = Arc::clone(&self.matcher);
+        let url = page.final_url.clone();
+        tokio::task::spawn_blocking(move || {
+            store.score(vec![incoming], version, |l| matcher.matched(l, Some(&photos)))
+        })
+        .await
+        .map_err(|e| Failed(format!("{url}: matching failed: {e}")))?
+        .map_err(|e| Failed(format!("{url}: {}", error_chain(&e))))?
+        .pop()
+        .ok_or_else(|| Failed(format!("{url}: nothing to store")))
+    }
+
     async fn process(self: Arc<Self>, page: Queued) -> Outcome {
         let result = self.process_inner(&page).await;
         Outcome { page, result }
@@ -270,16 +380,10 @@ impl Shared {
             tokio::task::spawn_blocking(move || parse(&seeds, kind, &body, &final_url))
                 .await
                 .map_err(|e| Failed(format!("{url}: parser failed: {e}")))?;
-        let listing = listing.map(|listing| StoredListing {
-            listing,
-            evidence: Evidence {
-                final_url: page.final_url.to_string(),
-                status: page.status,
-                fetched_at,
-                sha256: hex::encode(Sha256::digest(&page.body)),
-                truncated: page.truncated,
-            },
-        });
+        let listing = match listing {
+            Some(listing) => Some(self.score(listing, &page, fetched_at).await?),
+            None => None,
+        };
         Ok(Fetched {
             page,
             fetched_at,
@@ -348,10 +452,11 @@ fn parse(
 
 /// Runs a crawl to the end (or `max_pages`), reporting progress through `progress`.
 pub async fn run(
-    store: &Store,
+    store: Arc<Store>,
     seeds: Seeds,
     config: CrawlConfig,
     resume: bool,
+    matcher: Arc<dyn CrawlMatcher>,
     progress: &(dyn Fn(&Stats) + Sync),
 ) -> Result<Stats, CrawlError> {
     let fetcher = Fetcher::new(config.fetch.clone()).map_err(CrawlError::Client)?;
@@ -362,19 +467,24 @@ pub async fn run(
         store.reset_frontier()?;
         Default::default()
     };
-    if queue.is_empty() && !(resume && store_has_frontier(store)?) {
+    if queue.is_empty() && !(resume && store_has_frontier(&store)?) {
         for (url, kind) in seeds.start() {
             store.enqueue(&url, 0, kind)?;
         }
         queue = store.queued()?.into();
     }
-    store.flush().await?;
+    store.flush_async().await?;
     let shared = Arc::new(Shared {
         fetcher,
         config: config.clone(),
         seeds,
         hosts: Mutex::new(HashMap::new()),
+        store: Arc::clone(&store),
+        matcher: Arc::clone(&matcher),
     });
+    // A listing changed by another writer since it was scored is matched again
+    // under the store's lock, without its photos.
+    let rematch = |l: &Listing| matcher.matched(l, None);
     let mut stats = Stats::default();
     let mut per_host: HashMap<String, usize> = HashMap::new();
     let mut tasks: JoinSet<Outcome> = JoinSet::new();
@@ -388,12 +498,16 @@ pub async fn run(
             let n = per_host.entry(host).or_default();
             if *n >= config.max_pages_per_host {
                 stats.skipped += 1;
-                store.commit_page(&PageCommit {
-                    page: next,
-                    status: UrlStatus::Failed,
-                    listing: None,
-                    links: vec![],
-                })?;
+                store.commit_page(
+                    PageCommit {
+                        page: next,
+                        status: UrlStatus::Failed,
+                        listing: None,
+                        links: vec![],
+                    },
+                    &rematch,
+                    ACTOR,
+                )?;
                 continue;
             }
             *n += 1;
@@ -410,9 +524,10 @@ pub async fn run(
         for joined in done {
             let outcome = joined.map_err(|e| CrawlError::Task(e.to_string()))?;
             let commit = settle(&shared, outcome, &mut stats);
-            queue.extend(store.commit_page(&commit)?);
+            let (added, _) = store.commit_page(commit, &rematch, ACTOR)?;
+            queue.extend(added);
         }
-        store.flush().await?;
+        store.flush_async().await?;
         stats.elapsed = started.elapsed();
         progress(&stats);
     }
@@ -471,7 +586,7 @@ fn settle(shared: &Shared, outcome: Outcome, stats: &mut Stats) -> PageCommit {
             PageCommit {
                 page,
                 status: UrlStatus::Done,
-                listing: f.listing.map(|l| (l, f.page.body)),
+                listing: f.listing,
                 links,
             }
         }

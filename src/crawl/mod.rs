@@ -15,9 +15,12 @@
 //! Private, loopback and link-local addresses are refused unless allowed
 //! ([`fetch`]). The frontier lives in the database, so a killed crawl resumes.
 //!
-//! Listing photos named by URL are fetched by [`ImageFetcher`] (`images`), under
-//! the same address guard, for image matching in `markhound match`, `scan` and
-//! `serve --fetch-images`.
+//! The photos of crawled listings are fetched by the crawl itself, under the same
+//! rules as pages (address guard, robots.txt, per-host rate and concurrency,
+//! retries, body cap), and handed to the [`CrawlMatcher`] with the listing; each
+//! page is committed with its listing's findings. Photos named by listings handed
+//! in (`markhound match`, `serve --fetch-images`) are fetched by [`ImageFetcher`]
+//! (`images`), under the same address guard.
 //!
 //! # Site profile format
 //!
@@ -56,7 +59,6 @@ pub mod engine;
 pub mod extract;
 pub mod fetch;
 mod images;
-mod photos;
 pub mod politeness;
 pub mod profile;
 
@@ -66,9 +68,21 @@ pub use address::{is_public, PrivateAddress};
 pub use engine::{run, Seeds};
 pub use fetch::FetchConfig;
 pub use images::{is_url, FetchError, FetchOptions, ImageFetcher};
-pub use photos::{PhotoLookup, PhotoMatcher, RemotePhotos, MAX_PHOTOS};
 pub use politeness::Backoff;
 pub use profile::{Profile, ProfileError};
+
+/// Matches the listings a crawl finds, before each is committed with its page.
+pub trait CrawlMatcher: Send + Sync {
+    /// The registry version findings are computed against.
+    fn registry_version(&self) -> u64;
+    /// The findings of `listing`, its photos read by `photos` (`None`: supplied
+    /// hashes only).
+    fn matched(
+        &self,
+        listing: &crate::listing::Listing,
+        photos: Option<&dyn crate::photos::PhotoLoader>,
+    ) -> crate::store::Matched;
+}
 
 /// The product token matched against robots.txt groups.
 pub const ROBOTS_AGENT: &str = "markhound";

@@ -10,9 +10,15 @@
 
 pub mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use include_dir::{include_dir, Dir};
 
 use crate::listing::Listing;
+
+/// The bundled sample registry (`trademarks/`: marks.toml and its images), compiled
+/// into the binary so that `markhound demo` works from any folder.
+static BUNDLED_REGISTRY: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/trademarks");
 
 /// The sample listings, one JSON object per line.
 pub const SAMPLE_LISTINGS: &str = include_str!("listings.jsonl");
@@ -50,20 +56,44 @@ pub fn sample_listings() -> Vec<Listing> {
         .collect()
 }
 
-/// The bundled registry folder: `trademarks/` of the source tree markhound was built
-/// from, else `./trademarks`.
-pub fn bundled_registry() -> Option<PathBuf> {
-    [
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("trademarks"),
-        PathBuf::from("trademarks"),
-    ]
-    .into_iter()
-    .find(|p| p.join("marks.toml").is_file())
+/// Writes the bundled sample registry (the `trademarks/` folder markhound was built
+/// with) into `dir`, replacing files of the same names, and returns the folder to
+/// import (`dir` itself).
+pub fn write_bundled_registry(dir: &Path) -> std::io::Result<PathBuf> {
+    fn write(d: &Dir<'_>, root: &Path) -> std::io::Result<()> {
+        for file in d.files() {
+            let path = root.join(file.path());
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, file.contents())?;
+        }
+        for sub in d.dirs() {
+            write(sub, root)?;
+        }
+        Ok(())
+    }
+    std::fs::create_dir_all(dir)?;
+    write(&BUNDLED_REGISTRY, dir)?;
+    Ok(dir.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bundled_registry_is_written_out_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = write_bundled_registry(&dir.path().join("trademarks")).unwrap();
+        let marks = std::fs::read(root.join("marks.toml")).unwrap();
+        assert_eq!(
+            marks,
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("trademarks/marks.toml"))
+                .unwrap()
+        );
+        assert!(root.join("images/brumaq-logo.png").is_file());
+    }
 
     #[test]
     fn every_sample_listing_parses_and_has_a_kind() {

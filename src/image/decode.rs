@@ -309,8 +309,13 @@ fn pixel_error(err: image::ImageError, limits: &Limits) -> ImageError {
 
 /// Reads and decodes an image file (see [`decode_bytes`]). Errors name the file.
 pub fn decode_path(path: &Path, limits: &Limits) -> Result<DynamicImage, ImageError> {
-    let bytes = read_limited(path, limits.max_bytes).map_err(|e| e.in_file(path))?;
+    let bytes = read_file(path, limits)?;
     decode_bytes(&bytes, limits).map_err(|e| e.in_file(path))
+}
+
+/// Reads an image file's bytes within `limits.max_bytes`; errors name the file.
+pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, ImageError> {
+    read_limited(path, limits.max_bytes).map_err(|e| e.in_file(path))
 }
 
 /// Reads a whole file, refusing one larger than `max_bytes` without reading it all

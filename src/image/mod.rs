@@ -11,7 +11,7 @@ mod pdq;
 mod reference;
 mod trim;
 
-pub use decode::{decode_bytes, decode_path, recycle, ImageError, Limits};
+pub use decode::{decode_bytes, decode_path, read_file, recycle, ImageError, Limits};
 pub use hash256::{Hash256, ParseHashError};
 pub use index::{HashIndex, Neighbour};
 pub use pdq::{pdq_hash, pdq_hash_dihedral, Dihedral, PdqHash, PdqHasher, MIN_HASHABLE_DIM};

@@ -11,7 +11,7 @@ use super::import::{parse_file, Format, ImportError};
 use super::model::Mark;
 
 /// The sled tree holding the registry.
-pub const TREE: &str = "registry";
+pub use crate::db::trees::REGISTRY as TREE;
 
 /// Key prefix of marks: `mark/ID`, so a prefix scan yields them sorted by id.
 const MARK_PREFIX: &[u8] = b"mark/";

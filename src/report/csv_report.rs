@@ -10,8 +10,10 @@ use super::{Report, ReportData};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CsvReport;
 
-/// Neutralises spreadsheet formula injection in scraped text.
-fn cell(s: &str) -> String {
+/// Neutralises spreadsheet formula injection in scraped text: a cell that a
+/// spreadsheet would read as a formula is prefixed with `'`. Every CSV markhound
+/// writes passes its text through this.
+pub fn cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

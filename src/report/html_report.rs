@@ -57,7 +57,7 @@ fn render(data: &ReportData) -> Markup {
         html lang="en" {
             head {
                 meta charset="utf-8";
-                meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: https: http:; style-src 'unsafe-inline'";
+                meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "markhound report" }
                 style { (PreEscaped(STYLE)) }
@@ -166,14 +166,13 @@ fn score_class(score: f64) -> &'static str {
     }
 }
 
-/// A picture: embedded when the report carries it, linked when it is a web address.
+/// A picture, embedded when the report carries it. A report loads nothing from
+/// elsewhere: a picture that was not kept is named, never linked.
 fn picture(data: &ReportData, key: &str, caption: &str) -> Markup {
-    let src = data.embedded.get(key).cloned().or_else(|| {
-        (key.starts_with("https://") || key.starts_with("http://")).then(|| key.to_string())
-    });
     html! {
         figure {
-            @if let Some(src) = src { img src=(src) alt=(caption); } @else { div { "(no picture)" } }
+            @if let Some(src) = data.embedded.get(key) { img src=(src) alt=(caption); }
+            @else { div.missing { "(not kept: " (key) ")" } }
             figcaption { (caption) }
         }
     }
@@ -293,6 +292,7 @@ mod tests {
             status: 200,
             fetched_at: "2026-11-27T08:00:00Z".into(),
             sha256: "0".repeat(64),
+            truncated: false,
         });
         d
     }

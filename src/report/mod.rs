@@ -9,31 +9,19 @@ mod html_report;
 mod json_report;
 pub mod notice;
 
-pub use csv_report::CsvReport;
+pub use csv_report::{cell as csv_cell, CsvReport};
 pub use html_report::{highlighted, HtmlReport};
 pub use json_report::JsonReport;
 pub use notice::{draft_notice, Infringement, Notice};
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::listing::Evidence;
 use crate::listing::Listing;
 use crate::registry::Mark;
 use crate::scoring::Finding;
-
-/// What was seen when a listing was fetched: the basis of a defensible notice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// The URL the page was finally served from, after redirects.
-    pub final_url: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// When it was fetched, UTC, RFC 3339.
-    pub fetched_at: String,
-    /// SHA-256 of the raw body, lower-case hex.
-    pub sha256: String,
-}
 
 /// Version of the JSON report's schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -206,6 +206,7 @@ mod tests {
             status: 200,
             fetched_at: "2026-11-27T08:00:00Z".into(),
             sha256: "ab".repeat(32),
+            truncated: false,
         };
         let n = draft_notice(&listing, &finding, Some(&mark), Some(&ev));
         assert_eq!(n.infringement, Infringement::Counterfeit);

@@ -2,28 +2,23 @@
 //! fixed workflow with an audit log of every change, the takedown notices drafted
 //! from confirmed findings, and the API tokens that say who did what.
 //!
-//! Everything here is storage and rules; the HTTP service lives in
+//! The records live in the one store ([`crate::store`]); the HTTP service lives in
 //! [`crate::server`].
 
 mod batch;
 mod model;
 mod notice;
 mod state;
-mod store;
 mod token;
 
 pub use batch::{parse_batch, BatchFormat, MAX_BATCH};
 pub use model::{
-    finding_id, listing_sha256, now, Action, AuditEntry, FindingRecord, SellerSummary,
-    StoredListing,
+    finding_id, listing_sha256, now, Action, AuditEntry, ConfirmedListing, FindingRecord,
+    SellerSummary, StoredListing,
 };
 pub use notice::{notice_for, notices_csv};
 pub use state::{State, UnknownState, ALL_STATES};
-pub use store::{
-    Filter, Matched, Page, RawPage, ReviewStore, Scored, AUDIT, AUDIT_LOG, BY_SCORE, BY_SELLER,
-    BY_STATE, FINDINGS, LISTINGS, REMOVED_PHOTOS,
-};
-pub use token::{Permission, Role, TokenRecord, Tokens, TOKENS};
+pub use token::{Permission, Role, TokenRecord, Tokens};
 
 /// What can go wrong in the review queue.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +37,16 @@ pub enum ReviewError {
         /// Why it cannot be read.
         #[source]
         source: serde_json::Error,
+    },
+    /// A stored record is not what it should be.
+    #[error("damaged record in {tree} at key {key:?}: {reason}")]
+    Corrupt {
+        /// The tree.
+        tree: &'static str,
+        /// The record's key.
+        key: String,
+        /// What is wrong.
+        reason: String,
     },
     /// There is no such thing.
     #[error("no {0}")]
@@ -80,6 +85,15 @@ pub enum ReviewError {
     /// A pagination cursor that this service did not hand out.
     #[error("cursor: not a cursor of this service")]
     BadCursor,
+    /// A page body could not be compressed for the store.
+    #[error("cannot compress the body of {url}")]
+    Compress {
+        /// The page.
+        url: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A notice was asked for a finding nobody confirmed.
     #[error("finding {id} is {state}; notices are drafted for confirmed findings only")]
     NotConfirmed {

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::State;
 use crate::image::Hash256;
-use crate::listing::Listing;
+use crate::listing::{Evidence, Listing, PhotoRecord};
 use crate::scoring::{Signal, Span};
 
 /// A finding in the review queue: one listing that may infringe one mark.
@@ -49,6 +49,24 @@ pub struct FindingRecord {
     /// Which rule made it a relist: `same seller`, or `same photo, distance D`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relist_rule: Option<String>,
+    /// The listing as it was when a reviewer confirmed the finding: its notice
+    /// cites this, whatever the listing became afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<ConfirmedListing>,
+}
+
+/// The listing a reviewer confirmed, kept with the finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfirmedListing {
+    /// The listing as it was.
+    pub listing: Listing,
+    /// Its SHA-256 (canonical JSON).
+    pub sha256: String,
+    /// How it was seen, for crawled listings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// When it was received.
+    pub received_at: String,
 }
 
 /// The id of the finding for `listing_id` and `mark_id`: the first 8 bytes of their
@@ -95,7 +113,8 @@ pub struct AuditEntry {
     pub note: String,
 }
 
-/// A listing as stored: what was received, its hash and when.
+/// A listing as stored: what was received (crawled or handed in), its hash and
+/// when, what it was matched against, and the evidence of how it was seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredListing {
     /// The listing.
@@ -114,6 +133,34 @@ pub struct StoredListing {
     /// hashes), so that a photo relisted mirrored or turned is still recognised.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub turned_photo_hashes: Vec<Hash256>,
+    /// The registry version it was last matched against (`None`: not matched yet,
+    /// e.g. migrated from an older database).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_version: Option<u64>,
+    /// The page it was extracted from, for crawled listings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// Its photos kept as evidence (thumbnails in the store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<PhotoRecord>,
+}
+
+impl StoredListing {
+    /// Whether the stored copy has content hash `sha256` and was matched against
+    /// `registry_version`: then storing the listing again changes nothing.
+    pub fn is_current(&self, sha256: &str, registry_version: u64) -> bool {
+        self.sha256 == sha256 && self.registry_version == Some(registry_version)
+    }
+
+    /// The evidence of this listing as a confirmed finding keeps it.
+    pub fn confirmed(&self) -> ConfirmedListing {
+        ConfirmedListing {
+            listing: self.listing.clone(),
+            sha256: self.sha256.clone(),
+            evidence: self.evidence.clone(),
+            received_at: self.received_at.clone(),
+        }
+    }
 }
 
 /// The SHA-256 (hex) of a listing's canonical JSON.

@@ -5,7 +5,7 @@
 
 use super::{FindingRecord, ReviewError, State, StoredListing};
 use crate::registry::Mark;
-use crate::report::{draft_notice, Notice};
+use crate::report::{csv_cell, draft_notice, Notice};
 use crate::scoring::Finding;
 
 /// States in which a finding stands confirmed as an infringement.
@@ -35,9 +35,16 @@ pub fn notice_for(
         signals: finding.signals.clone(),
         spans: finding.spans.clone(),
     };
-    let mut notice = draft_notice(&listing.listing, &scored, mark, None);
-    notice.evidence_sha256 = Some(listing.sha256.clone());
-    notice.captured_at = Some(listing.received_at.clone());
+    // The listing as the reviewer confirmed it, whatever it became afterwards.
+    let seen = finding
+        .confirmed
+        .clone()
+        .unwrap_or_else(|| listing.confirmed());
+    let mut notice = draft_notice(&seen.listing, &scored, mark, seen.evidence.as_ref());
+    if seen.evidence.is_none() {
+        notice.evidence_sha256 = Some(seen.sha256);
+        notice.captured_at = Some(seen.received_at);
+    }
     Ok(notice)
 }
 
@@ -78,7 +85,8 @@ pub fn notices_csv(mut notices: Vec<(String, Notice)>) -> Result<String, ReviewE
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        w.write_record([
+        w.write_record(
+            [
             n.marketplace.as_deref().unwrap_or(""),
             id,
             &n.listing_id,
@@ -92,7 +100,9 @@ pub fn notices_csv(mut notices: Vec<(String, Notice)>) -> Result<String, ReviewE
             n.evidence_sha256.as_deref().unwrap_or(""),
             n.captured_at.as_deref().unwrap_or(""),
             &n.reasons.join("; "),
-        ])
+        ]
+            .map(csv_cell),
+        )
         .map_err(csv_error)?;
     }
     let bytes = w
@@ -129,6 +139,7 @@ mod tests {
             spans: Vec::new(),
             relist_of: None,
             relist_rule: None,
+            confirmed: None,
         }
     }
 
@@ -145,6 +156,9 @@ mod tests {
             finding_ids: vec!["f1".into()],
             photo_hashes: Vec::new(),
             turned_photo_hashes: Vec::new(),
+            registry_version: Some(1),
+            evidence: None,
+            photos: Vec::new(),
         }
     }
 
@@ -162,6 +176,37 @@ mod tests {
             n.reasons,
             vec!["counterfeit code word \"replica\"".to_owned()]
         );
+    }
+
+    #[test]
+    fn a_notice_keeps_the_listing_that_was_confirmed() {
+        let mut f = record(State::Confirmed);
+        f.confirmed = Some(stored("L1", "shop").confirmed());
+        let mut changed = stored("L1", "shop");
+        changed.listing.seller = Some(crate::listing::Seller {
+            id: "someone-else".into(),
+            ..Default::default()
+        });
+        changed.sha256 = "cd".repeat(32);
+        let n = notice_for(&f, &changed, None).unwrap();
+        assert_eq!(n.seller_id, None);
+        assert_eq!(n.evidence_sha256, Some("ab".repeat(32)));
+    }
+
+    #[test]
+    fn csv_cells_cannot_be_formulas() {
+        let f = record(State::Confirmed);
+        let mut l = stored("L1", "=cmd|' /C calc'!A0");
+        l.listing.seller = Some(crate::listing::Seller {
+            id: "@s".into(),
+            name: Some("=HYPERLINK(\"http://x\")".into()),
+            ..Default::default()
+        });
+        let csv = notices_csv(vec![("a".into(), notice_for(&f, &l, None).unwrap())]).unwrap();
+        let mut r = csv::Reader::from_reader(csv.as_bytes());
+        let row = r.records().next().unwrap().unwrap();
+        assert!(row.iter().all(|c| !c.starts_with(['=', '+', '-', '@'])), "{row:?}");
+        assert_eq!(&row[0], "'=cmd|' /C calc'!A0");
     }
 
     #[test]

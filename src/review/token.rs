@@ -16,9 +16,9 @@ use subtle::ConstantTimeEq;
 
 use super::model::now;
 use super::ReviewError;
+use crate::db::trees::TOKENS;
 
-/// Tree of tokens by id (JSON [`TokenRecord`]).
-pub const TOKENS: &str = "review/tokens";
+
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

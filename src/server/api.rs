@@ -14,9 +14,10 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
+use crate::store::{Filter, Incoming};
 use crate::review::{
-    notice_for, notices_csv as render_csv, parse_batch, BatchFormat, Filter, Permission,
-    ReviewError, State,
+    notice_for, notices_csv as render_csv, parse_batch, BatchFormat, Permission, ReviewError,
+    State,
 };
 
 type Shared = AxState<Arc<AppState>>;
@@ -67,12 +68,8 @@ pub async fn ingest(
     let findings = blocking({
         let state = Arc::clone(&state);
         move || {
-            // Photos are fetched while scoring, outside the write lock; a listing
-            // rescored under the lock uses its supplied hashes only.
-            let scored = state.store.score(listings, |l| state.matched(l, true))?;
-            state
-                .store
-                .store(scored, |l| state.matched(l, false), &caller.name)
+            let incoming = listings.into_iter().map(Incoming::handed_in).collect();
+            state.pipeline.ingest(&state.store, incoming, &caller.name)
         }
     })
     .await?;

@@ -22,11 +22,10 @@ use tracing::Level;
 
 pub use error::ApiError;
 
-use crate::crawl::RemotePhotos;
-use crate::listing::Listing;
+use crate::pipeline::Pipeline;
 use crate::registry::Mark;
-use crate::review::{Matched, ReviewError, ReviewStore, Tokens};
-use crate::scoring::Scorer;
+use crate::review::{ReviewError, Tokens};
+use crate::store::Store;
 
 /// The largest request body accepted (16 MiB): a full batch of listings.
 pub const MAX_BODY: usize = 16 << 20;
@@ -39,15 +38,13 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 /// What every handler shares.
 #[derive(Debug)]
 pub struct AppState {
-    /// The review queue.
-    pub store: ReviewStore,
+    /// The store of listings and findings.
+    pub store: Store,
     /// The API tokens.
     pub tokens: Tokens,
-    /// Built once at startup from the registry.
-    pub scorer: Scorer,
-    /// The reference images, for listing photos (supplied hashes; fetched photos
-    /// with `serve --fetch-images`).
-    pub photos: RemotePhotos,
+    /// Built once at startup from the registry: matches posted listings, their
+    /// supplied photo hashes always, their photo URLs with `serve --fetch-images`.
+    pub pipeline: Pipeline,
     /// The registry's marks by id, for notices.
     pub marks: HashMap<String, Mark>,
     /// Web UI sessions.
@@ -57,40 +54,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state for `db`, matching titles with `scorer` and photos with `photos`.
-    pub fn new(
-        db: &sled::Db,
-        scorer: Scorer,
-        photos: RemotePhotos,
-    ) -> Result<AppState, ReviewError> {
-        let marks = scorer
+    /// The state for `db`, matching listings with `pipeline`.
+    pub fn new(db: &sled::Db, pipeline: Pipeline) -> Result<AppState, ReviewError> {
+        let marks = pipeline
+            .scorer()
             .marks()
             .iter()
             .map(|m| (m.id.clone(), m.clone()))
             .collect();
         Ok(AppState {
-            store: ReviewStore::open(db)?,
+            store: Store::open(db)?,
             tokens: Tokens::open(db)?,
-            scorer,
-            photos,
+            pipeline,
             marks,
             sessions: ui::Sessions::open(db)?,
             ingest_permits: tokio::sync::Semaphore::new(ingest_parallelism()),
         })
-    }
-}
-
-impl AppState {
-    /// Matches one listing: its title and the rest with the scorer, its supplied
-    /// photo hashes always, and its photo URLs when `fetch` is set and the service
-    /// fetches photos.
-    pub fn matched(&self, listing: &Listing, fetch: bool) -> Matched {
-        let photos = self.photos.look_up(&self.scorer, listing, fetch);
-        Matched {
-            findings: self.scorer.score_with(listing, &photos.signals),
-            photos: photos.hashes,
-            turned: photos.turned,
-        }
     }
 }
 

@@ -31,7 +31,7 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// Sessions kept at most; the oldest are dropped beyond it.
 const MAX_SESSIONS: usize = 10_000;
 /// The tree of signed-in sessions.
-const TREE: &str = "ui/sessions";
+use crate::db::trees::SESSIONS as TREE;
 
 /// A browser session.
 #[derive(Debug, Clone)]

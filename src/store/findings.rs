@@ -1,49 +1,21 @@
-//! The review queue in sled: listings, findings, the audit log and the indexes that
-//! serve the queue, each in its own tree. Every action that writes several trees
-//! does so in one sled transaction, so a crash never leaves a finding without its
-//! audit entry or a transition half done. Writers take one lock so that a
-//! read-check-write (version checks, idempotent ingest) cannot interleave with
-//! another; reads take no lock.
+//! Listings and their findings under the review model: idempotent ingest (an
+//! unchanged listing changes nothing, a changed one is matched again), decisions
+//! that survive a re-scan, the queue's indexes and the audit log.
 //!
-//! A new finding may be the relisting of a removed one (see [`relist`]).
-
-mod relist;
+//! A new finding may be the relisting of a removed one (see [`super::relist`]).
 
 use std::collections::HashMap;
 use std::ops::Bound;
-use std::sync::Mutex;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
-
-use super::model::{
-    finding_id, listing_sha256, now, Action, AuditEntry, FindingRecord, SellerSummary,
+use super::{to_json, Store, StoreError, Writes};
+use crate::db::trees::{AUDIT, FINDINGS, LISTINGS};
+use crate::image::Hash256;
+use crate::listing::{Evidence, KeptPhoto, Listing};
+use crate::review::{
+    finding_id, listing_sha256, now, Action, AuditEntry, FindingRecord, SellerSummary, State,
     StoredListing,
 };
-use super::{ReviewError, State};
-use crate::image::Hash256;
-use crate::listing::Listing;
 use crate::scoring::Finding;
-
-/// Tree of listings by id (JSON [`StoredListing`]).
-pub const LISTINGS: &str = "review/listings";
-/// Tree of findings by id (JSON [`FindingRecord`]).
-pub const FINDINGS: &str = "review/findings";
-/// Tree of audit entries, keyed by finding id then version (big-endian u64).
-pub const AUDIT: &str = "review/audit";
-/// Index for score order: inverted score bits, then finding id.
-pub const BY_SCORE: &str = "review/by_score";
-/// Index of findings by seller then mark: `seller \0 mark \0 finding id`.
-pub const BY_SELLER: &str = "review/by_seller";
-/// The audit log in the order it was written: a sequence number (big-endian u64)
-/// to the [`AUDIT`] key of the entry.
-pub const AUDIT_LOG: &str = "review/audit_log";
-/// Index for one state in score order: the state's number, then as [`BY_SCORE`].
-pub const BY_STATE: &str = "review/by_state";
-/// The photo hashes of removed findings, by mark: `mark \0 finding id` to the
-/// removed listing's id and photo hashes (JSON), written with the move to
-/// `removed`. Relisting by photo scans one mark's entries.
-pub const REMOVED_PHOTOS: &str = "review/removed_photos";
 
 /// What the queue can be narrowed to.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +47,7 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-/// One page of the queue as stored JSON (see [`ReviewStore::list_raw`]).
+/// One page of the queue as stored JSON (see [`Store::list_raw`]).
 #[derive(Debug, Clone)]
 pub struct RawPage {
     /// Each finding's JSON, highest score first.
@@ -84,8 +56,8 @@ pub struct RawPage {
     pub next: Option<String>,
 }
 
-/// What matching one listing gave: its findings and the hashes of its photos
-/// (supplied or computed), which are stored with it.
+/// What matching one listing gave: its findings, the hashes of its photos
+/// (supplied or computed) and the photos kept as evidence, all stored with it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Matched {
     /// The findings, highest score first.
@@ -94,42 +66,90 @@ pub struct Matched {
     pub photos: Vec<Hash256>,
     /// Their mirrored and turned copies (photos fetched only).
     pub turned: Vec<Hash256>,
+    /// Thumbnails of the photos decoded, kept as evidence.
+    pub kept: Vec<KeptPhoto>,
+}
+
+/// A listing to store, with how it was seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    /// The listing.
+    pub listing: Listing,
+    /// The page it was extracted from, for crawled listings.
+    pub evidence: Option<Evidence>,
+    /// The page's raw body (kept compressed, keyed by `evidence.sha256`).
+    pub body: Option<Vec<u8>>,
+}
+
+impl Incoming {
+    /// A listing handed in (the API, `match --store`): no page evidence.
+    pub fn handed_in(listing: Listing) -> Incoming {
+        Incoming {
+            listing,
+            evidence: None,
+            body: None,
+        }
+    }
 }
 
 /// A listing scored and ready to store.
 #[derive(Debug)]
 pub struct Scored {
-    listing: Listing,
+    incoming: Incoming,
     sha256: String,
-    /// `None` when the stored copy is identical and nothing needs matching.
+    registry_version: u64,
+    /// `None` when the stored copy is identical, matched against the same registry
+    /// version, and nothing needs matching.
     matched: Option<Matched>,
 }
 
-/// The review queue's storage.
-#[derive(Debug)]
-pub struct ReviewStore {
-    db: sled::Db,
-    listings: sled::Tree,
-    findings: sled::Tree,
-    audit: sled::Tree,
-    audit_log: sled::Tree,
-    by_score: sled::Tree,
-    by_seller: sled::Tree,
-    by_state: sled::Tree,
-    removed_photos: sled::Tree,
-    write: Mutex<()>,
+impl Scored {
+    /// The listing.
+    pub fn listing(&self) -> &Listing {
+        &self.incoming.listing
+    }
 }
 
-/// Writes gathered outside a transaction and applied inside it.
-#[derive(Default)]
-struct Writes {
-    listings: Vec<(Vec<u8>, Vec<u8>)>,
-    findings: Vec<(Vec<u8>, Vec<u8>)>,
-    audit: Vec<(Vec<u8>, Vec<u8>)>,
-    by_score: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    by_seller: Vec<Vec<u8>>,
-    by_state: Vec<(Vec<u8>, bool)>,
-    removed_photos: Vec<(Vec<u8>, Vec<u8>)>,
+/// The fields of a listing that differ between two versions, for the audit log.
+fn changed_fields(old: &Listing, new: &Listing) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |name, differs: bool| {
+        if differs {
+            out.push(name);
+        }
+    };
+    check("title", old.title != new.title);
+    check("url", old.url != new.url);
+    check("seller", old.seller != new.seller);
+    check("price", old.price != new.price);
+    check(
+        "photos",
+        old.images != new.images || old.image_hashes != new.image_hashes,
+    );
+    check("brand", old.brand != new.brand);
+    check("category", old.category != new.category);
+    check("description", old.description != new.description);
+    check("marketplace", old.marketplace != new.marketplace);
+    out
+}
+
+/// Why a stored listing was matched again, for the audit log.
+fn rematch_reason(
+    old: Option<&StoredListing>,
+    new: &Listing,
+    registry_version: u64,
+) -> Option<String> {
+    let old = old?;
+    let fields = changed_fields(&old.listing, new);
+    if !fields.is_empty() {
+        return Some(format!("listing changed: {}", fields.join(", ")));
+    }
+    match old.registry_version {
+        Some(v) if v != registry_version => Some(format!(
+            "registry changed: version {v} to {registry_version}"
+        )),
+        _ => None,
+    }
 }
 
 impl Writes {
@@ -177,7 +197,7 @@ fn audit_key(id: &str, version: u64) -> Vec<u8> {
     key
 }
 
-fn seller_key(seller: &str, mark: &str, id: &str) -> Vec<u8> {
+pub(super) fn seller_key(seller: &str, mark: &str, id: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(seller.len() + mark.len() + id.len() + 2);
     key.extend_from_slice(seller.as_bytes());
     key.push(0);
@@ -187,31 +207,36 @@ fn seller_key(seller: &str, mark: &str, id: &str) -> Vec<u8> {
     key
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("review records always serialize")
-}
+impl Store {
+    /// The stored listing `id`.
+    pub fn listing(&self, id: &str) -> Result<Option<StoredListing>, StoreError> {
+        self.listings
+            .get(id)?
+            .map(|v| Self::decode(LISTINGS, id.as_bytes(), &v))
+            .transpose()
+    }
 
-impl ReviewStore {
-    /// Opens the review trees of `db`.
-    pub fn open(db: &sled::Db) -> Result<ReviewStore, ReviewError> {
-        let store = ReviewStore {
-            db: db.clone(),
-            listings: db.open_tree(LISTINGS)?,
-            findings: db.open_tree(FINDINGS)?,
-            audit: db.open_tree(AUDIT)?,
-            audit_log: db.open_tree(AUDIT_LOG)?,
-            by_score: db.open_tree(BY_SCORE)?,
-            by_seller: db.open_tree(BY_SELLER)?,
-            by_state: db.open_tree(BY_STATE)?,
-            removed_photos: db.open_tree(REMOVED_PHOTOS)?,
-            write: Mutex::new(()),
-        };
-        store.index_states()?;
-        Ok(store)
+    /// The finding `id`, or `NotFound` when there is none.
+    pub fn existing_finding(&self, id: &str) -> Result<FindingRecord, StoreError> {
+        self.finding(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("finding {id}")))
+    }
+
+    /// The finding `id`.
+    pub fn finding(&self, id: &str) -> Result<Option<FindingRecord>, StoreError> {
+        self.findings
+            .get(id)?
+            .map(|v| Self::decode(FINDINGS, id.as_bytes(), &v))
+            .transpose()
+    }
+
+    fn finding_or_404(&self, id: &str) -> Result<FindingRecord, StoreError> {
+        self.finding(id)?
+            .ok_or_else(|| StoreError::NotFound(format!("finding {id}")))
     }
 
     /// Builds the state index of a queue stored before it existed.
-    fn index_states(&self) -> Result<(), ReviewError> {
+    pub(super) fn index_states(&self) -> Result<(), StoreError> {
         if !self.by_state.is_empty() || self.findings.is_empty() {
             return Ok(());
         }
@@ -223,75 +248,26 @@ impl ReviewStore {
         Ok(())
     }
 
-    /// Waits until everything written so far is on disk.
-    pub fn flush(&self) -> Result<(), ReviewError> {
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// [`ReviewStore::flush`] for async callers: concurrent callers share one write.
-    pub async fn flush_async(&self) -> Result<(), ReviewError> {
-        self.db.flush_async().await?;
-        Ok(())
-    }
-
-    fn decode<T: serde::de::DeserializeOwned>(
-        tree: &'static str,
-        key: &[u8],
-        bytes: &[u8],
-    ) -> Result<T, ReviewError> {
-        serde_json::from_slice(bytes).map_err(|source| ReviewError::Damaged {
-            tree,
-            key: String::from_utf8_lossy(key).into_owned(),
-            source,
-        })
-    }
-
-    /// The stored listing `id`.
-    pub fn listing(&self, id: &str) -> Result<Option<StoredListing>, ReviewError> {
-        self.listings
-            .get(id)?
-            .map(|v| Self::decode(LISTINGS, id.as_bytes(), &v))
-            .transpose()
-    }
-
-    /// The finding `id`, or `NotFound` when there is none.
-    pub fn existing_finding(&self, id: &str) -> Result<FindingRecord, ReviewError> {
-        self.finding(id)?
-            .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))
-    }
-
-    /// The finding `id`.
-    pub fn finding(&self, id: &str) -> Result<Option<FindingRecord>, ReviewError> {
-        self.findings
-            .get(id)?
-            .map(|v| Self::decode(FINDINGS, id.as_bytes(), &v))
-            .transpose()
-    }
-
-    fn finding_or_404(&self, id: &str) -> Result<FindingRecord, ReviewError> {
-        self.finding(id)?
-            .ok_or_else(|| ReviewError::NotFound(format!("finding {id}")))
-    }
-
-    /// Matches the listings that changed since they were last stored with `matcher`
-    /// (no lock held: matching may be slow, e.g. fetch photos), ready for
-    /// [`ReviewStore::store`].
+    /// Matches the listings that changed since they were last stored, or were
+    /// matched against another registry version, with `matcher` (no lock held:
+    /// matching may be slow, e.g. fetch photos), ready for [`Store::store`].
     pub fn score(
         &self,
-        listings: Vec<Listing>,
-        matcher: impl Fn(&Listing) -> Matched,
-    ) -> Result<Vec<Scored>, ReviewError> {
-        let mut out = Vec::with_capacity(listings.len());
-        for listing in listings {
-            let sha256 = listing_sha256(&listing);
-            let unchanged = self
-                .listing(&listing.id)?
-                .is_some_and(|stored| stored.sha256 == sha256);
-            let matched = (!unchanged).then(|| matcher(&listing));
+        incoming: Vec<Incoming>,
+        registry_version: u64,
+        mut matcher: impl FnMut(&Listing) -> Matched,
+    ) -> Result<Vec<Scored>, StoreError> {
+        let mut out = Vec::with_capacity(incoming.len());
+        for item in incoming {
+            let sha256 = listing_sha256(&item.listing);
+            let current = self
+                .listing(&item.listing.id)?
+                .is_some_and(|stored| stored.is_current(&sha256, registry_version));
+            let matched = (!current).then(|| matcher(&item.listing));
             out.push(Scored {
-                listing,
+                incoming: item,
                 sha256,
+                registry_version,
                 matched,
             });
         }
@@ -299,26 +275,55 @@ impl ReviewStore {
     }
 
     /// Stores a scored batch in one transaction and answers every finding of the
-    /// batch's listings. An unchanged listing changes nothing; a changed one updates
-    /// its findings (version bumped, audit entry `rematched`); new findings start as
-    /// `new` with an audit entry `created`, and as the relisting of a removed
-    /// finding when one is found. `rematch` matches a listing that a concurrent
-    /// batch changed after it was scored as unchanged; it runs under the write
-    /// lock, so it must be quick (no fetching).
+    /// batch's listings. See [`Store::plan_store`] for what changes.
     pub fn store(
         &self,
         batch: Vec<Scored>,
         rematch: impl Fn(&Listing) -> Matched,
         actor: &str,
-    ) -> Result<Vec<FindingRecord>, ReviewError> {
+    ) -> Result<Vec<FindingRecord>, StoreError> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
-        let at = now();
         let mut writes = Writes::default();
+        let answer = self.plan_store(batch, &rematch, actor, &mut writes)?;
+        self.apply(&writes)?;
+        Ok(answer)
+    }
+
+    /// The writes that store a scored batch, and every finding of its listings.
+    /// The caller holds the write lock.
+    ///
+    /// - A listing unchanged and matched against the same registry version changes
+    ///   nothing.
+    /// - Otherwise its findings are updated. A finding still waiting for review
+    ///   (`new`, `in_review`, `reopened`) takes the new score and evidence (version
+    ///   bumped, audit entry `rematched` saying why). A `dismissed` finding whose
+    ///   listing changed and whose evidence changed is `reopened`, with the reason
+    ///   in its audit entry; an unchanged listing keeps its dismissal. A finding
+    ///   judged infringing (`confirmed` and after) keeps the evidence the reviewer
+    ///   confirmed (its notice cites that): the change is recorded in the audit log
+    ///   and the new listing is stored beside it, never swapped in silently.
+    /// - New findings start as `new` with an audit entry `created`, and as the
+    ///   relisting of a removed finding when one is found.
+    ///
+    /// `rematch` matches a listing that a concurrent batch changed after it was
+    /// scored as unchanged; it runs under the write lock, so it must be quick (no
+    /// fetching).
+    pub(super) fn plan_store(
+        &self,
+        batch: Vec<Scored>,
+        rematch: &dyn Fn(&Listing) -> Matched,
+        actor: &str,
+        writes: &mut Writes,
+    ) -> Result<Vec<FindingRecord>, StoreError> {
+        let at = now();
         let mut answer = Vec::new();
         for mut item in batch {
-            let stored = self.listing(&item.listing.id)?;
-            let unchanged = stored.as_ref().is_some_and(|s| s.sha256 == item.sha256);
-            if unchanged {
+            let listing = &item.incoming.listing;
+            let stored = self.listing(&listing.id)?;
+            let current = stored
+                .as_ref()
+                .is_some_and(|s| s.is_current(&item.sha256, item.registry_version));
+            if current {
                 for id in &stored.expect("checked above").finding_ids {
                     answer.push(self.finding_or_404(id)?);
                 }
@@ -330,65 +335,127 @@ impl ReviewStore {
                 findings,
                 photos,
                 turned,
+                kept,
             } = match item.matched.take() {
                 Some(m) => m,
-                None => rematch(&item.listing),
+                None => rematch(listing),
             };
-            let mut ids: Vec<String> = stored.map(|s| s.finding_ids).unwrap_or_default();
-            let seller = item.listing.seller.as_ref().map(|s| s.id.clone());
+            let reason = rematch_reason(stored.as_ref(), listing, item.registry_version);
+            let listing_changed = stored
+                .as_ref()
+                .is_some_and(|s| !s.sha256.is_empty() && s.sha256 != item.sha256);
+            let mut ids: Vec<String> = stored
+                .as_ref()
+                .map(|s| s.finding_ids.clone())
+                .unwrap_or_default();
+            let seller = listing.seller.as_ref().map(|s| s.id.clone());
             for f in findings {
-                let id = finding_id(&item.listing.id, &f.mark_id);
+                let id = finding_id(&listing.id, &f.mark_id);
+                let audit = |version: u64, action, from, to, note: String| {
+                    (
+                        audit_key(&id, version),
+                        to_json(&AuditEntry {
+                            finding_id: id.clone(),
+                            version,
+                            at: at.clone(),
+                            actor: actor.to_owned(),
+                            action,
+                            from,
+                            to,
+                            note,
+                        }),
+                    )
+                };
                 let record = match self.finding(&id)? {
                     Some(mut old) => {
-                        writes.reindex(&id, Some((old.score, old.state)), (f.score, old.state));
-                        old.score = f.score;
-                        old.signals = f.signals;
-                        old.spans = f.spans;
-                        old.mark = f.mark;
+                        let same_evidence = old.score == f.score
+                            && old.signals == f.signals
+                            && old.spans == f.spans;
+                        let note = reason.clone().unwrap_or_else(|| "matched again".into());
+                        match old.state {
+                            _ if same_evidence => {}
+                            State::New | State::InReview | State::Reopened => {
+                                writes.reindex(
+                                    &id,
+                                    Some((old.score, old.state)),
+                                    (f.score, old.state),
+                                );
+                                old.score = f.score;
+                                old.signals = f.signals;
+                                old.spans = f.spans;
+                                old.mark = f.mark;
+                                old.version += 1;
+                                writes.audit.push(audit(
+                                    old.version,
+                                    Action::Rematched,
+                                    Some(old.state),
+                                    old.state,
+                                    note,
+                                ));
+                            }
+                            State::Dismissed if listing_changed => {
+                                writes.reindex(
+                                    &id,
+                                    Some((old.score, old.state)),
+                                    (f.score, State::Reopened),
+                                );
+                                old.score = f.score;
+                                old.signals = f.signals;
+                                old.spans = f.spans;
+                                old.mark = f.mark;
+                                old.version += 1;
+                                writes.audit.push(audit(
+                                    old.version,
+                                    Action::Rematched,
+                                    Some(State::Dismissed),
+                                    State::Reopened,
+                                    format!("{note}; the evidence differs from what was dismissed"),
+                                ));
+                                old.state = State::Reopened;
+                            }
+                            State::Dismissed => {}
+                            State::Confirmed
+                            | State::NoticeSent
+                            | State::Removed
+                            | State::Reinstated => {
+                                if listing_changed {
+                                    old.version += 1;
+                                    writes.audit.push(audit(
+                                        old.version,
+                                        Action::Rematched,
+                                        Some(old.state),
+                                        old.state,
+                                        format!(
+                                            "{note} after the decision (new score {:.3}); the finding and its notice keep the evidence confirmed",
+                                            f.score
+                                        ),
+                                    ));
+                                }
+                            }
+                        }
+                        if old.version > 1 {
+                            old.updated_at = at.clone();
+                        }
                         old.seller_id = seller.clone();
-                        old.marketplace = item.listing.marketplace.clone();
-                        old.version += 1;
-                        old.updated_at = at.clone();
-                        writes.audit.push((
-                            audit_key(&id, old.version),
-                            to_json(&AuditEntry {
-                                finding_id: id.clone(),
-                                version: old.version,
-                                at: at.clone(),
-                                actor: actor.to_owned(),
-                                action: Action::Rematched,
-                                from: Some(old.state),
-                                to: old.state,
-                                note: String::new(),
-                            }),
-                        ));
+                        old.marketplace = listing.marketplace.clone();
                         old
                     }
                     None => {
                         let relist = self.relist_of(
                             &f.mark_id,
-                            &item.listing.id,
+                            &listing.id,
                             seller.as_deref(),
                             &photos,
                             &turned,
                         )?;
                         let note = relist.as_ref().map(|r| r.note()).unwrap_or_default();
-                        writes.audit.push((
-                            audit_key(&id, 1),
-                            to_json(&AuditEntry {
-                                finding_id: id.clone(),
-                                version: 1,
-                                at: at.clone(),
-                                actor: actor.to_owned(),
-                                action: Action::Created,
-                                from: None,
-                                to: State::New,
-                                note,
-                            }),
-                        ));
+                        writes
+                            .audit
+                            .push(audit(1, Action::Created, None, State::New, note));
+                        writes.reindex(&id, None, (f.score, State::New));
                         FindingRecord {
                             id: id.clone(),
-                            listing_id: item.listing.id.clone(),
+                            listing_id: listing.id.clone(),
                             mark_id: f.mark_id,
                             mark: f.mark,
                             score: f.score,
@@ -398,16 +465,14 @@ impl ReviewStore {
                             created_at: at.clone(),
                             updated_at: at.clone(),
                             seller_id: seller.clone(),
-                            marketplace: item.listing.marketplace.clone(),
+                            marketplace: listing.marketplace.clone(),
                             spans: f.spans,
                             relist_rule: relist.as_ref().map(|r| r.rule.to_string()),
                             relist_of: relist.map(|r| r.of),
+                            confirmed: None,
                         }
                     }
                 };
-                if record.version == 1 {
-                    writes.reindex(&id, None, (record.score, record.state));
-                }
                 if let Some(s) = &seller {
                     writes.by_seller.push(seller_key(s, &record.mark_id, &id));
                 }
@@ -419,81 +484,77 @@ impl ReviewStore {
                 }
                 answer.push(record);
             }
+            let Incoming {
+                listing,
+                evidence,
+                body,
+            } = item.incoming;
+            if let (Some(e), Some(body)) = (&evidence, body) {
+                writes
+                    .bodies
+                    .push((e.sha256.clone().into_bytes(), super::evidence::pack(&e.final_url, &body)?));
+            }
+            let mut records = Vec::with_capacity(kept.len());
+            for photo in kept {
+                writes
+                    .photos
+                    .push((photo.record.sha256.clone().into_bytes(), photo.thumbnail));
+                records.push(photo.record);
+            }
+            // Photos kept earlier stay with the listing while it still names them
+            // and they were not read again (a re-match from the kept thumbnails).
+            if let Some(old) = &stored {
+                for p in &old.photos {
+                    let named = listing.images.get(p.index) == Some(&p.source);
+                    if named && !records.iter().any(|r| r.index == p.index) {
+                        records.push(p.clone());
+                    }
+                }
+                records.sort_by_key(|r| r.index);
+            }
             let stored = StoredListing {
-                listing: item.listing,
+                listing,
                 sha256: item.sha256,
                 received_at: at.clone(),
                 finding_ids: ids,
                 photo_hashes: photos,
                 turned_photo_hashes: turned,
+                registry_version: Some(item.registry_version),
+                evidence,
+                photos: records,
             };
             writes
                 .listings
                 .push((stored.listing.id.clone().into_bytes(), to_json(&stored)));
         }
-        self.apply(&writes)?;
         Ok(answer)
     }
 
-    fn apply(&self, w: &Writes) -> Result<(), ReviewError> {
-        (
-            &self.listings,
-            &self.findings,
-            &self.audit,
-            &self.by_score,
-            &self.by_seller,
-            &self.by_state,
-            &self.audit_log,
-            &self.removed_photos,
-        )
-            .transaction(
-                |(
-                    listings,
-                    findings,
-                    audit,
-                    by_score,
-                    by_seller,
-                    by_state,
-                    audit_log,
-                    removed_photos,
-                )| {
-                    for (k, v) in &w.listings {
-                        listings.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    for (k, v) in &w.findings {
-                        findings.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    for (k, v) in &w.audit {
-                        audit.insert(k.as_slice(), v.as_slice())?;
-                        let seq = audit_log.generate_id()?;
-                        audit_log.insert(&seq.to_be_bytes(), k.as_slice())?;
-                    }
-                    for (k, v) in &w.by_score {
-                        match v {
-                            Some(v) => by_score.insert(k.as_slice(), v.as_slice())?,
-                            None => by_score.remove(k.as_slice())?,
-                        };
-                    }
-                    for k in &w.by_seller {
-                        by_seller.insert(k.as_slice(), &[][..])?;
-                    }
-                    for (k, add) in &w.by_state {
-                        if *add {
-                            by_state.insert(k.as_slice(), &[][..])?;
-                        } else {
-                            by_state.remove(k.as_slice())?;
-                        }
-                    }
-                    for (k, v) in &w.removed_photos {
-                        removed_photos.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    Ok::<_, ConflictableTransactionError<()>>(())
-                },
-            )
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => ReviewError::Db(e),
-                TransactionError::Abort(()) => unreachable!("the transaction never aborts"),
-            })
+    /// Every stored listing not matched against `registry_version` (changed
+    /// registry, or migrated from an older database), in id order.
+    pub fn pending(&self, registry_version: u64) -> Result<Vec<StoredListing>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.listings.iter() {
+            let (k, v) = entry?;
+            let stored: StoredListing = Self::decode(LISTINGS, &k, &v)?;
+            if stored.registry_version != Some(registry_version) {
+                out.push(stored);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every stored listing, in id order.
+    pub fn listings(&self) -> impl Iterator<Item = Result<StoredListing, StoreError>> + '_ {
+        self.listings.iter().map(|entry| {
+            let (k, v) = entry?;
+            Self::decode(LISTINGS, &k, &v)
+        })
+    }
+
+    /// How many listings are stored.
+    pub fn listing_count(&self) -> usize {
+        self.listings.len()
     }
 
     /// Moves finding `id` to `to`, if `version` is current and the workflow allows
@@ -506,7 +567,7 @@ impl ReviewStore {
         version: u64,
         actor: &str,
         note: &str,
-    ) -> Result<FindingRecord, ReviewError> {
+    ) -> Result<FindingRecord, StoreError> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let (f, writes) = self.plan_transition(id, to, version, actor, note)?;
         self.apply(&writes)?;
@@ -514,31 +575,35 @@ impl ReviewStore {
     }
 
     /// The finding after a transition and every write it takes, for one
-    /// [`ReviewStore::apply`]. The caller holds the write lock.
-    fn plan_transition(
+    /// [`Store::apply`]. The caller holds the write lock.
+    pub(super) fn plan_transition(
         &self,
         id: &str,
         to: State,
         version: u64,
         actor: &str,
         note: &str,
-    ) -> Result<(FindingRecord, Writes), ReviewError> {
+    ) -> Result<(FindingRecord, Writes), StoreError> {
         let mut f = self.finding_or_404(id)?;
         if f.version != version {
-            return Err(ReviewError::Stale {
+            return Err(StoreError::Stale {
                 id: id.to_owned(),
                 current: f.version,
                 given: version,
             });
         }
         if !f.state.can_move_to(to) {
-            return Err(ReviewError::NotAllowed {
+            return Err(StoreError::NotAllowed {
                 id: id.to_owned(),
                 from: f.state,
                 to,
             });
         }
         let from = f.state;
+        if to == State::Confirmed {
+            // The notice cites the listing as the reviewer saw it.
+            f.confirmed = self.listing(&f.listing_id)?.map(|l| l.confirmed());
+        }
         f.state = to;
         f.version += 1;
         f.updated_at = now();
@@ -572,7 +637,7 @@ impl ReviewStore {
         filter: &Filter,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<Page, ReviewError> {
+    ) -> Result<Page, StoreError> {
         let raw = self.list_raw(filter, limit, cursor)?;
         let items = raw
             .items
@@ -585,7 +650,7 @@ impl ReviewStore {
         })
     }
 
-    /// [`ReviewStore::list`] answering each finding's stored JSON as it is, which is
+    /// [`Store::list`] answering each finding's stored JSON as it is, which is
     /// the FINDING JSON of the API: the queue page is served without decoding or
     /// encoding a finding when only state and score filter it.
     pub fn list_raw(
@@ -593,16 +658,16 @@ impl ReviewStore {
         filter: &Filter,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<RawPage, ReviewError> {
+    ) -> Result<RawPage, StoreError> {
         let (tree, prefix) = match filter.state {
             Some(s) => (&self.by_state, vec![state_number(s)]),
             None => (&self.by_score, Vec::new()),
         };
         let start = match cursor {
             Some(c) => {
-                let after = hex::decode(c).map_err(|_| ReviewError::BadCursor)?;
+                let after = hex::decode(c).map_err(|_| StoreError::BadCursor)?;
                 if after.len() < 8 {
-                    return Err(ReviewError::BadCursor);
+                    return Err(StoreError::BadCursor);
                 }
                 let mut key = prefix.clone();
                 key.extend(after);
@@ -650,7 +715,7 @@ impl ReviewStore {
     }
 
     /// The audit log of finding `id`, oldest first.
-    pub fn audit(&self, id: &str) -> Result<Vec<AuditEntry>, ReviewError> {
+    pub fn audit(&self, id: &str) -> Result<Vec<AuditEntry>, StoreError> {
         self.audit
             .scan_prefix(id.as_bytes())
             .map(|entry| {
@@ -666,10 +731,10 @@ impl ReviewStore {
         &self,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<(Vec<AuditEntry>, Option<String>), ReviewError> {
+    ) -> Result<(Vec<AuditEntry>, Option<String>), StoreError> {
         let end = match cursor {
             Some(c) => {
-                let seq = c.parse::<u64>().map_err(|_| ReviewError::BadCursor)?;
+                let seq = c.parse::<u64>().map_err(|_| StoreError::BadCursor)?;
                 Bound::Excluded(seq.to_be_bytes().to_vec())
             }
             None => Bound::Unbounded,
@@ -692,37 +757,24 @@ impl ReviewStore {
             let seq: [u8; 8] = seq
                 .as_ref()
                 .try_into()
-                .map_err(|_| ReviewError::BadCursor)?;
+                .map_err(|_| StoreError::BadCursor)?;
             last = Some(u64::from_be_bytes(seq).to_string());
         }
         Ok((items, None))
     }
 
     /// Every audit entry, by finding then version (for exports and checks).
-    pub fn audit_all(&self) -> Result<Vec<AuditEntry>, ReviewError> {
+    pub fn audit_all(&self) -> Result<Vec<AuditEntry>, StoreError> {
         Self::decode_all(&self.audit, AUDIT)
     }
 
     /// Every finding, in id order.
-    pub fn all_findings(&self) -> Result<Vec<FindingRecord>, ReviewError> {
+    pub fn all_findings(&self) -> Result<Vec<FindingRecord>, StoreError> {
         Self::decode_all(&self.findings, FINDINGS)
     }
 
-    /// Every value of `tree` (named `name`), in key order.
-    fn decode_all<T: serde::de::DeserializeOwned>(
-        tree: &sled::Tree,
-        name: &'static str,
-    ) -> Result<Vec<T>, ReviewError> {
-        tree.iter()
-            .map(|entry| {
-                let (k, v) = entry?;
-                Self::decode(name, &k, &v)
-            })
-            .collect()
-    }
-
     /// Sellers with their findings counted, repeat infringers first.
-    pub fn sellers(&self) -> Result<Vec<SellerSummary>, ReviewError> {
+    pub fn sellers(&self) -> Result<Vec<SellerSummary>, StoreError> {
         let mut by: HashMap<String, SellerSummary> = HashMap::new();
         for f in self.all_findings()? {
             if let Some(s) = &f.seller_id {
@@ -746,7 +798,7 @@ impl ReviewStore {
     }
 
     /// The findings of one seller, highest score first.
-    pub fn seller_findings(&self, seller: &str) -> Result<Vec<FindingRecord>, ReviewError> {
+    pub fn seller_findings(&self, seller: &str) -> Result<Vec<FindingRecord>, StoreError> {
         let mut prefix = seller.as_bytes().to_vec();
         prefix.push(0);
         let mut out = Vec::new();
@@ -769,7 +821,7 @@ mod tests {
     use crate::registry::Mark;
     use crate::scoring::{Rates, Scorer};
 
-    fn setup() -> (tempfile::TempDir, ReviewStore, Scorer) {
+    fn setup() -> (tempfile::TempDir, Store, Scorer) {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::open(&dir.path().join("db")).unwrap();
         let mark = Mark {
@@ -778,28 +830,29 @@ mod tests {
             ..Mark::default()
         };
         let scorer = Scorer::new(vec![mark], Rates::default());
-        (dir, ReviewStore::open(&db).unwrap(), scorer)
+        (dir, Store::open(&db).unwrap(), scorer)
     }
 
     fn ingest(
-        store: &ReviewStore,
+        store: &Store,
         scorer: &Scorer,
         listings: &[(&str, &str)],
     ) -> Vec<FindingRecord> {
         let batch = listings
             .iter()
-            .map(|(id, title)| Listing {
-                id: (*id).into(),
-                title: (*title).into(),
-                ..Listing::default()
+            .map(|(id, title)| {
+                Incoming::handed_in(Listing {
+                    id: (*id).into(),
+                    title: (*title).into(),
+                    ..Listing::default()
+                })
             })
             .collect();
         let matcher = |l: &Listing| Matched {
             findings: scorer.score(l),
-            photos: Vec::new(),
-            turned: Vec::new(),
+            ..Matched::default()
         };
-        let scored = store.score(batch, matcher).unwrap();
+        let scored = store.score(batch, 1, matcher).unwrap();
         store.store(scored, matcher, "test").unwrap()
     }
 
@@ -814,12 +867,12 @@ mod tests {
         let err = store
             .transition(id, State::Removed, 2, "ana", "")
             .unwrap_err();
-        assert!(matches!(err, ReviewError::NotAllowed { .. }), "{err}");
+        assert!(matches!(err, StoreError::NotAllowed { .. }), "{err}");
         let err = store
             .transition(id, State::Confirmed, 1, "ana", "")
             .unwrap_err();
         assert!(
-            matches!(err, ReviewError::Stale { current: 2, .. }),
+            matches!(err, StoreError::Stale { current: 2, .. }),
             "{err}"
         );
         let audit = store.audit(id).unwrap();
@@ -879,7 +932,7 @@ mod tests {
         assert!(seen.windows(2).all(|w| w[0].score >= w[1].score));
         assert!(matches!(
             store.list(&Filter::default(), 1, Some("xyz")),
-            Err(ReviewError::BadCursor)
+            Err(StoreError::BadCursor)
         ));
     }
 }

@@ -5,7 +5,7 @@
 //! distance of one of the removed listing's photos, whoever sells it.
 //!
 //! The seller rule reads the seller index. The photo rule reads
-//! [`REMOVED_PHOTOS`](super::REMOVED_PHOTOS), where the move to `removed` records
+//! [`REMOVED_PHOTOS`](crate::db::trees::REMOVED_PHOTOS), where the move to `removed` records
 //! the listing's photo hashes under the mark, in the same transaction as the
 //! move; a new finding scans only its mark's entries.
 
@@ -13,10 +13,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{seller_key, to_json, ReviewStore, REMOVED_PHOTOS};
+use super::findings::seller_key;
+use super::{to_json, Store, StoreError};
+use crate::db::trees::REMOVED_PHOTOS;
 use crate::image::{Hash256, MATCH_DISTANCE};
-use crate::review::model::FindingRecord;
-use crate::review::{ReviewError, State};
+use crate::review::{FindingRecord, State};
 
 /// Why a new finding is a relisting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +88,7 @@ fn closest(a: &[Hash256], b: &[Hash256]) -> Option<u32> {
         .filter(|d| *d <= MATCH_DISTANCE)
 }
 
-impl ReviewStore {
+impl Store {
     /// The removed finding of `mark` on a listing other than `listing_id` that a
     /// new finding relists: the same `seller` first, else the closest photo to
     /// one of `photos` (ties to the first in key order). `turned` are the mirrored
@@ -100,7 +101,7 @@ impl ReviewStore {
         seller: Option<&str>,
         photos: &[Hash256],
         turned: &[Hash256],
-    ) -> Result<Option<Relist>, ReviewError> {
+    ) -> Result<Option<Relist>, StoreError> {
         if let Some(seller) = seller {
             let prefix = seller_key(seller, mark, "");
             for entry in self.by_seller.scan_prefix(&prefix) {
@@ -157,7 +158,7 @@ impl ReviewStore {
     pub(super) fn removed_photos_entry(
         &self,
         f: &FindingRecord,
-    ) -> Result<Option<KeyValue>, ReviewError> {
+    ) -> Result<Option<KeyValue>, StoreError> {
         let Some(listing) = self.listing(&f.listing_id)? else {
             return Ok(None);
         };
@@ -175,14 +176,14 @@ impl ReviewStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Matched, Writes};
+    use super::super::{Incoming, Matched, Writes};
     use super::*;
     use crate::listing::{Listing, Seller};
     use crate::registry::Mark;
-    use crate::review::model::finding_id;
+    use crate::review::finding_id;
     use crate::scoring::{Rates, Scorer};
 
-    fn setup() -> (tempfile::TempDir, ReviewStore, Scorer) {
+    fn setup() -> (tempfile::TempDir, Store, Scorer) {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::open(&dir.path().join("db")).unwrap();
         let marks = ["Zentrix", "Korvello"]
@@ -194,7 +195,7 @@ mod tests {
             .to_vec();
         (
             dir,
-            ReviewStore::open(&db).unwrap(),
+            Store::open(&db).unwrap(),
             Scorer::new(marks, Rates::default()),
         )
     }
@@ -219,13 +220,13 @@ mod tests {
         }
     }
 
-    fn ingest(store: &ReviewStore, scorer: &Scorer, listings: Vec<Listing>) -> Vec<FindingRecord> {
+    fn ingest(store: &Store, scorer: &Scorer, listings: Vec<Listing>) -> Vec<FindingRecord> {
         ingest_turned(store, scorer, listings, |_| Vec::new())
     }
 
     /// Ingests with `turned(hash)` standing for a photo's turned copies.
     fn ingest_turned(
-        store: &ReviewStore,
+        store: &Store,
         scorer: &Scorer,
         listings: Vec<Listing>,
         turned: impl Fn(&Hash256) -> Vec<Hash256>,
@@ -234,12 +235,14 @@ mod tests {
             findings: scorer.score(l),
             photos: l.image_hashes.clone(),
             turned: l.image_hashes.iter().flat_map(&turned).collect(),
+            kept: Vec::new(),
         };
-        let scored = store.score(listings, matcher).unwrap();
+        let incoming = listings.into_iter().map(Incoming::handed_in).collect();
+        let scored = store.score(incoming, 1, matcher).unwrap();
         store.store(scored, matcher, "test").unwrap()
     }
 
-    fn remove(store: &ReviewStore, id: &str) {
+    fn remove(store: &Store, id: &str) {
         for (version, to) in [
             State::InReview,
             State::Confirmed,
