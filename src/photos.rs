@@ -13,8 +13,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::image::{
-    decode_bytes, pdq_hash, query_hashes, recycle, Dihedral, Hash256, ImageHit, Limits,
-    QueryHash, ReferenceEntry, ReferenceIndex, MIN_QUALITY,
+    decode_bytes, pdq_hash, query_hashes, recycle, Dihedral, Hash256, ImageHit, Limits, QueryHash,
+    ReferenceEntry, ReferenceIndex, MIN_QUALITY,
 };
 use crate::listing::{KeptPhoto, Listing, PhotoRecord};
 use crate::registry::Mark;
@@ -244,8 +244,7 @@ pub fn thumbnail(image: &DynamicImage) -> Option<Vec<u8>> {
     };
     let rgb = small.to_rgb8();
     let mut out = Vec::new();
-    let encoder =
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, THUMBNAIL_QUALITY);
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, THUMBNAIL_QUALITY);
     match rgb.write_with_encoder(encoder) {
         Ok(()) => Some(out),
         Err(e) => {

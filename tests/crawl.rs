@@ -503,7 +503,7 @@ fn scan_matches_crawled_listings_and_rematches_after_a_registry_change() {
     // The shop has a page that always fails.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("matched 36 listings"),
+        stderr(&out).contains("36 listings crawled, 0 matched again"),
         "{}",
         stderr(&out)
     );
@@ -528,7 +528,7 @@ fn scan_matches_crawled_listings_and_rematches_after_a_registry_change() {
     let out = ws.run(&["scan", "--out", report.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("matched 0 listings"),
+        stderr(&out).contains("0 listings crawled, 0 matched again"),
         "{}",
         stderr(&out)
     );
@@ -538,7 +538,7 @@ fn scan_matches_crawled_listings_and_rematches_after_a_registry_change() {
     assert!(stderr(&out).contains("not matched against the current registry"));
     let out = ws.run(&["scan", "--out", report.to_str().unwrap()]);
     assert!(
-        stderr(&out).contains("matched 36 listings"),
+        stderr(&out).contains("0 listings crawled, 36 matched again"),
         "{}",
         stderr(&out)
     );

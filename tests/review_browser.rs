@@ -19,7 +19,7 @@ use crate::review_api::Service;
 use crate::util::headless_chromium;
 
 /// A headless Chromium with one page, driven over the DevTools protocol.
-struct Browser {
+pub struct Browser {
     child: Child,
     _profile: tempfile::TempDir,
     page: WebSocket<MaybeTlsStream<TcpStream>>,
@@ -72,7 +72,7 @@ fn call_raw(
 }
 
 impl Browser {
-    fn launch(bin: &Path) -> Browser {
+    pub fn launch(bin: &Path) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let mut child = headless_chromium(bin, profile.path(), 1280, 1000)
             .arg("--remote-debugging-port=0")
@@ -119,7 +119,7 @@ impl Browser {
     }
 
     /// Evaluates `expr` in the page (awaiting a promise) and returns its value.
-    fn eval(&mut self, expr: &str) -> Value {
+    pub fn eval(&mut self, expr: &str) -> Value {
         let r = self.call(
             "Runtime.evaluate",
             json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
@@ -129,7 +129,7 @@ impl Browser {
     }
 
     /// Waits until `expr` is true in a fully loaded page.
-    fn wait_for(&mut self, expr: &str) {
+    pub fn wait_for(&mut self, expr: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         let check = format!("document.readyState === 'complete' && !!({expr})");
         while Instant::now() < deadline {
@@ -151,7 +151,7 @@ impl Browser {
         panic!("timed out waiting for {expr}; page: {dom}");
     }
 
-    fn goto(&mut self, url: &str) {
+    pub fn goto(&mut self, url: &str) {
         self.call("Page.navigate", json!({"url": url}));
     }
 

@@ -273,7 +273,10 @@ pub fn crawl(
 pub fn run(global: &Global, args: CrawlArgs) -> anyhow::Result<Outcome> {
     let db = markhound::db::open(&global.db)?;
     let store = Arc::new(Store::open(&db).context("cannot open the store")?);
-    let pipeline = Arc::new(Pipeline::from_registry(&db, &args.flags.pipeline_config(None)?)?);
+    let pipeline = Arc::new(Pipeline::from_registry(
+        &db,
+        &args.flags.pipeline_config(None)?,
+    )?);
     let stats = crawl(global, &db, &store, &pipeline, &args.targets, &args.flags)?;
     Ok(if stats.errors > 0 {
         Outcome::Failure

@@ -42,7 +42,12 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let registry_dir = markhound::demo::write_bundled_registry(&args.out.join("trademarks"))
-        .with_context(|| format!("cannot write the bundled registry into {}", args.out.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot write the bundled registry into {}",
+                args.out.display()
+            )
+        })?;
     let db_path = args.out.join("demo.db");
     let db = markhound::db::open(&db_path)?;
     let registry = Registry::open(&db).context("cannot open the demo registry")?;

@@ -311,7 +311,11 @@ fn stream(
             return Ok(bad);
         }
         let parsed: Vec<Result<Listing, String>> = batch.par_iter().map(parse_line).collect();
-        let listings: Vec<Listing> = parsed.iter().filter_map(|p| p.as_ref().ok()).cloned().collect();
+        let listings: Vec<Listing> = parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .cloned()
+            .collect();
         let mut findings = target.findings(listings)?.into_iter();
         for (line, parsed) in batch.iter().zip(parsed) {
             let text = match parsed {

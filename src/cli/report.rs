@@ -35,7 +35,6 @@ impl Format {
         }
     }
 
-
     /// The format a file name's extension names.
     fn of_path(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {

@@ -17,8 +17,8 @@ use super::extract;
 use super::fetch::{FetchError, Fetcher, Page};
 use super::politeness::{is_retryable, parse_retry_after, Backoff, RateLimiter};
 use super::profile::Profile;
-use super::{canon, CrawlConfig, CrawlError, Stats};
 use super::CrawlMatcher;
+use super::{canon, CrawlConfig, CrawlError, Stats};
 use crate::listing::{Evidence, Listing};
 use crate::photos::{PhotoLoader, MAX_PHOTOS};
 use crate::store::{Incoming, PageCommit, PageKind, Queued, Scored, Store, UrlStatus};
@@ -293,9 +293,7 @@ impl Shared {
             .store
             .listing(&listing.id)
             .map_err(|e| Failed(error_chain(&e)))?
-            .is_some_and(|s| {
-                s.is_current(&crate::review::listing_sha256(&listing), version)
-            });
+            .is_some_and(|s| s.is_current(&crate::review::listing_sha256(&listing), version));
         let photos = if current {
             FetchedPhotos(HashMap::new())
         } else {
@@ -317,7 +315,9 @@ impl Shared {
         let matcher = Arc::clone(&self.matcher);
         let url = page.final_url.clone();
         tokio::task::spawn_blocking(move || {
-            store.score(vec![incoming], version, |l| matcher.matched(l, Some(&photos)))
+            store.score(vec![incoming], version, |l| {
+                matcher.matched(l, Some(&photos))
+            })
         })
         .await
         .map_err(|e| Failed(format!("{url}: matching failed: {e}")))?

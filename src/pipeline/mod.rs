@@ -180,9 +180,7 @@ impl Pipeline {
         incoming: Vec<Incoming>,
         actor: &str,
     ) -> Result<Vec<FindingRecord>, StoreError> {
-        let scored = store.score(incoming, self.registry_version, |l| {
-            self.matched(l, true)
-        })?;
+        let scored = store.score(incoming, self.registry_version, |l| self.matched(l, true))?;
         store.store(scored, |l| self.matched(l, false), actor)
     }
 

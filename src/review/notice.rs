@@ -87,20 +87,20 @@ pub fn notices_csv(mut notices: Vec<(String, Notice)>) -> Result<String, ReviewE
             .unwrap_or_default();
         w.write_record(
             [
-            n.marketplace.as_deref().unwrap_or(""),
-            id,
-            &n.listing_id,
-            n.listing_url.as_deref().unwrap_or(""),
-            n.seller_id.as_deref().unwrap_or(""),
-            n.seller_name.as_deref().unwrap_or(""),
-            &n.mark,
-            n.rights_owner.as_deref().unwrap_or(""),
-            &regs,
-            &infringement,
-            n.evidence_sha256.as_deref().unwrap_or(""),
-            n.captured_at.as_deref().unwrap_or(""),
-            &n.reasons.join("; "),
-        ]
+                n.marketplace.as_deref().unwrap_or(""),
+                id,
+                &n.listing_id,
+                n.listing_url.as_deref().unwrap_or(""),
+                n.seller_id.as_deref().unwrap_or(""),
+                n.seller_name.as_deref().unwrap_or(""),
+                &n.mark,
+                n.rights_owner.as_deref().unwrap_or(""),
+                &regs,
+                &infringement,
+                n.evidence_sha256.as_deref().unwrap_or(""),
+                n.captured_at.as_deref().unwrap_or(""),
+                &n.reasons.join("; "),
+            ]
             .map(csv_cell),
         )
         .map_err(csv_error)?;
@@ -205,7 +205,10 @@ mod tests {
         let csv = notices_csv(vec![("a".into(), notice_for(&f, &l, None).unwrap())]).unwrap();
         let mut r = csv::Reader::from_reader(csv.as_bytes());
         let row = r.records().next().unwrap().unwrap();
-        assert!(row.iter().all(|c| !c.starts_with(['=', '+', '-', '@'])), "{row:?}");
+        assert!(
+            row.iter().all(|c| !c.starts_with(['=', '+', '-', '@'])),
+            "{row:?}"
+        );
         assert_eq!(&row[0], "'=cmd|' /C calc'!A0");
     }
 

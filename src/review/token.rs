@@ -18,8 +18,6 @@ use super::model::now;
 use super::ReviewError;
 use crate::db::trees::TOKENS;
 
-
-
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

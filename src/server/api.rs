@@ -14,11 +14,10 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
-use crate::store::{Filter, Incoming};
 use crate::review::{
-    notice_for, notices_csv as render_csv, parse_batch, BatchFormat, Permission, ReviewError,
-    State,
+    notice_for, notices_csv as render_csv, parse_batch, BatchFormat, Permission, ReviewError, State,
 };
+use crate::store::{Filter, Incoming};
 
 type Shared = AxState<Arc<AppState>>;
 

@@ -490,9 +490,10 @@ impl Store {
                 body,
             } = item.incoming;
             if let (Some(e), Some(body)) = (&evidence, body) {
-                writes
-                    .bodies
-                    .push((e.sha256.clone().into_bytes(), super::evidence::pack(&e.final_url, &body)?));
+                writes.bodies.push((
+                    e.sha256.clone().into_bytes(),
+                    super::evidence::pack(&e.final_url, &body)?,
+                ));
             }
             let mut records = Vec::with_capacity(kept.len());
             for photo in kept {
@@ -754,10 +755,7 @@ impl Store {
                 continue;
             };
             items.push(Self::decode(AUDIT, &key, &bytes)?);
-            let seq: [u8; 8] = seq
-                .as_ref()
-                .try_into()
-                .map_err(|_| StoreError::BadCursor)?;
+            let seq: [u8; 8] = seq.as_ref().try_into().map_err(|_| StoreError::BadCursor)?;
             last = Some(u64::from_be_bytes(seq).to_string());
         }
         Ok((items, None))
@@ -833,11 +831,7 @@ mod tests {
         (dir, Store::open(&db).unwrap(), scorer)
     }
 
-    fn ingest(
-        store: &Store,
-        scorer: &Scorer,
-        listings: &[(&str, &str)],
-    ) -> Vec<FindingRecord> {
+    fn ingest(store: &Store, scorer: &Scorer, listings: &[(&str, &str)]) -> Vec<FindingRecord> {
         let batch = listings
             .iter()
             .map(|(id, title)| {
@@ -871,10 +865,7 @@ mod tests {
         let err = store
             .transition(id, State::Confirmed, 1, "ana", "")
             .unwrap_err();
-        assert!(
-            matches!(err, StoreError::Stale { current: 2, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, StoreError::Stale { current: 2, .. }), "{err}");
         let audit = store.audit(id).unwrap();
         assert_eq!(audit.len(), 2);
         assert_eq!(audit[1].actor, "ana");

@@ -304,7 +304,10 @@ mod tests {
         assert_eq!(stored.registry_version, Some(1));
         assert_eq!(stored.evidence.unwrap().sha256, "sha-a");
         assert_eq!(s.body("sha-a").unwrap().unwrap(), b"<html>body</html>");
-        assert_eq!(s.existing_finding(&findings[0].id).unwrap().state, crate::review::State::New);
+        assert_eq!(
+            s.existing_finding(&findings[0].id).unwrap().state,
+            crate::review::State::New
+        );
     }
 
     #[test]
