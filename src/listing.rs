@@ -6,6 +6,41 @@ use serde::{Deserialize, Serialize};
 use crate::image::Hash256;
 use crate::registry::Money;
 
+/// The longest value accepted for each field of a listing, in bytes (UTF-8), the
+/// same on every path: a listing handed in (`match`, the API) with a longer field is
+/// refused naming the field; the crawler cuts what it extracts to these lengths.
+/// Marketplace titles are at most a few hundred characters (eBay 80, Amazon 200),
+/// so the limits leave room for any real listing while keeping one hostile
+/// listing from filling a page of the review queue.
+pub mod limits {
+    /// `id`, `seller.id`: identifiers.
+    pub const ID: usize = 256;
+    /// `title`.
+    pub const TITLE: usize = 2_048;
+    /// `description`.
+    pub const DESCRIPTION: usize = 65_536;
+    /// `url`, `seller.url` and each entry of `images`.
+    pub const URL: usize = 4_096;
+    /// `marketplace`, `seller.name`, `brand`, `category`.
+    pub const NAME: usize = 512;
+    /// Entries of `images` and of `image_hashes`.
+    pub const PHOTOS: usize = 32;
+    /// ISO 4217 currency codes are three letters.
+    pub const CURRENCY: usize = 3;
+}
+
+/// Bidi controls (embeddings, overrides, isolates, marks): they can make a title
+/// read differently from what it holds ("\u{202e}gnp.exe" shows as "exe.png").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+fn strip_bidi(s: &mut String) {
+    if s.chars().any(is_bidi_control) {
+        s.retain(|c| !is_bidi_control(c));
+    }
+}
+
 /// One marketplace listing. Only `id` and `title` are required; a missing field stays
 /// missing, nothing is invented.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -44,6 +79,138 @@ pub struct Listing {
     /// The listing's description text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+impl Listing {
+    /// Checks a listing handed in against [`limits`]: the first field that is too
+    /// long or malformed (an empty or control-character id, a negative price, a
+    /// currency that is not an ISO 4217 code), as `field: reason`. The title may be
+    /// empty (a listing known by its photos); the review service asks for one.
+    pub fn check(&self) -> Result<(), String> {
+        fn field(name: &str, value: Option<&str>, max: usize) -> Result<(), String> {
+            match value {
+                Some(v) if v.len() > max => {
+                    Err(format!("{name}: {} bytes, at most {max}", v.len()))
+                }
+                _ => Ok(()),
+            }
+        }
+        let id_ok = |id: &str| !id.trim().is_empty() && !id.chars().any(char::is_control);
+        if !id_ok(&self.id) {
+            return Err("id: must not be empty or hold control characters".into());
+        }
+        field("id", Some(&self.id), limits::ID)?;
+        field("title", Some(&self.title), limits::TITLE)?;
+        field(
+            "description",
+            self.description.as_deref(),
+            limits::DESCRIPTION,
+        )?;
+        field("url", self.url.as_deref(), limits::URL)?;
+        field("marketplace", self.marketplace.as_deref(), limits::NAME)?;
+        field("brand", self.brand.as_deref(), limits::NAME)?;
+        field("category", self.category.as_deref(), limits::NAME)?;
+        if let Some(s) = &self.seller {
+            if !id_ok(&s.id) {
+                return Err("seller.id: must not be empty or hold control characters".into());
+            }
+            field("seller.id", Some(&s.id), limits::ID)?;
+            field("seller.name", s.name.as_deref(), limits::NAME)?;
+            field("seller.url", s.url.as_deref(), limits::URL)?;
+        }
+        if self.images.len() > limits::PHOTOS {
+            return Err(format!(
+                "images: {} photos, at most {}",
+                self.images.len(),
+                limits::PHOTOS
+            ));
+        }
+        for (i, image) in self.images.iter().enumerate() {
+            field(&format!("images[{i}]"), Some(image), limits::URL)?;
+        }
+        if self.image_hashes.len() > limits::PHOTOS {
+            return Err(format!(
+                "image_hashes: {} hashes, at most {}",
+                self.image_hashes.len(),
+                limits::PHOTOS
+            ));
+        }
+        if let Some(p) = &self.price {
+            if !p.amount.is_finite() || p.amount < 0.0 {
+                return Err("price.amount: must be a number of 0 or more".into());
+            }
+            let code_ok = p.currency.len() == limits::CURRENCY
+                && p.currency.chars().all(|c| c.is_ascii_uppercase());
+            if !code_ok {
+                return Err(format!(
+                    "price.currency: {:?} is not an ISO 4217 code (three capital letters)",
+                    p.currency.chars().take(16).collect::<String>()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Cuts every field of a listing extracted from a page to [`limits`] (at a
+    /// character boundary) and keeps the first [`limits::PHOTOS`] photos: a page is
+    /// hostile text, and what it yields is stored, not refused.
+    pub fn fit_to_limits(&mut self) {
+        fn cut(s: &mut String, max: usize) {
+            if s.len() > max {
+                let mut end = max;
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                s.truncate(end);
+            }
+        }
+        cut(&mut self.id, limits::ID);
+        cut(&mut self.title, limits::TITLE);
+        for (v, max) in [
+            (&mut self.description, limits::DESCRIPTION),
+            (&mut self.url, limits::URL),
+            (&mut self.marketplace, limits::NAME),
+            (&mut self.brand, limits::NAME),
+            (&mut self.category, limits::NAME),
+        ] {
+            if let Some(v) = v {
+                cut(v, max);
+            }
+        }
+        if let Some(s) = &mut self.seller {
+            cut(&mut s.id, limits::ID);
+            if let Some(n) = &mut s.name {
+                cut(n, limits::NAME);
+            }
+            if let Some(u) = &mut s.url {
+                cut(u, limits::URL);
+            }
+        }
+        self.images.truncate(limits::PHOTOS);
+        self.images.retain(|i| i.len() <= limits::URL);
+        self.image_hashes.truncate(limits::PHOTOS);
+    }
+
+    /// Removes bidi controls from the text a reviewer reads (title, description,
+    /// seller name, brand, category), as the crawler does for pages: they could
+    /// make the review UI show something else than the listing holds.
+    pub fn strip_bidi_controls(&mut self) {
+        strip_bidi(&mut self.title);
+        for v in [
+            &mut self.description,
+            &mut self.brand,
+            &mut self.category,
+            &mut self.marketplace,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            strip_bidi(v);
+        }
+        if let Some(name) = self.seller.as_mut().and_then(|s| s.name.as_mut()) {
+            strip_bidi(name);
+        }
+    }
 }
 
 /// The seller of a listing.
@@ -101,4 +268,86 @@ pub struct KeptPhoto {
     pub record: PhotoRecord,
     /// The thumbnail, stored under `record.sha256`.
     pub thumbnail: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(title: &str) -> Listing {
+        Listing {
+            id: "L1".into(),
+            title: title.into(),
+            ..Listing::default()
+        }
+    }
+
+    #[test]
+    fn every_field_has_one_limit() {
+        assert!(listing("ok").check().is_ok());
+        let long = listing(&"x".repeat(limits::TITLE + 1)).check().unwrap_err();
+        assert!(
+            long.starts_with("title: 2049 bytes, at most 2048"),
+            "{long}"
+        );
+        let mut l = listing("ok");
+        l.description = Some("d".repeat(limits::DESCRIPTION + 1));
+        assert!(l.check().unwrap_err().starts_with("description:"));
+        let mut l = listing("ok");
+        l.images = vec!["a.jpg".into(); limits::PHOTOS + 1];
+        assert!(l.check().unwrap_err().starts_with("images:"));
+        let mut l = listing("ok");
+        l.seller = Some(Seller {
+            id: "s".into(),
+            name: Some("n".repeat(limits::NAME + 1)),
+            url: None,
+        });
+        assert!(l.check().unwrap_err().starts_with("seller.name:"));
+        for (amount, currency) in [
+            (-1.0, "USD"),
+            (f64::NAN, "USD"),
+            (1.0, "XXX1"),
+            (1.0, "usd"),
+        ] {
+            let mut l = listing("ok");
+            l.price = Some(Money {
+                amount,
+                currency: currency.into(),
+            });
+            assert!(
+                l.check().unwrap_err().starts_with("price."),
+                "{amount} {currency}"
+            );
+        }
+        assert!(
+            listing("").check().is_ok(),
+            "a listing may be its photos alone"
+        );
+        let mut l = listing("ok");
+        l.id = "evil\u{1b}[41m".into();
+        assert!(l.check().unwrap_err().starts_with("id:"));
+    }
+
+    #[test]
+    fn extracted_listings_are_cut_to_the_limits() {
+        let mut l = listing(&"é".repeat(limits::TITLE));
+        l.images = vec!["a.jpg".into(); 40];
+        l.fit_to_limits();
+        assert!(l.title.len() <= limits::TITLE && l.title.chars().all(|c| c == 'é'));
+        assert_eq!(l.images.len(), limits::PHOTOS);
+        assert!(l.check().is_ok());
+    }
+
+    #[test]
+    fn bidi_controls_are_stripped_from_what_reviewers_read() {
+        let mut l = listing("invoice\u{202e}gnp.exe");
+        l.seller = Some(Seller {
+            id: "s".into(),
+            name: Some("\u{2066}shop\u{2069}".into()),
+            url: None,
+        });
+        l.strip_bidi_controls();
+        assert_eq!(l.title, "invoicegnp.exe");
+        assert_eq!(l.seller.unwrap().name.as_deref(), Some("shop"));
+    }
 }

@@ -411,9 +411,7 @@ fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
             None => msg,
         }
     })?;
-    if listing.id.trim().is_empty() {
-        return Err("id: must not be empty".into());
-    }
+    listing.check()?;
     Ok(listing)
 }
 

@@ -3,7 +3,7 @@
 //! checked is the address connected to (a name cannot resolve to a public address
 //! when checked and to 127.0.0.1 when connected).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use thiserror::Error;
@@ -15,8 +15,10 @@ pub struct PrivateAddress(pub IpAddr);
 
 /// True for addresses a fetcher of public sites must never reach: loopback, private,
 /// shared (100.64/10), link-local (the cloud metadata service among them),
-/// unique-local, unspecified, broadcast, multicast, reserved, and IPv4 addresses
-/// mapped into IPv6 judged as IPv4.
+/// unique-local, the deprecated site-local (fec0::/10), unspecified, broadcast,
+/// multicast, reserved; and IPv6 addresses that carry an IPv4 address (mapped,
+/// compatible, NAT64, 6to4, Teredo: see [`embedded_ipv4`]) when that IPv4 address
+/// is forbidden, since a gateway on the way may deliver them to it.
 pub fn is_forbidden(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -42,9 +44,39 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated, RFC 3879)
                 || (s[0] == 0xfd00 && s[1] == 0x0ec2) // AWS metadata over IPv6
+                || embedded_ipv4(v6)
+                    .into_iter()
+                    .any(|v4| is_forbidden(IpAddr::V4(v4)))
         }
     }
+}
+
+/// The IPv4 addresses an IPv6 address carries, by the standard embeddings:
+/// IPv4-compatible `::a.b.c.d` (deprecated), NAT64 `64:ff9b::/96` and
+/// `64:ff9b:1::/48` (RFC 6052, 8215; the IPv4 address in the last 32 bits), 6to4
+/// `2002::/16` (RFC 3056; bits 16-47) and Teredo `2001::/32` (RFC 4380; the server in
+/// bits 32-63, the client inverted in the last 32 bits).
+pub fn embedded_ipv4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = v6.segments();
+    let last = Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7]));
+    let mut out = Vec::new();
+    if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
+        out.push(last); // IPv4-compatible (:: and ::1 are not)
+    }
+    let nat64 = s[0] == 0x64 && s[1] == 0xff9b;
+    if nat64 && (s[2..6] == [0; 4] || s[2] == 1) {
+        out.push(last);
+    }
+    if s[0] == 0x2002 {
+        out.push(Ipv4Addr::from((u32::from(s[1]) << 16) | u32::from(s[2])));
+    }
+    if s[0] == 0x2001 && s[1] == 0 {
+        out.push(Ipv4Addr::from((u32::from(s[2]) << 16) | u32::from(s[3])));
+        out.push(Ipv4Addr::from(!u32::from(last)));
+    }
+    out
 }
 
 /// Whether `ip` is reachable on the public internet (not [`is_forbidden`]).
@@ -61,15 +93,6 @@ pub fn is_local_name(host: &str) -> bool {
             .checked_sub(".localhost".len())
             .and_then(|i| host.get(i..))
             .is_some_and(|tail| tail.eq_ignore_ascii_case(".localhost"))
-}
-
-/// The literal IP address of `url`'s host, if it is one.
-pub fn literal_ip(url: &url::Url) -> Option<IpAddr> {
-    match url.host()? {
-        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
-        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
-        url::Host::Domain(_) => None,
-    }
 }
 
 /// The guard's DNS resolver: resolves with the system and drops forbidden
@@ -118,6 +141,16 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "fd00:ec2::254",
+            // IPv4 addresses carried in IPv6.
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2001:0:7f00:1::1",
+            "2001:0:808:808::80ff:fffe", // Teredo client 127.0.0.1
+            "fec0::1",
         ] {
             assert!(is_forbidden(a.parse().unwrap()), "{a}");
             assert!(!is_public(a.parse().unwrap()), "{a}");
@@ -128,6 +161,8 @@ mod tests {
             "2606:4700::1111",
             "2606:2800:220:1::1",
             "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
         ] {
             assert!(is_public(a.parse().unwrap()), "{a}");
         }
@@ -141,17 +176,6 @@ mod tests {
         for h in ["localhost.example", "mylocalhost", "example.com"] {
             assert!(!is_local_name(h), "{h}");
         }
-    }
-
-    #[test]
-    fn literal_hosts() {
-        let ip = |u: &str| literal_ip(&url::Url::parse(u).unwrap());
-        assert_eq!(
-            ip("http://127.0.0.1:9/"),
-            Some("127.0.0.1".parse().unwrap())
-        );
-        assert_eq!(ip("http://[::1]/"), Some("::1".parse().unwrap()));
-        assert_eq!(ip("http://shop.example/"), None);
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ use super::profile::Profile;
 use super::CrawlMatcher;
 use super::{canon, CrawlConfig, CrawlError, Stats};
 use crate::listing::{Evidence, Listing};
-use crate::photos::{PhotoLoader, MAX_PHOTOS};
+use crate::photos::{error_chain, PhotoLoader, MAX_PHOTOS};
 use crate::store::{Incoming, PageCommit, PageKind, Queued, Scored, Store, UrlStatus};
 
 /// The actor named in the audit log for findings a crawl stores.
@@ -288,6 +288,8 @@ impl Shared {
         fetched_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Scored, PageError> {
         use PageError::Failed;
+        let mut listing = listing;
+        listing.fit_to_limits();
         let version = self.matcher.registry_version();
         let current = self
             .store
@@ -391,18 +393,6 @@ impl Shared {
             links,
         })
     }
-}
-
-/// An error with its causes, on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(c) = source {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        source = c.source();
-    }
-    s
 }
 
 /// Extracts the listing and the links to follow from one page.

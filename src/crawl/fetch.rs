@@ -1,5 +1,7 @@
-//! HTTP fetching with the guards a crawler of hostile sites needs: connect and read
-//! timeouts, a body-size cap (a plain body is cut at the cap; a gzip, deflate or
+//! HTTP fetching with the guards a crawler of hostile sites needs, for pages and
+//! photos alike: connect and read timeouts and a total deadline per request (a
+//! server that drips a byte now and then cannot hold a request longer), a body-size
+//! cap (a plain body is cut at the cap; a gzip, deflate or
 //! brotli body that inflates past it is refused, see [`super::decode`]), redirects
 //! followed by hand up to a limit,
 //! and the SSRF guard: unless private addresses are allowed, every request and every
@@ -26,6 +28,8 @@ pub struct FetchConfig {
     pub connect_timeout: Duration,
     /// Timeout for each read of the body (and for the headers).
     pub read_timeout: Duration,
+    /// The longest one request may take in all, redirects and body included.
+    pub total_timeout: Duration,
     /// The largest body kept, after decoding: a longer plain body is cut, a
     /// compressed body that inflates past it is refused.
     pub max_body: usize,
@@ -52,6 +56,7 @@ impl FetchConfig {
             user_agent,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(20),
+            total_timeout: Duration::from_secs(60),
             max_body: 5 << 20,
             max_redirects: 5,
             allow_private: false,
@@ -96,6 +101,14 @@ pub enum FetchError {
         /// The cause.
         #[source]
         source: super::decode::DecodeError,
+    },
+    /// The request took longer than [`FetchConfig::total_timeout`].
+    #[error("{url}: no complete answer within {} s", limit.as_secs_f64())]
+    Deadline {
+        /// The URL.
+        url: String,
+        /// The deadline.
+        limit: Duration,
     },
     /// A network or protocol error.
     #[error("cannot fetch {url}")]
@@ -205,8 +218,21 @@ impl Fetcher {
         }
     }
 
-    /// GETs `url`, following redirects by hand and checking every hop.
+    /// GETs `url`, following redirects by hand and checking every hop, within the
+    /// total deadline.
     pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
+        let limit = self.config.total_timeout;
+        tokio::time::timeout(limit, self.get_within(url))
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::Deadline {
+                    url: url.to_string(),
+                    limit,
+                })
+            })
+    }
+
+    async fn get_within(&self, url: &Url) -> Result<Page, FetchError> {
         let mut current = url.clone();
         let mut seen = vec![current.clone()];
         loop {
@@ -259,12 +285,26 @@ impl Fetcher {
             let encoding = header(resp.headers(), reqwest::header::CONTENT_ENCODING);
             let mut decoder =
                 Decoder::new(encoding.as_deref(), self.config.max_body).map_err(decode)?;
-            while let Some(chunk) = resp.chunk().await.map_err(http)? {
-                if !decoder.push(&chunk).map_err(decode)? {
-                    break;
+            // A plain body announced longer than the cap is cut whatever comes: a
+            // server that announces more than it sends cannot turn the cut into an
+            // error.
+            let oversized = encoding.is_none()
+                && resp
+                    .content_length()
+                    .is_some_and(|n| n > self.config.max_body as u64);
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if !decoder.push(&chunk).map_err(decode)? {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) if oversized => break,
+                    Err(e) => return Err(http(e)),
                 }
             }
-            let truncated = decoder.truncated;
+            let truncated = decoder.truncated || oversized;
             let body = decoder.finish().map_err(decode)?;
             return Ok(Page {
                 final_url: current,
@@ -285,6 +325,40 @@ fn header(h: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_server_that_drips_is_cut_at_the_total_deadline() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                .await;
+            // One byte every 100 ms: every read succeeds well within its timeout.
+            for _ in 0..1000 {
+                if s.write_all(b"x").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let mut config = FetchConfig::new(None);
+        config.allow_private = true;
+        config.read_timeout = Duration::from_secs(5);
+        config.total_timeout = Duration::from_millis(800);
+        let f = Fetcher::new(config).unwrap();
+        let started = std::time::Instant::now();
+        let err = f
+            .get(&Url::parse(&format!("http://{addr}/drip")).unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::Deadline { .. }), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
 
     #[test]
     fn literal_private_hosts_are_refused_before_any_request() {

@@ -1,28 +1,29 @@
-//! Downloading listing photos over http(s) with reqwest's blocking client (rustls
-//! TLS). Photos come from strangers' servers: every download has connect and total
-//! timeouts, a cap on the body size (checked against `Content-Length` and again
-//! while reading, since the header can lie or be absent) and a limit on redirects.
-//!
-//! A listing can name any URL, including one that points back into the network
-//! markhound runs in (`http://169.254.169.254/...`, `http://localhost:8080/admin`).
-//! Unless allowed, addresses that are not public are refused (the same guard as the
-//! crawler's, [`super::address`]): literal ones in the URL and in each redirect, and
-//! resolved ones at connection time, in the DNS resolver.
+//! Downloading listing photos named by listings handed in (`markhound match`,
+//! `serve --fetch-images`) from code that is not async (rayon threads, the service's
+//! blocking pool). There is one HTTP fetcher in markhound, [`super::fetch::Fetcher`]
+//! (async, reqwest with rustls): this is its blocking front, running it on a small
+//! runtime of its own, so photos get the same guards as crawled pages: connect, read
+//! and total timeouts, a body cap (a plain body past it is refused, a compressed one
+//! that inflates past it too), a redirect limit checked hop by hop, and the address
+//! guard. A listing can name any URL, including one that points back into the
+//! network markhound runs in (`http://169.254.169.254/...`,
+//! `http://localhost:8080/admin`): unless allowed, addresses that are not public are
+//! refused, literal ones in the URL and in each redirect, and resolved ones in the
+//! DNS resolver.
 
-use std::io::Read;
-use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
+use url::Url;
 
-use super::address::{is_public, literal_ip, GuardedResolver, PrivateAddress};
+use super::fetch::{FetchConfig, Fetcher};
 
 /// Limits applied to every download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchOptions {
     /// Longest wait for the connection to open.
     pub connect_timeout: Duration,
-    /// Longest time for the whole request, body included.
+    /// Longest time for the whole request, redirects and body included.
     pub timeout: Duration,
     /// Largest body accepted, in bytes.
     pub max_bytes: u64,
@@ -53,28 +54,24 @@ pub enum FetchError {
     /// The HTTP client could not be set up (no usable TLS backend).
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// The runtime the downloads run on could not be started.
+    #[error("cannot start the photo downloader")]
+    Runtime(#[source] std::io::Error),
     /// The address is not an http or https URL.
     #[error("{url}: not an http(s) URL")]
     NotHttp {
         /// The address.
         url: String,
     },
-    /// The URL names an address that is not public.
-    #[error("{url}: {source}")]
-    Private {
-        /// The address.
-        url: String,
-        /// Which address.
-        source: PrivateAddress,
-    },
-    /// The request failed: unreachable host, timeout, TLS, too many redirects.
+    /// The request failed: refused address, unreachable host, timeout, too many
+    /// redirects, a body that cannot be decoded.
     #[error("{url}: request failed")]
     Request {
         /// The address.
         url: String,
-        /// What reqwest reported.
+        /// What the fetcher reported.
         #[source]
-        source: reqwest::Error,
+        source: super::fetch::FetchError,
     },
     /// The server answered with an error status.
     #[error("{url}: the server answered {status}")]
@@ -82,7 +79,7 @@ pub enum FetchError {
         /// The address.
         url: String,
         /// The status.
-        status: reqwest::StatusCode,
+        status: u16,
     },
     /// The body is larger than [`FetchOptions::max_bytes`].
     #[error("{url}: the body is larger than the limit of {limit} bytes")]
@@ -91,15 +88,6 @@ pub enum FetchError {
         url: String,
         /// The limit.
         limit: u64,
-    },
-    /// The body could not be read to the end.
-    #[error("{url}: reading the body failed")]
-    Read {
-        /// The address.
-        url: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
     },
 }
 
@@ -112,95 +100,78 @@ pub fn is_url(s: &str) -> bool {
 
 /// Downloads photos. Build once and share between threads: it keeps connections
 /// open between requests to the same host.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ImageFetcher {
-    client: reqwest::blocking::Client,
+    fetcher: Fetcher,
+    /// `None` only while dropping.
+    runtime: Option<tokio::runtime::Runtime>,
     max_bytes: u64,
-    allow_private: bool,
+}
+
+impl Drop for ImageFetcher {
+    fn drop(&mut self) {
+        // May be dropped inside another runtime (the service's): never block here.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl ImageFetcher {
-    /// A fetcher with these limits, naming itself `markhound/VERSION` to servers.
+    /// A fetcher with these limits, naming itself markhound to servers.
     pub fn new(options: &FetchOptions) -> Result<ImageFetcher, FetchError> {
-        let (max_redirects, allow_private) = (options.max_redirects, options.allow_private);
-        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= max_redirects {
-                return attempt.error(format!("more than {max_redirects} redirects"));
-            }
-            match literal_ip(attempt.url()) {
-                Some(ip) if !allow_private && !is_public(ip) => attempt.error(PrivateAddress(ip)),
-                _ => attempt.follow(),
-            }
-        });
-        let mut builder = reqwest::blocking::Client::builder()
-            .user_agent(concat!(
-                "markhound/",
-                env!("CARGO_PKG_VERSION"),
-                " (trademark scanner; listing photo check)"
-            ))
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.timeout)
-            .redirect(redirects);
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(GuardedResolver));
-        }
-        let client = builder.build().map_err(FetchError::Client)?;
+        let mut config = FetchConfig::new(None);
+        config.user_agent = format!(
+            "markhound/{} (trademark scanner; listing photo check)",
+            env!("CARGO_PKG_VERSION")
+        );
+        config.connect_timeout = options.connect_timeout;
+        config.read_timeout = options.timeout;
+        config.total_timeout = options.timeout;
+        config.max_body = usize::try_from(options.max_bytes).unwrap_or(usize::MAX);
+        config.max_redirects = options.max_redirects;
+        config.allow_private = options.allow_private;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("markhound-photos")
+            .enable_all()
+            .build()
+            .map_err(FetchError::Runtime)?;
         Ok(ImageFetcher {
-            client,
+            fetcher: Fetcher::new(config).map_err(FetchError::Client)?,
+            runtime: Some(runtime),
             max_bytes: options.max_bytes,
-            allow_private,
         })
     }
 
-    /// The body of `url`, at most [`FetchOptions::max_bytes`] long.
+    /// The body of `url`, at most [`FetchOptions::max_bytes`] long. Blocks the
+    /// calling thread (never call it from async code).
     pub fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let not_http = || FetchError::NotHttp { url: url.into() };
         if !is_url(url) {
-            return Err(FetchError::NotHttp { url: url.into() });
+            return Err(not_http());
         }
-        let request = |source| FetchError::Request {
-            url: url.into(),
-            source,
-        };
-        let parsed =
-            reqwest::Url::parse(url.trim()).map_err(|_| FetchError::NotHttp { url: url.into() })?;
-        if let Some(ip) = literal_ip(&parsed) {
-            if !self.allow_private && !is_public(ip) {
-                return Err(FetchError::Private {
-                    url: url.into(),
-                    source: PrivateAddress(ip),
-                });
-            }
-        }
-        let response = self.client.get(parsed).send().map_err(request)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(FetchError::Status {
-                url: url.into(),
-                status,
-            });
-        }
-        let too_large = || FetchError::TooLarge {
-            url: url.into(),
-            limit: self.max_bytes,
-        };
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_bytes)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        response
-            .take(self.max_bytes + 1)
-            .read_to_end(&mut body)
-            .map_err(|source| FetchError::Read {
+        let parsed = Url::parse(url.trim()).map_err(|_| not_http())?;
+        let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
+        let page = runtime
+            .block_on(self.fetcher.get(&parsed))
+            .map_err(|source| FetchError::Request {
                 url: url.into(),
                 source,
             })?;
-        if body.len() as u64 > self.max_bytes {
-            return Err(too_large());
+        if !(200..300).contains(&page.status) {
+            return Err(FetchError::Status {
+                url: url.into(),
+                status: page.status,
+            });
         }
-        Ok(body)
+        if page.truncated {
+            return Err(FetchError::TooLarge {
+                url: url.into(),
+                limit: self.max_bytes,
+            });
+        }
+        Ok(page.body)
     }
 }
 
@@ -297,7 +268,16 @@ mod tests {
         let err = fetcher.fetch(&format!("{base}/missing")).unwrap_err();
         assert!(err.to_string().contains("404"), "{err}");
         let err = fetcher.fetch(&format!("{base}/loop1")).unwrap_err();
-        assert!(matches!(err, FetchError::Request { .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                FetchError::Request {
+                    source: super::super::fetch::FetchError::TooManyRedirects { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let err = fetcher.fetch("file:///etc/passwd").unwrap_err();
         assert!(matches!(err, FetchError::NotHttp { .. }), "{err}");
     }
@@ -337,17 +317,19 @@ mod tests {
             text
         };
         // A literal address, a name that resolves to one, and a redirect to one.
-        let err = strict.fetch(&format!("{base}/a")).unwrap_err();
-        assert!(matches!(err, FetchError::Private { .. }), "{err}");
-        for url in [format!("http://localhost:{port}/a"), format!("{hop}/hop")] {
+        for url in [
+            format!("{base}/a"),
+            format!("http://localhost:{port}/a"),
+            format!("{hop}/hop"),
+            "http://[::1]:9/a".to_owned(),
+        ] {
             let err = strict.fetch(&url).unwrap_err();
+            let text = chain(&err);
             assert!(
-                chain(&err).contains("is not a public address"),
-                "{url}: {}",
-                chain(&err)
+                text.contains("private, loopback or link-local")
+                    || text.contains("is not a public address"),
+                "{url}: {text}"
             );
         }
-        let err = strict.fetch("http://[::1]:9/a").unwrap_err();
-        assert!(matches!(err, FetchError::Private { .. }), "{err}");
     }
 }

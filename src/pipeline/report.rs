@@ -44,6 +44,7 @@ pub fn report(
     let mut evidence = std::collections::HashMap::new();
     let mut photos = Vec::new();
     let mut pending = 0;
+    let registered: std::collections::HashSet<&str> = marks.iter().map(|m| m.id.as_str()).collect();
     for stored in store.listings() {
         let stored = stored?;
         if stored.registry_version != Some(registry_version) {
@@ -54,7 +55,8 @@ pub fn report(
             let Some(f) = store.finding(id)? else {
                 continue;
             };
-            if filter.states.contains(&f.state) {
+            // A mark removed from the registry reports nothing.
+            if registered.contains(f.mark_id.as_str()) && filter.states.contains(&f.state) {
                 findings.push(Finding {
                     mark_id: f.mark_id,
                     mark: f.mark,

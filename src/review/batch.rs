@@ -9,8 +9,10 @@ use crate::listing::Listing;
 
 /// The most listings one request may carry.
 pub const MAX_BATCH: usize = 5_000;
-/// The longest listing id accepted.
-const MAX_ID: usize = 256;
+/// The most photo URLs one request may name in all (each listing at most
+/// [`crate::listing::limits::PHOTOS`]): a batch is matched under one ingest permit,
+/// so its photos bound how long it holds it.
+pub const MAX_BATCH_PHOTOS: usize = 5_000;
 
 /// How the body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +44,23 @@ pub fn parse_batch(body: &[u8], format: BatchFormat) -> Result<Vec<Listing>, Rev
     }
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(items.len());
+    let mut photos = 0;
     for (index, item) in items.into_iter().enumerate() {
         let bad = |reason: String| ReviewError::BadItem { index, reason };
         let mut de = serde_json::Deserializer::from_str(item);
-        let listing: Listing =
+        let mut listing: Listing =
             serde_path_to_error::deserialize(&mut de).map_err(|e| bad(e.to_string()))?;
-        check(&listing).map_err(bad)?;
+        listing.check().map_err(bad)?;
+        if listing.title.trim().is_empty() {
+            return Err(bad("title: must not be empty".into()));
+        }
+        listing.strip_bidi_controls();
+        photos += listing.images.len();
+        if photos > MAX_BATCH_PHOTOS {
+            return Err(bad(format!(
+                "images: the batch names more than {MAX_BATCH_PHOTOS} photos; send fewer listings per request"
+            )));
+        }
         if !seen.insert(listing.id.clone()) {
             return Err(bad(format!(
                 "id: {:?} appears twice in the batch",
@@ -57,27 +70,6 @@ pub fn parse_batch(body: &[u8], format: BatchFormat) -> Result<Vec<Listing>, Rev
         out.push(listing);
     }
     Ok(out)
-}
-
-fn check(l: &Listing) -> Result<(), String> {
-    let id_ok =
-        |id: &str| !id.trim().is_empty() && id.len() <= MAX_ID && !id.chars().any(char::is_control);
-    if !id_ok(&l.id) {
-        return Err(format!(
-            "id: must be 1 to {MAX_ID} bytes without control characters"
-        ));
-    }
-    if l.title.trim().is_empty() {
-        return Err("title: must not be empty".into());
-    }
-    if let Some(s) = &l.seller {
-        if !id_ok(&s.id) {
-            return Err(format!(
-                "seller.id: must be 1 to {MAX_ID} bytes without control characters"
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ mod notice;
 mod state;
 mod token;
 
-pub use batch::{parse_batch, BatchFormat, MAX_BATCH};
+pub use batch::{parse_batch, BatchFormat, MAX_BATCH, MAX_BATCH_PHOTOS};
 pub use model::{
     finding_id, listing_sha256, now, Action, AuditEntry, ConfirmedListing, FindingRecord,
     SellerSummary, StoredListing,

@@ -372,48 +372,18 @@ impl Store {
                             && old.signals == f.signals
                             && old.spans == f.spans;
                         let note = reason.clone().unwrap_or_else(|| "matched again".into());
-                        match old.state {
-                            _ if same_evidence => {}
+                        // The state the finding moves to when it takes the new
+                        // evidence, and the note of its audit entry.
+                        let takes = match old.state {
+                            _ if same_evidence => None,
                             State::New | State::InReview | State::Reopened => {
-                                writes.reindex(
-                                    &id,
-                                    Some((old.score, old.state)),
-                                    (f.score, old.state),
-                                );
-                                old.score = f.score;
-                                old.signals = f.signals;
-                                old.spans = f.spans;
-                                old.mark = f.mark;
-                                old.version += 1;
-                                writes.audit.push(audit(
-                                    old.version,
-                                    Action::Rematched,
-                                    Some(old.state),
-                                    old.state,
-                                    note,
-                                ));
+                                Some((old.state, note))
                             }
-                            State::Dismissed if listing_changed => {
-                                writes.reindex(
-                                    &id,
-                                    Some((old.score, old.state)),
-                                    (f.score, State::Reopened),
-                                );
-                                old.score = f.score;
-                                old.signals = f.signals;
-                                old.spans = f.spans;
-                                old.mark = f.mark;
-                                old.version += 1;
-                                writes.audit.push(audit(
-                                    old.version,
-                                    Action::Rematched,
-                                    Some(State::Dismissed),
-                                    State::Reopened,
-                                    format!("{note}; the evidence differs from what was dismissed"),
-                                ));
-                                old.state = State::Reopened;
-                            }
-                            State::Dismissed => {}
+                            State::Dismissed if listing_changed => Some((
+                                State::Reopened,
+                                format!("{note}; the evidence differs from what was dismissed"),
+                            )),
+                            State::Dismissed => None,
                             State::Confirmed
                             | State::NoticeSent
                             | State::Removed
@@ -431,7 +401,24 @@ impl Store {
                                         ),
                                     ));
                                 }
+                                None
                             }
+                        };
+                        if let Some((to, note)) = takes {
+                            writes.reindex(&id, Some((old.score, old.state)), (f.score, to));
+                            old.score = f.score;
+                            old.signals = f.signals;
+                            old.spans = f.spans;
+                            old.mark = f.mark;
+                            old.version += 1;
+                            writes.audit.push(audit(
+                                old.version,
+                                Action::Rematched,
+                                Some(old.state),
+                                to,
+                                note,
+                            ));
+                            old.state = to;
                         }
                         if old.version > 1 {
                             old.updated_at = at.clone();

@@ -152,12 +152,17 @@ impl Store {
                     urls,
                     queue,
                 )| {
-                    for (k, v) in &w.listings {
-                        listings.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    for (k, v) in &w.findings {
-                        findings.insert(k.as_slice(), v.as_slice())?;
-                    }
+                    let put = |tree: &TransactionalTree, pairs: &[(Vec<u8>, Vec<u8>)]| {
+                        for (k, v) in pairs {
+                            tree.insert(k.as_slice(), v.as_slice())?;
+                        }
+                        Ok::<_, ConflictableTransactionError<()>>(())
+                    };
+                    put(listings, &w.listings)?;
+                    put(findings, &w.findings)?;
+                    put(removed_photos, &w.removed_photos)?;
+                    put(bodies, &w.bodies)?;
+                    put(photos, &w.photos)?;
                     for (k, v) in &w.audit {
                         audit.insert(k.as_slice(), v.as_slice())?;
                         let seq = audit_log.generate_id()?;
@@ -178,15 +183,6 @@ impl Store {
                         } else {
                             by_state.remove(k.as_slice())?;
                         }
-                    }
-                    for (k, v) in &w.removed_photos {
-                        removed_photos.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    for (k, v) in &w.bodies {
-                        bodies.insert(k.as_slice(), v.as_slice())?;
-                    }
-                    for (k, v) in &w.photos {
-                        photos.insert(k.as_slice(), v.as_slice())?;
                     }
                     more(&Frontier { urls, queue })
                 },
