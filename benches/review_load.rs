@@ -12,7 +12,8 @@
 //! latency distribution under concurrent mixed load against a separate process,
 //! which neither a criterion routine nor a single-URL load tool gives.
 //!
-//! Run: `cargo bench --bench review_load` (env: `SECONDS` per phase, default 10;
+//! Run: `cargo bench --bench review_load` (env: `MARKHOUND_BIN` to load another
+//! build of markhound; `SECONDS` per phase, default 10;
 //! `BATCH`, default 100).
 
 use std::io::{BufRead, BufReader};
@@ -109,7 +110,11 @@ fn main() -> anyhow::Result<()> {
     let batch = env_or("BATCH", 100) as usize;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("db");
-    let bin = env!("CARGO_BIN_EXE_markhound");
+    // MARKHOUND_BIN runs another build (an earlier release) under the same load,
+    // for a comparison in one run.
+    let bin_path =
+        std::env::var("MARKHOUND_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_markhound").into());
+    let bin = bin_path.as_str();
     let marks = dir.path().join("marks.toml");
     std::fs::write(&marks, registry_toml())?;
     let run = |args: &[&str]| -> anyhow::Result<String> {

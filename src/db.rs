@@ -70,6 +70,17 @@ pub enum DbError {
         #[source]
         source: sled::Error,
     },
+    /// There is no database at the path given (only commands that write create
+    /// one).
+    #[error(
+        "there is no database at {}; `markhound registry import` (or crawl, scan, demo) \
+         creates one, or pass the right --db",
+        path.display()
+    )]
+    Missing {
+        /// The database path.
+        path: PathBuf,
+    },
     /// The database was written by a newer markhound.
     #[error(
         "the database {} has schema version {found}, but this markhound supports \
@@ -110,6 +121,18 @@ pub enum DbError {
         /// The length of the stored value.
         len: usize,
     },
+}
+
+/// Opens the database at `path`, which must exist: for commands that only read
+/// (or that make no sense on an empty database), so that a mistyped `--db` is an
+/// error instead of a new, empty database.
+pub fn open_existing(path: &Path) -> Result<sled::Db, DbError> {
+    if !path.exists() {
+        return Err(DbError::Missing {
+            path: path.to_owned(),
+        });
+    }
+    open(path)
 }
 
 /// Opens (or creates) the database at `path`. A fresh database gets the current

@@ -396,3 +396,79 @@ fn the_html_report_shows_every_photo_after_the_shop_is_gone() {
         "the report made a request"
     );
 }
+
+#[test]
+fn read_commands_on_a_missing_database_fail_and_create_nothing() {
+    let ws = Workspace::new();
+    for args in [
+        &["registry", "list"][..],
+        &["registry", "export"],
+        &["report"],
+        &["listings", "export"],
+        &["match", "--title", "Zentrix"],
+        &["token", "create", "--role", "admin", "--name", "ada"],
+    ] {
+        let out = ws.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("there is no database at"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!ws.db().exists(), "{args:?} created a database");
+    }
+    // A command that writes creates it.
+    let marks = ws.write("marks.toml", MARKS);
+    assert!(ws
+        .run(&["registry", "import", marks.to_str().unwrap()])
+        .status
+        .success());
+    assert!(ws.run(&["registry", "list"]).status.success());
+}
+
+#[test]
+fn handed_in_listings_keep_one_limit_per_field_on_every_path() {
+    let ws = Workspace::new();
+    let marks = ws.write("marks.toml", MARKS);
+    assert!(ws
+        .run(&["registry", "import", marks.to_str().unwrap()])
+        .status
+        .success());
+    let long = "x".repeat(markhound::listing::limits::TITLE + 1);
+    let lines = format!(
+        "{{\"id\":\"a\",\"title\":\"{long}\"}}\n{{\"id\":\"b\",\"title\":\"Zentrix\",\"price\":{{\"amount\":-1,\"currency\":\"USD\"}}}}\n{{\"id\":\"c\",\"title\":\"Zentrix\"}}\n"
+    );
+    let out = crate::util::run_with_stdin(ws.cmd().args(["match", "--store"]), &lines);
+    assert_eq!(out.status.code(), Some(1));
+    let answers: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(answers[0]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("title: 2049 bytes, at most 2048"));
+    assert!(answers[1]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("price.amount"));
+    assert_eq!(answers[2]["findings"][0]["mark_id"], "zentrix");
+    // The same limits on the service's ingest; the stored listing went to the
+    // review queue through `match --store`.
+    let db = ws.db();
+    let token = token(&db);
+    let served = serve(&db);
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/listings", served.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!([{"id": "a", "title": long}]))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .unwrap()
+        .contains("title: 2049 bytes, at most 2048"));
+    let queue = get(&served, &token, "/api/v1/findings");
+    assert_eq!(queue["items"][0]["listing_id"], "c", "{queue}");
+}

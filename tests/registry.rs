@@ -387,6 +387,11 @@ fn show_and_remove_marks() {
 #[test]
 fn unknown_ids_are_handled_failures() {
     let ws = Workspace::new();
+    let marks = ws.write("m.toml", "[[mark]]\nid = \"alpha\"\nname = \"Alpha\"\n");
+    assert!(ws
+        .run(&["registry", "import", marks.to_str().unwrap()])
+        .status
+        .success());
     for command in ["show", "remove"] {
         let out = ws.run(&["registry", command, "nope"]);
         assert_eq!(out.status.code(), Some(1));

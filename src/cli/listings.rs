@@ -32,7 +32,7 @@ struct Line<'a> {
 pub fn run(global: &Global, cmd: ListingsCommand) -> anyhow::Result<Outcome> {
     match cmd {
         ListingsCommand::Export => {
-            let db = markhound::db::open(&global.db)?;
+            let db = markhound::db::open_existing(&global.db)?;
             let store = Store::open(&db).context("cannot open the store")?;
             let mut out = BufWriter::new(std::io::stdout().lock());
             for stored in store.listings() {

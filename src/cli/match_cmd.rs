@@ -123,7 +123,7 @@ pub fn load_marks(global: &Global, files: &[PathBuf]) -> anyhow::Result<Vec<Mark
         }
         return Ok(marks);
     }
-    let db = markhound::db::open(&global.db)?;
+    let db = markhound::db::open_existing(&global.db)?;
     super::registry_marks(&db, &global.db)
 }
 
@@ -139,7 +139,7 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
         keep_photos: args.store,
     };
     let (pipeline, store) = if args.store {
-        let db = markhound::db::open(&global.db)?;
+        let db = markhound::db::open_existing(&global.db)?;
         super::registry_marks(&db, &global.db)?;
         let pipeline = Pipeline::from_registry(&db, &config)?;
         let store = Store::open(&db).context("cannot open the store")?;

@@ -64,7 +64,11 @@ pub enum FormatArg {
 
 /// Runs a registry subcommand.
 pub fn run(global: &Global, cmd: RegistryCommand) -> anyhow::Result<Outcome> {
-    let db = markhound::db::open(&global.db)?;
+    // Only an import creates a database; the other commands read one.
+    let db = match cmd {
+        RegistryCommand::Import { .. } => markhound::db::open(&global.db)?,
+        _ => markhound::db::open_existing(&global.db)?,
+    };
     let registry = Registry::open(&db).context("cannot open the registry")?;
     match cmd {
         RegistryCommand::Import { paths } => import(global, &registry, &paths),

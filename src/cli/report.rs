@@ -145,7 +145,7 @@ pub fn stored_report(
 
 /// Runs `markhound report`.
 pub fn run(global: &Global, args: ReportArgs) -> anyhow::Result<Outcome> {
-    let db = markhound::db::open(&global.db)?;
+    let db = markhound::db::open_existing(&global.db)?;
     let filter = ReportFilter {
         min_score: args.min_score,
         states: args.states.states(),

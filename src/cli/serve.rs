@@ -55,7 +55,7 @@ impl ServeArgs {
 
 /// Runs `markhound serve`.
 pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<Outcome> {
-    let db = markhound::db::open(&global.db)?;
+    let db = markhound::db::open_existing(&global.db)?;
     super::registry_marks(&db, &global.db)?;
     let pipeline = Pipeline::from_registry(&db, &args.config()?)?;
     serve_until_stopped(&db, pipeline, args.bind, |addr| {

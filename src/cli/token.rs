@@ -32,7 +32,7 @@ pub struct CreateArgs {
 pub fn run(global: &Global, cmd: TokenCommand) -> anyhow::Result<Outcome> {
     match cmd {
         TokenCommand::Create(args) => {
-            let db = markhound::db::open(&global.db)?;
+            let db = markhound::db::open_existing(&global.db)?;
             let token = Tokens::open(&db)
                 .context("cannot open the token store")?
                 .create(&args.name, args.role)

@@ -12,6 +12,8 @@ mod session;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use sha2::Digest;
+
 use axum::extract::{ConnectInfo, Path, Query, State as AxState};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -40,6 +42,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/sellers", get(sellers))
         .route("/sellers/{id}", get(seller))
         .route("/marks/{id}/image", get(mark_image))
+        .route("/photos/{sha256}", get(kept_photo))
         .route("/static/app.js", get(app_js))
         .route("/static/app.css", get(app_css))
 }
@@ -406,9 +409,12 @@ fn apply_action(
     Ok(last)
 }
 
-/// Only same-site paths are followed back to.
+/// Only same-site paths are followed back to: a path that starts with one `/`,
+/// without backslashes, control characters or white space (browsers drop a TAB or
+/// a newline from `/\t/host`, leaving `//host`, another site).
 fn safe_back(back: &str) -> &str {
-    if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
+    let plain = !back.contains('\\') && !back.chars().any(|c| c.is_control() || c.is_whitespace());
+    if plain && back.starts_with('/') && !back.starts_with("//") {
         back
     } else {
         "/queue"
@@ -574,16 +580,59 @@ async fn mark_image(
         Some("webp") => "image/webp",
         _ => "application/octet-stream",
     };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
-        Err(e) => {
-            tracing::warn!(mark = %id, "cannot read the reference image {path}: {e}");
-            UiError(
-                StatusCode::NOT_FOUND,
-                "the reference image cannot be read".into(),
-            )
-            .into_response()
+    // The file is served only while it is the one imported: its SHA-256 must be
+    // the one the registry stored (a file replaced by a link to another file, or
+    // anything else, is not served), and it is read within the decoder's size limit.
+    let expected = state
+        .marks
+        .get(&id)
+        .and_then(|m| m.images.get(n))
+        .and_then(|i| i.sha256.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        crate::image::read_file(std::path::Path::new(&path), &crate::image::Limits::DEFAULT)
+    })
+    .await;
+    let unavailable = || {
+        UiError(
+            StatusCode::NOT_FOUND,
+            "the reference image cannot be read".into(),
+        )
+        .into_response()
+    };
+    match read {
+        Ok(Ok(bytes)) => {
+            let sha = hex::encode(sha2::Sha256::digest(&bytes));
+            if expected.as_deref() == Some(sha.as_str()) {
+                ([(header::CONTENT_TYPE, mime)], bytes).into_response()
+            } else {
+                tracing::warn!(mark = %id, "the reference image changed since it was imported; not served");
+                unavailable()
+            }
         }
+        Ok(Err(e)) => {
+            tracing::warn!(mark = %id, "cannot read a reference image: {e}");
+            unavailable()
+        }
+        Err(e) => {
+            tracing::error!("a blocking task failed: {e}");
+            unavailable()
+        }
+    }
+}
+
+/// A listing photo kept in the store, by the SHA-256 of the original.
+async fn kept_photo(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Path(sha256): Path<String>,
+) -> Response {
+    if let Err(refusal) = reviewer(&state, &headers) {
+        return refusal.into_response();
+    }
+    match state.store.photo(&sha256) {
+        Ok(Some(bytes)) => ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response(),
+        Ok(None) => UiError(StatusCode::NOT_FOUND, "no such photo".into()).into_response(),
+        Err(e) => UiError::from(e).into_response(),
     }
 }
 
@@ -628,5 +677,13 @@ mod tests {
         assert_eq!(safe_back("//evil.example/"), "/queue");
         assert_eq!(safe_back("https://evil.example/"), "/queue");
         assert_eq!(safe_back("/\\evil.example"), "/queue");
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/x\r\nSet-Cookie: a=b",
+            "/\0",
+        ] {
+            assert_eq!(safe_back(bad), "/queue", "{bad:?}");
+        }
     }
 }

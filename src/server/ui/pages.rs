@@ -163,7 +163,7 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
                                     }
                                     @if f.relist_of.is_some() { " " span.badge title=[f.relist_rule.as_deref()] { "relist" } }
                                 }
-                                td { @if let Some(s) = &f.seller_id { a href={ "/sellers/" (s) } { (s) } } }
+                                td { @if let Some(s) = &f.seller_id { a href=(seller_href(s)) { (s) } } }
                                 td { (f.state.as_str()) }
                                 td.actions { (actions(f, csrf, v.back)) }
                             }
@@ -206,7 +206,7 @@ pub fn finding(
                     @if let Some(u) = &l.listing.url { dt { "URL" } dd { (u) } }
                     @if let Some(m) = &l.listing.marketplace { dt { "Marketplace" } dd { (m) } }
                     @if let Some(s) = &l.listing.seller {
-                        dt { "Seller" } dd { a href={ "/sellers/" (s.id) } { (s.id) } @if let Some(n) = &s.name { " (" (n) ")" } }
+                        dt { "Seller" } dd { a href=(seller_href(&s.id)) { (s.id) } @if let Some(n) = &s.name { " (" (n) ")" } }
                     }
                     @if let Some(p) = &l.listing.price { dt { "Price" } dd { (p.amount) " " (p.currency) } }
                     dt { "Received" } dd { (l.received_at) }
@@ -236,15 +236,27 @@ pub fn finding(
 /// the first photo and the mark's first reference image.
 fn compare(f: &FindingRecord, l: &StoredListing, reference_images: usize) -> Markup {
     let matched: Option<PhotoEvidence> = f.signals.iter().find_map(|s| s.photo);
+    // The photo as kept in the store when it was fetched: it stays after the shop
+    // took it down, and the reviewer's browser asks nothing of the shop.
+    let kept = |i: usize| {
+        l.photos
+            .iter()
+            .find(|p| p.index == i)
+            .map(|p| format!("/photos/{}", p.sha256))
+    };
     let web = |u: &&String| u.starts_with("https://") || u.starts_with("http://");
     html! {
         div.compare {
             figure.listing-photo {
                 @match matched {
                     Some(PhotoEvidence { image: Some(i), .. }) => {
-                        @match l.listing.images.get(i).filter(web) {
-                            Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
-                            None => p.empty { "Photo " (i + 1) " is not a web address; not shown." }
+                        @if let Some(src) = kept(i) {
+                            img src=(src) alt="listing photo";
+                        } @else {
+                            @match l.listing.images.get(i).filter(web) {
+                                Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
+                                None => p.empty { "Photo " (i + 1) " is not a web address; not shown." }
+                            }
                         }
                         figcaption { "Listing photo " (i + 1) }
                     }
@@ -254,9 +266,13 @@ fn compare(f: &FindingRecord, l: &StoredListing, reference_images: usize) -> Mar
                         figcaption { "Listing photo hash " (i + 1) }
                     }
                     _ => {
-                        @match l.listing.images.iter().find(web) {
-                            Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
-                            None => p.empty { "No photo." }
+                        @if let Some(src) = l.photos.first().map(|p| format!("/photos/{}", p.sha256)) {
+                            img src=(src) alt="listing photo";
+                        } @else {
+                            @match l.listing.images.iter().find(web) {
+                                Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
+                                None => p.empty { "No photo." }
+                            }
                         }
                         figcaption { "Listing" }
                     }
@@ -280,6 +296,13 @@ fn compare(f: &FindingRecord, l: &StoredListing, reference_images: usize) -> Mar
     }
 }
 
+/// The link to a seller's page: the id is a path segment, percent-encoded (an id
+/// such as `../../api/v1/audit?x=` stays one segment).
+fn seller_href(id: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    format!("/sellers/{}", encoded.replace('+', "%20"))
+}
+
 fn findings_table(findings: &[FindingRecord]) -> Markup {
     html! {
         table { thead { tr { th { "Score" } th { "Mark" } th { "Listing" } th { "State" } } }
@@ -300,7 +323,7 @@ pub fn sellers(name: &str, csrf: &str, items: &[SellerSummary]) -> Markup {
             h1 { "Sellers" }
             table { thead { tr { th { "Seller" } th { "Findings" } th { "Open" } th { "Infringing" } th { "Removed" } th { "Relists" } th { "Dismissed" } } }
                 tbody { @for s in items { tr {
-                    td { a href={ "/sellers/" (s.seller_id) } { (s.seller_id) } }
+                    td { a href=(seller_href(&s.seller_id)) { (s.seller_id) } }
                     td { (s.findings) } td { (s.open) } td { (s.infringing) } td { (s.removed) } td { (s.relists) } td { (s.dismissed) }
                 } } } }
         },
@@ -328,4 +351,19 @@ pub fn error(status: u16, message: &str) -> Markup {
         None,
         html! { h1 { "Error " (status) } p.error { (message) } p { a href="/queue" { "Back to the queue" } } },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seller_ids_stay_one_path_segment() {
+        assert_eq!(seller_href("s1"), "/sellers/s1");
+        assert_eq!(
+            seller_href("../../api/v1/audit?x="),
+            "/sellers/..%2F..%2Fapi%2Fv1%2Faudit%3Fx%3D"
+        );
+        assert_eq!(seller_href("a b"), "/sellers/a%20b");
+    }
 }
