@@ -143,6 +143,13 @@ fn reviewer_with_csrf(
 }
 
 async fn signin_page(AxState(state): Shared, headers: HeaderMap) -> Response {
+    // A reviewer already signed in keeps the session: the page does not replace it.
+    let signed_in = cookie_value(&headers)
+        .and_then(|id| state.sessions.get(&id))
+        .is_some_and(|s| s.user.is_some());
+    if signed_in {
+        return Redirect::to("/queue").into_response();
+    }
     let (id, s) = state.sessions.create(None);
     (
         [(header::SET_COOKIE, set_cookie(&headers, &id))],

@@ -62,6 +62,26 @@ struct Stored {
     last_seen: u64,
 }
 
+/// Addresses whose failed sign-ins are remembered at once; past it, finished
+/// windows (then the oldest) are forgotten, so the map stays bounded.
+const MAX_FAILURE_ENTRIES: usize = 10_000;
+
+/// The client an address stands for when counting failed sign-ins: an IPv4
+/// address, or an IPv6 address's /64 (one subscriber usually holds a whole /64, so
+/// counting single IPv6 addresses would let one client try without limit).
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -192,17 +212,31 @@ impl Sessions {
         };
         self.store(&id, &session);
         let mut map = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_SESSIONS {
+        // Sessions before sign-in (anyone may open the sign-in page) and signed-in
+        // sessions have a cap each, and make room only among their own kind: no
+        // number of anonymous visits can sign a reviewer out.
+        let signed_in = session.user.is_some();
+        let same_kind = |s: &Session| s.user.is_some() == signed_in;
+        if map.values().filter(|s| same_kind(s)).count() >= MAX_SESSIONS {
             let now = Instant::now();
-            map.retain(|_, s| now.duration_since(s.last_seen) < IDLE);
-            if map.len() >= MAX_SESSIONS {
-                if let Some(oldest) = map
-                    .iter()
-                    .min_by_key(|(_, s)| s.last_seen)
-                    .map(|(k, _)| k.clone())
-                {
-                    map.remove(&oldest);
-                    self.unstore(&oldest);
+            let mut expired = Vec::new();
+            for (k, s) in map.iter() {
+                if same_kind(s) && now.duration_since(s.last_seen) >= IDLE {
+                    expired.push(k.clone());
+                }
+            }
+            if expired.is_empty() {
+                expired.extend(
+                    map.iter()
+                        .filter(|(_, s)| same_kind(s))
+                        .min_by_key(|(_, s)| s.last_seen)
+                        .map(|(k, _)| k.clone()),
+                );
+            }
+            for k in expired {
+                map.remove(&k);
+                if signed_in {
+                    self.unstore(&k);
                 }
             }
         }
@@ -227,6 +261,7 @@ impl Sessions {
 
     /// Whether `ip` may try to sign in now.
     pub fn may_try(&self, ip: IpAddr) -> bool {
+        let ip = client_of(ip);
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(&ip) {
             Some((since, n)) => since.elapsed() >= WINDOW || *n < MAX_FAILURES,
@@ -236,7 +271,21 @@ impl Sessions {
 
     /// Counts a failed sign-in from `ip`.
     pub fn failed(&self, ip: IpAddr) {
+        let ip = client_of(ip);
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_FAILURE_ENTRIES && !map.contains_key(&ip) {
+            // Forget windows that are over; if every entry is recent, the oldest.
+            map.retain(|_, (since, _)| since.elapsed() < WINDOW);
+            if map.len() >= MAX_FAILURE_ENTRIES {
+                if let Some(oldest) = map
+                    .iter()
+                    .min_by_key(|(_, (since, _))| *since)
+                    .map(|(k, _)| *k)
+                {
+                    map.remove(&oldest);
+                }
+            }
+        }
         let entry = map.entry(ip).or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= WINDOW {
             *entry = (Instant::now(), 0);
@@ -248,6 +297,38 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_sign_ins_count_an_ipv6_slash_64_as_one_client_and_stay_bounded() {
+        let s = Sessions::default();
+        for i in 0..MAX_FAILURES {
+            s.failed(format!("2001:db8:1:2::{i:x}").parse().unwrap());
+        }
+        assert!(!s.may_try("2001:db8:1:2:ffff::1".parse().unwrap()));
+        assert!(s.may_try("2001:db8:1:3::1".parse().unwrap()));
+        for i in 0..(MAX_FAILURE_ENTRIES as u32 + 100) {
+            s.failed(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)));
+        }
+        assert!(s.failures.lock().unwrap().len() <= MAX_FAILURE_ENTRIES);
+    }
+
+    #[test]
+    fn anonymous_visits_never_evict_a_signed_in_session() {
+        let s = Sessions::default();
+        let (id, _) = s.create(Some(("ana".into(), Role::Reviewer)));
+        for _ in 0..MAX_SESSIONS + 50 {
+            s.create(None);
+        }
+        assert!(s.get(&id).is_some(), "the reviewer was signed out");
+        let anonymous = s
+            .sessions
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|x| x.user.is_none())
+            .count();
+        assert_eq!(anonymous, MAX_SESSIONS);
+    }
 
     #[test]
     fn sessions_carry_a_csrf_token_and_end() {
