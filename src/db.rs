@@ -36,6 +36,10 @@ pub mod trees {
     /// The photo hashes of removed findings, by mark: `mark \0 finding id` to the
     /// removed listing's id and photo hashes (JSON).
     pub const REMOVED_PHOTOS: &str = "review/removed_photos";
+    /// Removed findings by seller and mark: `seller \0 mark \0 finding id`, written
+    /// with the move to `removed` and dropped with the move to `reinstated`; what
+    /// relisting by seller reads.
+    pub const REMOVED_BY_SELLER: &str = "review/removed_by_seller";
     /// API tokens by id (JSON), secrets stored hashed.
     pub const TOKENS: &str = "review/tokens";
     /// Signed-in web sessions by the SHA-256 of their cookie.

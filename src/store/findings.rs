@@ -248,6 +248,26 @@ impl Store {
         Ok(())
     }
 
+    /// Builds the index of removed findings by seller of a store written before it
+    /// existed.
+    pub(super) fn index_removed_sellers(&self) -> Result<(), StoreError> {
+        if !self.removed_by_seller.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for entry in self.by_state.scan_prefix([state_number(State::Removed)]) {
+            let (key, _) = entry?;
+            let id = String::from_utf8_lossy(&key[9..]).into_owned();
+            if let Some(f) = self.finding(&id)? {
+                if let Some(seller) = &f.seller_id {
+                    batch.insert(seller_key(seller, &f.mark_id, &f.id), &[][..]);
+                }
+            }
+        }
+        self.removed_by_seller.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// Matches the listings that changed since they were last stored, or were
     /// matched against another registry version, with `matcher` (no lock held:
     /// matching may be slow, e.g. fetch photos), ready for [`Store::store`].
@@ -614,6 +634,14 @@ impl Store {
         writes.by_state.push((state_key(to, f.score, id), true));
         if to == State::Removed {
             writes.removed_photos.extend(self.removed_photos_entry(&f)?);
+        }
+        if let Some(seller) = &f.seller_id {
+            let key = seller_key(seller, &f.mark_id, id);
+            if to == State::Removed {
+                writes.removed_by_seller.push((key, true));
+            } else if from == State::Removed {
+                writes.removed_by_seller.push((key, false));
+            }
         }
         Ok((f, writes))
     }

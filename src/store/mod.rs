@@ -23,7 +23,7 @@ use sled::Transactional;
 
 pub use crate::db::trees::{
     AUDIT, AUDIT_LOG, BODIES, BY_SCORE, BY_SELLER, BY_STATE, CRAWL_META, CRAWL_QUEUE, CRAWL_URLS,
-    FINDINGS, LISTINGS, PHOTOS, REMOVED_PHOTOS,
+    FINDINGS, LISTINGS, PHOTOS, REMOVED_BY_SELLER, REMOVED_PHOTOS,
 };
 pub use crate::review::ReviewError as StoreError;
 pub use findings::{Filter, Incoming, Matched, Page, RawPage, Scored};
@@ -41,6 +41,7 @@ pub struct Store {
     by_seller: sled::Tree,
     by_state: sled::Tree,
     removed_photos: sled::Tree,
+    removed_by_seller: sled::Tree,
     bodies: sled::Tree,
     photos: sled::Tree,
     urls: sled::Tree,
@@ -66,6 +67,7 @@ impl Store {
             by_seller: db.open_tree(BY_SELLER)?,
             by_state: db.open_tree(BY_STATE)?,
             removed_photos: db.open_tree(REMOVED_PHOTOS)?,
+            removed_by_seller: db.open_tree(REMOVED_BY_SELLER)?,
             bodies: db.open_tree(BODIES)?,
             photos: db.open_tree(PHOTOS)?,
             urls: db.open_tree(CRAWL_URLS)?,
@@ -74,6 +76,7 @@ impl Store {
             write: Mutex::new(()),
         };
         store.index_states()?;
+        store.index_removed_sellers()?;
         Ok(store)
     }
 
@@ -132,6 +135,7 @@ impl Store {
             &self.by_state,
             &self.audit_log,
             &self.removed_photos,
+            &self.removed_by_seller,
             &self.bodies,
             &self.photos,
             &self.urls,
@@ -147,6 +151,7 @@ impl Store {
                     by_state,
                     audit_log,
                     removed_photos,
+                    removed_by_seller,
                     bodies,
                     photos,
                     urls,
@@ -177,11 +182,16 @@ impl Store {
                     for k in &w.by_seller {
                         by_seller.insert(k.as_slice(), &[][..])?;
                     }
-                    for (k, add) in &w.by_state {
-                        if *add {
-                            by_state.insert(k.as_slice(), &[][..])?;
-                        } else {
-                            by_state.remove(k.as_slice())?;
+                    for (tree, keys) in [
+                        (by_state, &w.by_state),
+                        (removed_by_seller, &w.removed_by_seller),
+                    ] {
+                        for (k, add) in keys {
+                            if *add {
+                                tree.insert(k.as_slice(), &[][..])?;
+                            } else {
+                                tree.remove(k.as_slice())?;
+                            }
                         }
                     }
                     more(&Frontier { urls, queue })
@@ -215,6 +225,7 @@ struct Writes {
     by_seller: Vec<Vec<u8>>,
     by_state: Vec<(Vec<u8>, bool)>,
     removed_photos: Vec<(Vec<u8>, Vec<u8>)>,
+    removed_by_seller: Vec<(Vec<u8>, bool)>,
     bodies: Vec<(Vec<u8>, Vec<u8>)>,
     photos: Vec<(Vec<u8>, Vec<u8>)>,
 }

@@ -4,7 +4,9 @@
 //! the seller is the same, or when one of its photos is within PDQ's match
 //! distance of one of the removed listing's photos, whoever sells it.
 //!
-//! The seller rule reads the seller index. The photo rule reads
+//! The seller rule reads the index of removed findings by seller
+//! ([`REMOVED_BY_SELLER`](crate::db::trees::REMOVED_BY_SELLER)), written with the
+//! move to `removed`, so its cost does not grow with the seller's other findings. The photo rule reads
 //! [`REMOVED_PHOTOS`](crate::db::trees::REMOVED_PHOTOS), where the move to `removed` records
 //! the listing's photo hashes under the mark, in the same transaction as the
 //! move; a new finding scans only its mark's entries.
@@ -103,8 +105,10 @@ impl Store {
         turned: &[Hash256],
     ) -> Result<Option<Relist>, StoreError> {
         if let Some(seller) = seller {
+            // Only removed findings are indexed here: one look-up per new finding,
+            // however many findings the seller has.
             let prefix = seller_key(seller, mark, "");
-            for entry in self.by_seller.scan_prefix(&prefix) {
+            for entry in self.removed_by_seller.scan_prefix(&prefix) {
                 let (key, _) = entry?;
                 let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
                 if let Some(f) = self.finding(&id)? {
@@ -327,6 +331,37 @@ mod tests {
         );
         remove(&store, &found[0].id);
         assert_eq!(store.removed_photos.len(), 1);
+    }
+
+    #[test]
+    fn the_seller_rule_reads_removed_findings_only() {
+        let (_dir, store, scorer) = setup();
+        // Many open findings of the seller: none of them is a relist source.
+        let open: Vec<Listing> = (0..20)
+            .map(|i| listing(&format!("O{i}"), "Zentrix shoes", "s1", &[]))
+            .collect();
+        ingest(&store, &scorer, open);
+        let first = ingest(
+            &store,
+            &scorer,
+            vec![listing("L1", "Zentrix shoes", "s1", &[])],
+        );
+        assert!(first[0].relist_of.is_none());
+        remove(&store, &first[0].id);
+        assert_eq!(store.removed_by_seller.len(), 1);
+        let again = ingest(
+            &store,
+            &scorer,
+            vec![listing("L2", "Zentrix shoes", "s1", &[])],
+        );
+        assert_eq!(again[0].relist_of.as_deref(), Some(first[0].id.as_str()));
+        // Another seller's listing is not a relist by seller.
+        let other = ingest(
+            &store,
+            &scorer,
+            vec![listing("L3", "Zentrix shoes", "s2", &[])],
+        );
+        assert!(other[0].relist_of.is_none());
     }
 
     #[test]
