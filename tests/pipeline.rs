@@ -36,6 +36,20 @@ impl Drop for Served {
     }
 }
 
+/// Imports [`MARKS`] into the workspace's database.
+fn import_marks(ws: &Workspace) {
+    let marks = ws.write("marks.toml", MARKS);
+    let out = ws.run(&["registry", "import", marks.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// A workspace whose database holds [`MARKS`].
+fn with_marks() -> Workspace {
+    let ws = Workspace::new();
+    import_marks(&ws);
+    ws
+}
+
 fn markhound(db: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_markhound"));
     cmd.arg("--db").arg(db).env_remove("MARKHOUND_DB");
@@ -146,12 +160,7 @@ fn the_demo_leaves_its_suspects_in_the_review_queue() {
 
 #[test]
 fn a_dismissal_survives_a_rescan_and_a_changed_listing_reopens() {
-    let ws = Workspace::new();
-    let marks = ws.write("marks.toml", MARKS);
-    assert!(ws
-        .run(&["registry", "import", marks.to_str().unwrap()])
-        .status
-        .success());
+    let ws = with_marks();
     let first = crate::util::serve(vec![
         ("/robots.txt", robots()),
         ("/item/1", product_page("Z1", "Zentrix trainers")),
@@ -418,22 +427,13 @@ fn read_commands_on_a_missing_database_fail_and_create_nothing() {
         assert!(!ws.db().exists(), "{args:?} created a database");
     }
     // A command that writes creates it.
-    let marks = ws.write("marks.toml", MARKS);
-    assert!(ws
-        .run(&["registry", "import", marks.to_str().unwrap()])
-        .status
-        .success());
+    import_marks(&ws);
     assert!(ws.run(&["registry", "list"]).status.success());
 }
 
 #[test]
 fn handed_in_listings_keep_one_limit_per_field_on_every_path() {
-    let ws = Workspace::new();
-    let marks = ws.write("marks.toml", MARKS);
-    assert!(ws
-        .run(&["registry", "import", marks.to_str().unwrap()])
-        .status
-        .success());
+    let ws = with_marks();
     let long = "x".repeat(markhound::listing::limits::TITLE + 1);
     let lines = format!(
         "{{\"id\":\"a\",\"title\":\"{long}\"}}\n{{\"id\":\"b\",\"title\":\"Zentrix\",\"price\":{{\"amount\":-1,\"currency\":\"USD\"}}}}\n{{\"id\":\"c\",\"title\":\"Zentrix\"}}\n"

@@ -262,7 +262,7 @@ impl Scorer {
         let mut findings: Vec<Finding> = marks
             .into_iter()
             .map(|mi| {
-                let evidence = Evidence {
+                let evidence = TitleEvidence {
                     listing,
                     title_matches: matches.iter().filter(|m| m.mark == mi).collect(),
                     brand_declared: brand_matches.iter().any(|m| m.mark == mi),
@@ -359,7 +359,7 @@ impl Scorer {
             .collect()
     }
 
-    fn finding(&self, mi: usize, ev: &Evidence<'_>) -> Finding {
+    fn finding(&self, mi: usize, ev: &TitleEvidence<'_>) -> Finding {
         let mark = &self.marks[mi];
         let mut signals = Vec::new();
         let best = ev
@@ -532,7 +532,7 @@ impl Scorer {
     }
 }
 
-struct Evidence<'a> {
+struct TitleEvidence<'a> {
     listing: &'a Listing,
     title_matches: Vec<&'a TitleMatch>,
     brand_declared: bool,
