@@ -310,33 +310,43 @@ fn stream(
         if batch.is_empty() {
             return Ok(bad);
         }
-        let parsed: Vec<Result<Listing, String>> = batch.par_iter().map(parse_line).collect();
+        let mut parsed: Vec<Result<Listing, String>> = batch.par_iter().map(parse_line).collect();
+        // The listings move to the matcher; their lines keep a placeholder.
         let listings: Vec<Listing> = parsed
-            .iter()
-            .filter_map(|p| p.as_ref().ok())
-            .cloned()
+            .iter_mut()
+            .filter_map(|p| p.as_mut().ok().map(std::mem::take))
             .collect();
         let mut findings = target.findings(listings)?.into_iter();
-        for (line, parsed) in batch.iter().zip(parsed) {
-            let text = match parsed {
-                Ok(_) => {
-                    let (id, f) = findings.next().expect("one answer per listing");
+        let answers: Vec<Result<(String, Vec<Finding>), String>> = parsed
+            .into_iter()
+            .map(|p| p.map(|_| findings.next().expect("one answer per listing")))
+            .collect();
+        // Answers are written out on all cores too, in input order.
+        let texts: Vec<(String, bool)> = batch
+            .par_iter()
+            .zip(answers)
+            .map(|(line, answer)| match answer {
+                Ok((id, f)) => {
                     let f = filtered(f, min_score);
-                    serde_json::to_string(&Output {
+                    let text = serde_json::to_string(&Output {
                         id: &id,
                         findings: &f,
                     })
-                    .expect("findings serialize")
+                    .expect("findings serialize");
+                    (text, true)
                 }
                 Err(error) => {
-                    bad += 1;
-                    serde_json::to_string(&LineError {
+                    let text = serde_json::to_string(&LineError {
                         line: line.number(),
                         error,
                     })
-                    .expect("errors serialize")
+                    .expect("errors serialize");
+                    (text, false)
                 }
-            };
+            })
+            .collect();
+        for (text, ok) in texts {
+            bad += usize::from(!ok);
             out.write_all(text.as_bytes())?;
             out.write_all(b"\n")?;
         }
