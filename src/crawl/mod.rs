@@ -58,6 +58,7 @@ pub mod fetch;
 mod images;
 mod photos;
 pub mod politeness;
+pub mod price;
 pub mod profile;
 
 use std::time::Duration;
