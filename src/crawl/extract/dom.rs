@@ -39,6 +39,10 @@ pub const BUY_REACH: f64 = 150.0;
 /// pair such as the price and its label.
 pub const REPEATED: usize = 3;
 
+/// How near (in elements, document order) an old price must be to the main price
+/// to be its old price: a price block is a handful of elements.
+pub const NEXT_TO: usize = 12;
+
 /// Class/id tokens that mark a price other than the selling one.
 const NOT_SELLING: &[&str] = &[
     "old",
@@ -86,8 +90,46 @@ const NOT_SELLING: &[&str] = &[
     "viewed",
 ];
 
-/// Class/id tokens of a buy control.
+/// Class/id/name/action tokens of a buy control: "buy", "add to cart", "basket",
+/// "checkout", "order" in English, which front-end code is mostly written in, and
+/// the words for "buy" and "cart" in the major European and Asian languages
+/// (dictionary translations, as URL paths and form names spell them).
 const BUY_TOKENS: &[&str] = &[
+    "kaufen",
+    "warenkorb",
+    "panier",
+    "acheter",
+    "carrito",
+    "comprar",
+    "carrello",
+    "acquista",
+    "winkelwagen",
+    "kopen",
+    "koszyk",
+    "kup",
+    "kupi",
+    "kupit",
+    "kosik",
+    "kosarica",
+    "kosar",
+    "cos",
+    "korpa",
+    "ostukorv",
+    "grozs",
+    "krepselis",
+    "ostoskori",
+    "varukorg",
+    "handlekurv",
+    "kurv",
+    "sepet",
+    "satinal",
+    "korzina",
+    "kupiti",
+    "gouwuche",
+    "goumai",
+    "kaato",
+    "jangbaguni",
+    "gumae",
     "buy",
     "addtocart",
     "add",
@@ -204,24 +246,42 @@ fn attr_tokens(e: ElementRef<'_>) -> Vec<String> {
     out
 }
 
+/// Numbers in a text (a run of digits with the separators inside).
+static NUMBERS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"\d(?:[\d.,' \u{a0}]*\d)?").expect("valid regex")
+});
+
 /// The title and its confidence.
 pub(super) fn title(doc: &Html, base: &Url) -> Option<(String, f32)> {
-    let h1 = doc
+    let og = meta(doc, "og:title");
+    let head = doc.select(&sel("title")).next().and_then(text_of);
+    let reference = og.clone().or_else(|| head.clone());
+    // The `<h1>` that agrees best with `og:title` or `<title>` (pages also use
+    // `<h1>` for the site or category name), else the first.
+    let h1s: Vec<String> = doc
         .select(&sel("h1"))
         .filter_map(text_of)
-        .find(|t| t.chars().count() <= 400);
-    let og = meta(doc, "og:title");
-    if let Some(h) = h1 {
-        let agrees = og
+        .filter(|t| t.chars().count() <= 400)
+        .take(16)
+        .collect();
+    let agreement = |h: &str| {
+        reference
             .as_deref()
-            .is_some_and(|o| super::appstate::overlap(&h, o) >= 0.6);
-        return Some((h, if agrees { 0.8 } else { 0.6 }));
+            .map_or(0.0, |r| super::appstate::overlap(h, r))
+    };
+    let best = h1s
+        .iter()
+        .enumerate()
+        .max_by(|(i, a), (j, b)| agreement(a).total_cmp(&agreement(b)).then(j.cmp(i)))
+        .map(|(_, h)| h.clone());
+    if let Some(h) = best {
+        let c = if agreement(&h) >= 0.6 { 0.8 } else { 0.6 };
+        return Some((h, c));
     }
     if let Some(o) = og {
         return Some((o, 0.6));
     }
-    let t = doc.select(&sel("title")).next().and_then(text_of)?;
-    Some((strip_site_name(&t, base), 0.4))
+    Some((strip_site_name(&head?, base), 0.4))
 }
 
 /// `<title>` without the part naming the shop.
@@ -364,6 +424,7 @@ fn per_unit(t: &str) -> bool {
 /// The main price of the page: amount, currency as written, confidence.
 pub(super) struct DomPrice {
     pub amount: f64,
+    /// Written with a currency.
     pub currency: Option<String>,
     pub confidence: f32,
 }
@@ -373,6 +434,9 @@ pub(super) struct Dom {
     pub price: Option<DomPrice>,
     pub buy_control: bool,
     pub brand: Option<(String, f32)>,
+    /// Amounts shown as old, list or strike-through prices next to the main
+    /// price (within [`NEXT_TO`] elements).
+    pub not_selling: Vec<f64>,
 }
 
 pub(super) fn analyse(doc: &Html, title: Option<&str>) -> Dom {
@@ -416,7 +480,8 @@ pub(super) fn analyse(doc: &Html, title: Option<&str>) -> Dom {
         }
         false
     };
-    let mut best: Option<(f64, DomPrice)> = None;
+    let mut best: Option<(f64, usize, DomPrice)> = None;
+    let mut not_selling = Vec::new();
     for n in &nodes {
         let Some(t) = short_text(n.e, MAX_PRICE_TEXT) else {
             continue;
@@ -438,10 +503,21 @@ pub(super) fn analyse(doc: &Html, title: Option<&str>) -> Dom {
             continue;
         };
         let hint = price_hint(n.e);
-        if p.currency.is_none() && hint < 1.0 {
+        // Without a currency only a bare number in a price element is a price.
+        let bare = t
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | ' ' | '\u{a0}'));
+        if p.currency.is_none() && (hint < 1.0 || !bare) {
+            continue;
+        }
+        // A text with several numbers holds several prices (or a price and a
+        // discount): its parts are candidates of their own.
+        if NUMBERS.find_iter(&t).count() > 1 {
             continue;
         }
         if excluded_context(n.e) {
+            tracing::trace!(text = %t, amount, "not a selling price");
+            not_selling.push((amount, n.index));
             continue;
         }
         // A price text is mostly the price: many other letters mean a sentence.
@@ -468,10 +544,11 @@ pub(super) fn analyse(doc: &Html, title: Option<&str>) -> Dom {
             score += 2.0 * (-(d as f64) / BUY_REACH).exp();
         }
         tracing::trace!(text = %t, amount, score, "price candidate");
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
             let confidence = (0.2 + 0.06 * score).clamp(0.2, 0.7) as f32;
             best = Some((
                 score,
+                n.index,
                 DomPrice {
                     amount,
                     currency: p.currency,
@@ -481,9 +558,17 @@ pub(super) fn analyse(doc: &Html, title: Option<&str>) -> Dom {
         }
     }
     Dom {
-        price: best.map(|(_, p)| p),
         buy_control: !buys.is_empty(),
         brand: brand(doc, &nodes, title_at),
+        not_selling: not_selling
+            .into_iter()
+            .filter(|(_, i)| {
+                best.as_ref()
+                    .is_some_and(|(_, b, _)| i.abs_diff(*b) <= NEXT_TO)
+            })
+            .map(|(a, _)| a)
+            .collect(),
+        price: best.map(|(_, _, p)| p),
     }
 }
 

@@ -446,13 +446,32 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
         .iter()
         .filter(|(_, _, f)| f.price.is_some())
         .max_by(|x, y| x.1.total_cmp(&y.1));
+    // A declared price that the page shows struck through, beside another
+    // selling price, is stale: the shown one is taken.
+    let stale = best_price.is_some_and(|(s, _, f)| {
+        *s != Source::Dom
+            && f.price.is_some_and(|p| {
+                let shown = d
+                    .price
+                    .as_ref()
+                    .filter(|x| x.currency.is_some())
+                    .map(|x| x.amount);
+                d.not_selling.iter().any(|o| (o - p).abs() < 0.005)
+                    && shown.is_some_and(|x| (x - p).abs() >= 0.005)
+            })
+    });
+    let dom_found = found.iter().find(|(s, _, _)| *s == Source::Dom);
+    let best_price = match (stale, dom_found, &d.price) {
+        (true, Some((_, _, f)), Some(p)) => Some((Source::Dom, p.confidence, f)),
+        _ => best_price.map(|(s, c, f)| (*s, *c, *f)),
+    };
     let mut amount_without_currency = None;
     if let Some((src, conf, f)) = best_price {
         let amount = f.price.unwrap_or_default();
         let own = f.currency.as_deref().and_then(|c| currency_code(c, &ctx));
         // Else a currency written with the same amount elsewhere, else any
         // currency the page declares, else the page's country.
-        let currency = own.map(|c| (c, *src, *conf)).or_else(|| {
+        let currency = own.map(|c| (c, src, conf)).or_else(|| {
             let same = price_cands.iter().find_map(|(s, c, g)| {
                 let equal = g.price.is_some_and(|p| (p - amount).abs() < 0.005);
                 let code = g.currency.as_deref().and_then(|x| currency_code(x, &ctx));
@@ -475,7 +494,7 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
         });
         match currency {
             Some((code, cs, cc)) => {
-                a.note("price", *src, *conf);
+                a.note("price", src, conf);
                 a.note("currency", cs, cc);
                 l.price = Some(Money {
                     amount,
