@@ -619,6 +619,14 @@ fn a_paginated_search_is_crawled_whole_with_default_flags() {
     assert_eq!(items, PAGES * 3);
     // Two hops from a result page are followed by default, not three.
     assert_eq!(lines.len(), PAGES * 3 * 2);
+    // Each field's source is stored with the evidence.
+    let price_source = lines[0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["field"] == "price")
+        .unwrap();
+    assert_eq!(price_source["source"], "json-ld");
 }
 
 #[test]

@@ -288,10 +288,13 @@ impl Shared {
         let kind = q.state.kind;
         let body = page.body.clone();
         let final_url = page.final_url.clone();
-        let (listing, links) =
-            tokio::task::spawn_blocking(move || parse(&seeds, kind, &body, &final_url))
-                .await
-                .map_err(|e| failed("parser failed")(format!("{url}: parser failed: {e}")))?;
+        let Parsed {
+            listing,
+            sources,
+            links,
+        } = tokio::task::spawn_blocking(move || parse(&seeds, kind, &body, &final_url))
+            .await
+            .map_err(|e| failed("parser failed")(format!("{url}: parser failed: {e}")))?;
         let listing = listing.map(|listing| StoredListing {
             listing,
             evidence: Evidence {
@@ -300,6 +303,7 @@ impl Shared {
                 fetched_at,
                 sha256: hex::encode(Sha256::digest(&page.body)),
                 truncated: page.truncated,
+                sources,
             },
         });
         Ok(Fetched {
@@ -374,13 +378,16 @@ fn is_next_page(page: &Url, link: &Url) -> bool {
     link.query_pairs().any(|(k, v)| numbered(&k, &v)) && rest(page) == rest(link)
 }
 
+/// What one page yields.
+struct Parsed {
+    listing: Option<crate::listing::Listing>,
+    /// Where the listing's fields came from.
+    sources: Vec<extract::FieldSource>,
+    links: Vec<Link>,
+}
+
 /// Extracts the listing and the links to follow from one page.
-fn parse(
-    seeds: &Seeds,
-    kind: PageKind,
-    body: &[u8],
-    base: &Url,
-) -> (Option<crate::listing::Listing>, Vec<Link>) {
+fn parse(seeds: &Seeds, kind: PageKind, body: &[u8], base: &Url) -> Parsed {
     let html = String::from_utf8_lossy(body);
     let link = |u: Url, kind, pagination| Link {
         url: u.to_string(),
@@ -391,7 +398,11 @@ fn parse(
         Seeds::Profile(p, _) => match kind {
             PageKind::Listing => {
                 let e = extract::extract(&html, base, Some(&p.fields), &p.name);
-                (e.listing, Vec::new())
+                Parsed {
+                    listing: e.listing,
+                    sources: e.sources,
+                    links: Vec::new(),
+                }
             }
             _ => {
                 let mut links = Vec::new();
@@ -409,7 +420,11 @@ fn parse(
                             .map(|u| link(u, PageKind::Index, true)),
                     );
                 }
-                (None, links)
+                Parsed {
+                    listing: None,
+                    sources: Vec::new(),
+                    links,
+                }
             }
         },
         Seeds::Urls(_) => {
@@ -425,7 +440,11 @@ fn parse(
                     link(u, PageKind::Any, pagination)
                 })
                 .collect();
-            (e.listing, links)
+            Parsed {
+                listing: e.listing,
+                sources: e.sources,
+                links,
+            }
         }
     }
 }
@@ -585,7 +604,7 @@ mod tests {
         let base = Url::parse("http://shop.example/item/1").unwrap();
         let html = r#"<script type="application/ld+json">{"@type":"Product","name":"Bag"}</script>
             <a href="/item/2#x">2</a><a href="http://other.example/">away</a>"#;
-        let (listing, links) = parse(&seeds, PageKind::Any, html.as_bytes(), &base);
+        let Parsed { listing, links, .. } = parse(&seeds, PageKind::Any, html.as_bytes(), &base);
         assert_eq!(
             listing.unwrap().marketplace.as_deref(),
             Some("shop.example")
@@ -619,7 +638,7 @@ mod tests {
         );
         let base = Url::parse("http://m.example/s?q=Zentrix").unwrap();
         let html = r#"<a class="l" href="/i/1">1</a><a class="next" href="/s?q=Zentrix&p=2">n</a><a href="/help">h</a>"#;
-        let (listing, links) = parse(&seeds, PageKind::Index, html.as_bytes(), &base);
+        let Parsed { listing, links, .. } = parse(&seeds, PageKind::Index, html.as_bytes(), &base);
         assert!(listing.is_none());
         assert_eq!(
             links,
@@ -645,7 +664,7 @@ mod tests {
         let html = r#"<a href="/search?q=bag&page=3">3</a><a href="/search?q=shoe&page=1">x</a>
             <a href="/item/9?page=1">i</a><a rel="next" href="/more/results">next</a>
             <a href="/search?page=4&q=bag&sort=new">sorted</a>"#;
-        let (listing, links) = parse(&seeds, PageKind::Any, html.as_bytes(), &base);
+        let Parsed { listing, links, .. } = parse(&seeds, PageKind::Any, html.as_bytes(), &base);
         assert!(listing.is_none());
         let pages: Vec<(&str, bool)> = links
             .iter()

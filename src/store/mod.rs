@@ -75,6 +75,9 @@ pub struct Evidence {
     /// The body was longer than the cap and was cut.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// Where each field of the listing was extracted from, with a confidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::crawl::extract::FieldSource>,
 }
 
 impl From<Evidence> for crate::report::Evidence {
@@ -500,6 +503,7 @@ mod tests {
                 fetched_at: Utc::now(),
                 sha256: format!("sha-{id}"),
                 truncated: false,
+                sources: Vec::new(),
             },
         }
     }

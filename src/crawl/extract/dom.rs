@@ -255,7 +255,11 @@ static NUMBERS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| 
 pub(super) fn title(doc: &Html, base: &Url) -> Option<(String, f32)> {
     let og = meta(doc, "og:title");
     let head = doc.select(&sel("title")).next().and_then(text_of);
-    let reference = og.clone().or_else(|| head.clone());
+    // The shop's name is no evidence: it is taken out of the reference.
+    let reference = og
+        .clone()
+        .or_else(|| head.clone())
+        .map(|r| strip_site_name(&r, base));
     // The `<h1>` that agrees best with `og:title` or `<title>` (pages also use
     // `<h1>` for the site or category name), else the first.
     let h1s: Vec<String> = doc
@@ -272,7 +276,13 @@ pub(super) fn title(doc: &Html, base: &Url) -> Option<(String, f32)> {
     let best = h1s
         .iter()
         .enumerate()
-        .max_by(|(i, a), (j, b)| agreement(a).total_cmp(&agreement(b)).then(j.cmp(i)))
+        .max_by(|(i, a), (j, b)| {
+            let site = |h: &str| strip_site_name(h, base) != *h;
+            (agreement(a), !site(a))
+                .partial_cmp(&(agreement(b), !site(b)))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(j.cmp(i))
+        })
         .map(|(_, h)| h.clone());
     if let Some(h) = best {
         let c = if agreement(&h) >= 0.6 { 0.8 } else { 0.6 };

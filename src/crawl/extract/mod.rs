@@ -98,6 +98,9 @@ pub struct FieldSource {
     pub confidence: f32,
 }
 
+// The confidence is always a finite number (never NaN), so equality is total.
+impl Eq for FieldSource {}
+
 /// What a page yields: maybe a listing, its canonical URL, and where each field of
 /// the listing came from.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -636,6 +639,153 @@ mod tests {
             let _ = links(&page, &base(), None);
             let _ = parse_amount(&price);
         }
+    }
+
+    fn source_of(e: &Extracted, field: &str) -> Option<Source> {
+        e.sources
+            .iter()
+            .find(|s| s.field == field)
+            .map(|s| s.source)
+    }
+
+    #[test]
+    fn json_ld_product_groups_variants_and_offer_forms() {
+        // A ProductGroup: the variant of this URL gives the price.
+        let html = r#"<script type="application/ld+json">{"@context":"https://schema.org",
+          "@type":"ProductGroup","name":"Runner","brand":"Zentrix","hasVariant":[
+            {"@type":"Product","sku":"R-1","url":"http://shop.example/item/6","offers":{"@type":"Offer","price":"10","priceCurrency":"EUR"}},
+            {"@type":"Product","sku":"R-2","url":"http://shop.example/item/7","offers":{"@type":"Offer","price":"12.50","priceCurrency":"EUR"}}]}
+          </script>"#;
+        let e = extract(html, &base(), None, "m");
+        let l = e.listing.clone().unwrap();
+        assert_eq!(l.title, "Runner");
+        assert_eq!(l.brand.as_deref(), Some("Zentrix"));
+        assert_eq!(l.price.unwrap().amount, 12.5);
+        assert_eq!(source_of(&e, "price"), Some(Source::JsonLd));
+        // AggregateOffer, offers as a list, priceSpecification.
+        for (offers, want) in [
+            (
+                r#"{"@type":"AggregateOffer","lowPrice":"5.00","highPrice":"9","priceCurrency":"USD"}"#,
+                5.0,
+            ),
+            (
+                r#"[{"@type":"Offer","priceCurrency":"USD"},{"@type":"Offer","price":7,"priceCurrency":"USD"}]"#,
+                7.0,
+            ),
+            (
+                r#"{"@type":"Offer","priceSpecification":[{"@type":"UnitPriceSpecification","priceType":"https://schema.org/ListPrice","price":30,"priceCurrency":"USD"},{"@type":"UnitPriceSpecification","price":20,"priceCurrency":"USD"}]}"#,
+                20.0,
+            ),
+        ] {
+            let html = format!(
+                r#"<script type="application/ld+json">{{"@type":"Product","name":"Bag","offers":{offers}}}</script>"#
+            );
+            let l = extract(&html, &base(), None, "m").listing.unwrap();
+            assert_eq!(l.price.unwrap().amount, want, "{offers}");
+        }
+        // Several products: related products are not the main one.
+        let html = r#"<script type="application/ld+json">{"@type":"Product","name":"Main",
+          "isRelatedTo":[{"@type":"Product","name":"Other","offers":{"price":1,"priceCurrency":"USD"}}],
+          "offers":{"price":3,"priceCurrency":"USD"}}</script>"#;
+        let l = extract(html, &base(), None, "m").listing.unwrap();
+        assert_eq!((l.title.as_str(), l.price.unwrap().amount), ("Main", 3.0));
+    }
+
+    #[test]
+    fn nested_microdata_and_rdfa() {
+        let md = r#"<div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">Quvo case</h1>
+          <div itemprop="brand" itemscope itemtype="http://schema.org/Brand"><span itemprop="name">Quvo</span></div>
+          <div itemprop="offers" itemscope itemtype="http://schema.org/Offer">
+            <span itemprop="price" content="19.90">19,90 €</span><meta itemprop="priceCurrency" content="EUR"></div>
+          <div itemscope itemtype="http://schema.org/Product"><span itemprop="name">Not this</span></div></div>"#;
+        let e = extract(md, &base(), None, "m");
+        let l = e.listing.clone().unwrap();
+        assert_eq!(l.title, "Quvo case");
+        assert_eq!(l.brand.as_deref(), Some("Quvo"));
+        assert_eq!(l.price.unwrap().amount, 19.9);
+        assert_eq!(source_of(&e, "title"), Some(Source::Microdata));
+        let rdfa = r#"<div vocab="https://schema.org/" typeof="Product"><h2 property="name">Velmora bag</h2>
+          <div property="offers" typeof="Offer"><span property="price" content="25">25 $</span>
+          <meta property="priceCurrency" content="USD"></div></div>"#;
+        let e = extract(rdfa, &base(), None, "m");
+        let l = e.listing.clone().unwrap();
+        assert_eq!(l.title, "Velmora bag");
+        assert_eq!(l.price.unwrap().currency, "USD");
+        assert_eq!(source_of(&e, "price"), Some(Source::Rdfa));
+    }
+
+    #[test]
+    fn application_state() {
+        let next = r#"<html><head><title>Lumo lamp | Shop</title></head><body><h1>Lumo lamp</h1>
+          <script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"product":
+            {"name":"Lumo lamp","brand":{"name":"Lumo"},"price":{"value":49.5,"currency":"GBP"}},
+            "related":[{"name":"Other lamp","price":9}]}}}</script></body></html>"#;
+        let e = extract(next, &base(), None, "m");
+        let l = e.listing.clone().unwrap();
+        assert_eq!(l.brand.as_deref(), Some("Lumo"));
+        assert_eq!(l.price.as_ref().unwrap().amount, 49.5);
+        assert_eq!(l.price.unwrap().currency, "GBP");
+        assert_eq!(source_of(&e, "price"), Some(Source::AppState));
+        let state = r#"<h1>Kito chair</h1><script>window.__INITIAL_STATE__ = {"item":{"title":"Kito chair","salePrice":"1 299,00","currency":"SEK"}};</script>"#;
+        let l = extract(state, &base(), None, "m").listing.unwrap();
+        assert_eq!(l.price.unwrap().amount, 1299.0);
+        let data_layer = r#"<h1>Arlo boot</h1><script>dataLayer.push({"event":"view","ecommerce":{"currencyCode":"EUR","detail":{"products":[{"name":"Arlo boot","price":"89.00","brand":"Arlo"}]}}});</script>"#;
+        let l = extract(data_layer, &base(), None, "m").listing.unwrap();
+        assert_eq!(l.price.unwrap().currency, "EUR");
+        assert_eq!(l.brand.as_deref(), Some("Arlo"));
+        // Shopify product JSON: prices in cents.
+        let shopify = r#"<h1>Nova tee</h1><script type="application/json" data-product-json>{"title":"Nova tee","vendor":"Nova","handle":"nova-tee","variants":[{"price":2500}]}</script>"#;
+        let l = extract(
+            shopify,
+            &Url::parse("https://nova.example.co.uk/products/nova-tee").unwrap(),
+            None,
+            "m",
+        )
+        .listing
+        .unwrap();
+        // No currency in the JSON: the country domain gives it.
+        let p = l.price.unwrap();
+        assert_eq!((p.amount, p.currency.as_str()), (25.0, "GBP"));
+    }
+
+    #[test]
+    fn document_heuristics() {
+        let page = r#"<html lang="de-DE"><head><title>Zelto Rucksack - Shop Example</title></head><body>
+          <nav><h1>Shop Example</h1></nav>
+          <div class="recs"><div class="card"><span class="price">12,00 €</span></div>
+            <div class="card"><span class="price">13,00 €</span></div><div class="card"><span class="price">14,00 €</span></div></div>
+          <h1>Zelto Rucksack</h1>
+          <dl><dt>Marke</dt><dd>Zelto</dd></dl>
+          <div class="price-box"><del>79,00 €</del> <span class="product-price">59,00 €</span>
+            <span class="unit">1,18 € / 100 g</span></div>
+          <p>Versand 4,95 €</p>
+          <form action="/cart/add"><button class="add-to-cart">In den Warenkorb</button></form>
+        </body></html>"#;
+        let e = extract(
+            page,
+            &Url::parse("https://shop.example.de/zelto").unwrap(),
+            None,
+            "m",
+        );
+        let l = e.listing.clone().expect("a listing from the document");
+        assert_eq!(l.title, "Zelto Rucksack");
+        assert_eq!(l.brand.as_deref(), Some("Zelto"));
+        let p = l.price.unwrap();
+        assert_eq!((p.amount, p.currency.as_str()), (59.0, "EUR"));
+        assert_eq!(source_of(&e, "price"), Some(Source::Dom));
+        // The same without a buy control is not a listing.
+        let plain = page.replace("add-to-cart", "x").replace("/cart/add", "/x");
+        let plain = plain.replace("Warenkorb", "Merkliste");
+        assert!(extract(&plain, &base(), None, "m").listing.is_none());
+        // A declared price shown struck through beside another is stale.
+        let stale = r#"<div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">Oda vase</h1>
+          <meta itemprop="price" content="40.00"><meta itemprop="priceCurrency" content="EUR">
+          <div class="prices"><s>40,00 €</s> <span class="price">30,00 €</span></div></div>"#;
+        let l = extract(stale, &base(), None, "m").listing.unwrap();
+        assert_eq!(l.price.unwrap().amount, 30.0);
+        // Template placeholders are not values.
+        let ph = r#"<script type="application/ld+json">{"@type":"Product","name":"Iva mug","brand":"$metabrand"}</script>"#;
+        assert_eq!(extract(ph, &base(), None, "m").listing.unwrap().brand, None);
     }
 
     #[test]

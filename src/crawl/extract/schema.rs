@@ -353,13 +353,7 @@ fn read(p: &Map<String, Value>, page: &[Url], base: &Url) -> Found {
             .join(" ");
         let chosen = list
             .iter()
-            .find(|v| {
-                same_page(v.get("url"), page, base)
-                    && v.get("url").and_then(Value::as_str).is_some_and(|u| {
-                        page.iter()
-                            .any(|p| p.as_str().ends_with(u) || u.ends_with(p.as_str()))
-                    })
-            })
+            .find(|v| same_page(v.get("url"), page, base))
             .or_else(|| {
                 list.iter().find(|v| {
                     v.get("sku")
