@@ -5,8 +5,13 @@
 //! - **Site profile** (a TOML file, below): start URLs, which links lead to listing
 //!   pages and to the next result page, and CSS selectors for the listing fields.
 //! - **Plain URLs**: same-site links are followed and a listing is extracted wherever
-//!   a page carries schema.org Product data (JSON-LD or microdata) or OpenGraph
-//!   product tags.
+//!   a page shows one product ([`extract`]: markup, application state, document
+//!   heuristics).
+//!
+//! Depth counts hops from a result page (a start URL or a page reached through
+//! pagination); the next result page (`rel=next`, a profile's `next_page`, a
+//! `?page=N` link of the same path) keeps its page's depth, so pagination is bounded
+//! by `max_pages` only.
 //!
 //! Politeness is on by default: robots.txt (with `Crawl-delay`), a per-host request
 //! rate and concurrency, exponential backoff with jitter on 429 and 5xx honouring
