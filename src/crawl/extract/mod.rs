@@ -335,7 +335,8 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
             found.push((Source::Microdata, 0.9, f));
         }
     }
-    if html.contains("typeof") {
+    // `typeof` alone is in most scripts; the RDFa attribute has a value.
+    if html.contains("typeof=\"") || html.contains("typeof='") {
         if let Some(f) = schema::main_product(&schema::rdfa(&doc), &page, base) {
             found.push((Source::Rdfa, 0.85, f));
         }
