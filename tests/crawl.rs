@@ -727,3 +727,41 @@ fn a_crawl_that_stored_what_it_could_succeeds_unless_strict() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+#[test]
+fn extract_shows_a_page_listing_and_its_sources() {
+    let site = Site::start(|path, _| match path {
+        "/item/7" => Reply::html(product("7", "Velmora bag")),
+        "/help" => Reply::html("<h1>Help</h1><p>Ask us.</p>"),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let out = ws.run(&["extract", &site.url("/item/7"), "--allow-private", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["listing"]["title"], "Velmora bag");
+    assert_eq!(v["listing"]["price"]["currency"], "USD");
+    let sources = v["sources"].as_array().unwrap();
+    assert!(sources
+        .iter()
+        .any(|s| s["field"] == "title" && s["source"] == "json-ld"));
+    // Without --allow-private the address guard refuses the local server.
+    let out = ws.run(&["extract", &site.url("/item/7")]);
+    assert_eq!(out.status.code(), Some(1));
+    // A saved page, and a page without a product (exit 1, with the reason).
+    let file = ws.write("page.html", product("9", "Quvo case"));
+    let out = ws.run(&[
+        "extract",
+        file.to_str().unwrap(),
+        "--url",
+        "https://shop.example/9",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Quvo case  [json-ld 0.95]"), "{text}");
+    let out = ws.run(&["extract", &site.url("/help"), "--allow-private"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("no listing"), "{}", stdout(&out));
+    // Nothing was stored: the database was never created.
+    assert!(!ws.db().exists());
+}
