@@ -20,6 +20,25 @@
 //!
 //! Class-name tokens are the English words front-end code is written in; they are
 //! general, not taken from any shop.
+//!
+//! # Price score
+//!
+//! A candidate scores 2 for a currency in its text, 3 for `itemprop=price` or 2 for a
+//! `price`/`amount` class (less on an ancestor), up to 3 for closeness to the title
+//! (half when before it) and up to 2 for closeness to the buy control; it loses 1.5
+//! when it holds more than 12 letters (a sentence, not a price), 2 when it starts
+//! with a sign (a saving), 2.5 for a per-unit slash and 2 when it sits in a list.
+//! The weights only rank candidates: a declared currency and a price class are the
+//! page saying "this is a price", closeness is the layout saying "of this product".
+//! The confidence reported is `0.2 + 0.06 × score`, clamped to 0.2..0.7: a price
+//! with a currency, a price class and the title next to it reaches 0.7, a bare
+//! currency amount far from both stays near 0.3, below the listing threshold of
+//! [`super::MIN_DOM_PRICE_CONFIDENCE`].
+//!
+//! The distances are in elements of document order: [`TITLE_REACH`] (300) and
+//! [`BUY_REACH`] (150) are about the size of a product block (gallery, title, price,
+//! options, buy button) on ordinary shop pages, so a price inside the block keeps
+//! most of its bonus and one in a footer or a sidebar of other products keeps none.
 
 use scraper::{ElementRef, Html};
 use url::Url;
