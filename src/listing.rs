@@ -242,7 +242,65 @@ pub struct Evidence {
     /// The body was longer than the cap and was cut.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// Where each field of the listing was extracted from, with a confidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<FieldSource>,
 }
+
+// Where the fields of a crawled listing came from (filled by the extractor,
+// `crawl::extract`; kept with the evidence).
+
+/// Where a field came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// A site profile's selector.
+    Profile,
+    /// schema.org JSON-LD.
+    JsonLd,
+    /// schema.org microdata.
+    Microdata,
+    /// schema.org RDFa.
+    Rdfa,
+    /// OpenGraph meta tags.
+    Opengraph,
+    /// Embedded application state (`__NEXT_DATA__`, `dataLayer`, ...).
+    AppState,
+    /// Heuristics on the document.
+    Dom,
+    /// The page's language and domain (a currency only).
+    Context,
+}
+
+impl Source {
+    /// The source's name as printed and stored.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Profile => "profile",
+            Source::JsonLd => "json-ld",
+            Source::Microdata => "microdata",
+            Source::Rdfa => "rdfa",
+            Source::Opengraph => "opengraph",
+            Source::AppState => "app-state",
+            Source::Dom => "dom",
+            Source::Context => "context",
+        }
+    }
+}
+
+/// The source of one field of an extracted listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldSource {
+    /// The listing field: `title`, `price`, `currency`, `brand`, ...
+    pub field: String,
+    /// Where it came from.
+    pub source: Source,
+    /// How sure the extractor is, 0 to 1.
+    pub confidence: f32,
+}
+
+// The confidence is always a finite number (never NaN), so equality is total.
+impl Eq for FieldSource {}
 
 /// A listing photo kept as evidence: where it came from, the SHA-256 of the bytes
 /// fetched or read, and its size; a thumbnail of it is stored under the SHA-256, so

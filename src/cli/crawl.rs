@@ -13,6 +13,7 @@ use markhound::crawl::{CrawlConfig, FetchConfig, Profile, Seeds, Stats};
 use markhound::pipeline::{Config, Pipeline};
 use markhound::registry::Registry;
 use markhound::store::Store;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::{Global, Outcome};
@@ -21,29 +22,34 @@ use super::{Global, Outcome};
 /// small so that retries take milliseconds.
 pub const DELAY_SCALE_ENV: &str = "MARKHOUND_DELAY_SCALE";
 
-/// The flags that control a crawl (shared by `crawl` and `scan`).
-#[derive(Debug, Args, Clone)]
+/// The flags that control a crawl (shared by `crawl` and `scan`). The limits are
+/// optional so that `--resume` can tell a flag given again from one left out: a
+/// resumed crawl keeps every limit it started with unless it is given anew.
+#[derive(Debug, Args, Clone, Default)]
 pub struct CrawlFlags {
-    /// The most pages fetched in this run.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
-    max_pages: usize,
-    /// The deepest link distance from a start URL followed.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    max_depth: u32,
-    /// Fetches in flight at once, over all hosts.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    concurrency: u16,
-    /// Fetches in flight at once on one host.
-    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    per_host_concurrency: u16,
-    /// Requests per second to one host; 0 lifts the limit (for your own servers).
-    #[arg(long, default_value_t = 1.0, value_name = "R", value_parser = parse_rps)]
-    per_host_rps: f64,
-    /// The most pages fetched from one host.
-    #[arg(long, default_value_t = 50_000, value_name = "N")]
-    max_pages_per_host: usize,
+    /// The most pages fetched in this run [default: 10000].
+    #[arg(long, value_name = "N")]
+    max_pages: Option<usize>,
+    /// The most links followed from a result page (a start URL, or a page reached
+    /// through pagination, which is not counted) [default: 2].
+    #[arg(long, value_name = "N")]
+    max_depth: Option<u32>,
+    /// Fetches in flight at once, over all hosts [default: 8].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: Option<u16>,
+    /// Fetches in flight at once on one host [default: 2].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    per_host_concurrency: Option<u16>,
+    /// Requests per second to one host; 0 lifts the limit (for your own servers)
+    /// [default: 1].
+    #[arg(long, value_name = "R", value_parser = parse_rps)]
+    per_host_rps: Option<f64>,
+    /// The most pages fetched from one host [default: 50000].
+    #[arg(long, value_name = "N")]
+    max_pages_per_host: Option<usize>,
     /// Continue the previous crawl (of the targets given, or of the ones recorded
-    /// when none are): finished pages are not fetched again.
+    /// when none are), with the limits it started with: finished pages are not
+    /// fetched again.
     #[arg(long)]
     resume: bool,
     /// Allow private, loopback and link-local addresses (your own test servers).
@@ -57,10 +63,34 @@ pub struct CrawlFlags {
     #[arg(long, value_name = "EMAIL|URL")]
     contact: Option<String>,
     /// The largest page body kept, in bytes: a longer plain body is cut, a
-    /// compressed one that inflates past it is refused.
-    #[arg(long, default_value_t = 5 << 20, value_name = "BYTES")]
-    max_body: usize,
+    /// compressed one that inflates past it is refused [default: 5242880].
+    #[arg(long, value_name = "BYTES")]
+    max_body: Option<usize>,
+    /// Exit with status 1 when any page failed (by default a crawl that stored
+    /// what it could succeeds, and lists its failures).
+    #[arg(long)]
+    strict: bool,
 }
+
+/// The limits a crawl started with, recorded for `--resume`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct Limits {
+    max_pages: Option<usize>,
+    max_depth: Option<u32>,
+    concurrency: Option<u16>,
+    per_host_concurrency: Option<u16>,
+    per_host_rps: Option<f64>,
+    max_pages_per_host: Option<usize>,
+    allow_private: bool,
+    allow_host: Vec<String>,
+    contact: Option<String>,
+    max_body: Option<usize>,
+    strict: bool,
+}
+
+/// The sled tree and key where a crawl's limits are kept.
+use markhound::db::trees::CRAWL_META as LIMITS_TREE;
+const LIMITS_KEY: &str = "limits";
 
 fn parse_rps(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("not a number: {s}"))?;
@@ -76,18 +106,58 @@ impl CrawlFlags {
     /// allowed (the shop is on 127.0.0.1), a brisk but bounded rate.
     pub fn demo() -> CrawlFlags {
         CrawlFlags {
-            max_pages: 500,
-            max_depth: 10,
-            concurrency: 8,
-            per_host_concurrency: 8,
-            per_host_rps: 100.0,
-            max_pages_per_host: 500,
-            resume: false,
+            max_pages: Some(500),
+            max_depth: Some(10),
+            concurrency: Some(8),
+            per_host_concurrency: Some(8),
+            per_host_rps: Some(100.0),
+            max_pages_per_host: Some(500),
             allow_private: true,
-            allow_host: Vec::new(),
-            contact: None,
-            max_body: 5 << 20,
+            ..CrawlFlags::default()
         }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            max_pages: self.max_pages,
+            max_depth: self.max_depth,
+            concurrency: self.concurrency,
+            per_host_concurrency: self.per_host_concurrency,
+            per_host_rps: self.per_host_rps,
+            max_pages_per_host: self.max_pages_per_host,
+            allow_private: self.allow_private,
+            allow_host: self.allow_host.clone(),
+            contact: self.contact.clone(),
+            max_body: self.max_body,
+            strict: self.strict,
+        }
+    }
+
+    /// These flags, with the ones not given taken from `earlier` (a resumed crawl).
+    fn or(&self, earlier: &Limits) -> CrawlFlags {
+        CrawlFlags {
+            max_pages: self.max_pages.or(earlier.max_pages),
+            max_depth: self.max_depth.or(earlier.max_depth),
+            concurrency: self.concurrency.or(earlier.concurrency),
+            per_host_concurrency: self.per_host_concurrency.or(earlier.per_host_concurrency),
+            per_host_rps: self.per_host_rps.or(earlier.per_host_rps),
+            max_pages_per_host: self.max_pages_per_host.or(earlier.max_pages_per_host),
+            resume: self.resume,
+            allow_private: self.allow_private || earlier.allow_private,
+            allow_host: if self.allow_host.is_empty() {
+                earlier.allow_host.clone()
+            } else {
+                self.allow_host.clone()
+            },
+            contact: self.contact.clone().or_else(|| earlier.contact.clone()),
+            max_body: self.max_body.or(earlier.max_body),
+            strict: self.strict || earlier.strict,
+        }
+    }
+
+    /// Whether `--strict` was given.
+    pub fn is_strict(&self) -> bool {
+        self.strict
     }
 
     /// Whether `--resume` was given.
@@ -110,10 +180,11 @@ impl CrawlFlags {
 
     /// The validated crawl configuration.
     pub fn config(&self) -> anyhow::Result<CrawlConfig> {
+        let d = CrawlConfig::default();
         let mut fetch = FetchConfig::new(self.contact.as_deref());
         fetch.allow_private = self.allow_private;
         fetch.allow_hosts = self.allow_host.clone();
-        fetch.max_body = self.max_body.max(1024);
+        fetch.max_body = self.max_body.unwrap_or(5 << 20).max(1024);
         let delay_scale = match std::env::var(DELAY_SCALE_ENV) {
             Ok(v) => v
                 .parse::<f64>()
@@ -123,17 +194,47 @@ impl CrawlFlags {
             Err(_) => 1.0,
         };
         Ok(CrawlConfig {
-            max_pages: self.max_pages,
-            max_depth: self.max_depth,
-            concurrency: self.concurrency.into(),
-            per_host_concurrency: self.per_host_concurrency.into(),
-            per_host_rps: self.per_host_rps,
-            max_pages_per_host: self.max_pages_per_host,
+            max_pages: self.max_pages.unwrap_or(d.max_pages),
+            max_depth: self.max_depth.unwrap_or(d.max_depth),
+            concurrency: self.concurrency.map_or(d.concurrency, usize::from),
+            per_host_concurrency: self
+                .per_host_concurrency
+                .map_or(d.per_host_concurrency, usize::from),
+            per_host_rps: self.per_host_rps.unwrap_or(d.per_host_rps),
+            max_pages_per_host: self.max_pages_per_host.unwrap_or(d.max_pages_per_host),
             delay_scale,
             fetch,
-            ..CrawlConfig::default()
+            ..d
         })
     }
+}
+
+/// The limits recorded by the crawl that started in `db`, if any.
+fn recorded_limits(db: &sled::Db) -> anyhow::Result<Option<Limits>> {
+    let tree = db
+        .open_tree(LIMITS_TREE)
+        .context("cannot open the crawl's limits")?;
+    match tree
+        .get(LIMITS_KEY)
+        .context("cannot read the crawl's limits")?
+    {
+        None => Ok(None),
+        Some(v) => Ok(Some(
+            serde_json::from_slice(&v).context("the recorded crawl limits are unreadable")?,
+        )),
+    }
+}
+
+fn record_limits(db: &sled::Db, limits: &Limits) -> anyhow::Result<()> {
+    let tree = db
+        .open_tree(LIMITS_TREE)
+        .context("cannot open the crawl's limits")?;
+    tree.insert(
+        LIMITS_KEY,
+        serde_json::to_vec(limits).expect("limits serialise"),
+    )
+    .context("cannot record the crawl's limits")?;
+    Ok(())
 }
 
 /// Arguments of `markhound crawl`.
@@ -196,6 +297,17 @@ pub fn crawl(
     targets: &[String],
     flags: &CrawlFlags,
 ) -> anyhow::Result<Stats> {
+    // A resumed crawl keeps the limits it started with; a new one records its own.
+    let flags = if flags.resume {
+        match recorded_limits(db)? {
+            Some(earlier) => flags.or(&earlier),
+            None => flags.clone(),
+        }
+    } else {
+        record_limits(db, &flags.limits())?;
+        flags.clone()
+    };
+    let flags = &flags;
     let config = flags.config()?;
     let targets = if targets.is_empty() {
         store
@@ -249,27 +361,58 @@ pub fn crawl(
         bar.finish_and_clear();
     }
     if !global.quiet {
-        eprintln!(
-            "crawled {} pages in {:.1}s ({:.1} pages/s): {} listings stored, {} errors, {} disallowed by robots.txt, {} skipped{}",
-            stats.pages,
-            stats.elapsed.as_secs_f64(),
-            stats.pages as f64 / stats.elapsed.as_secs_f64().max(0.001),
-            stats.listings,
-            stats.errors,
-            stats.blocked,
-            stats.skipped,
-            if stats.queued_left > 0 {
-                format!(", {} still queued (--max-pages reached; continue with --resume)", stats.queued_left)
-            } else {
-                String::new()
-            }
-        );
+        eprintln!("{}", summary(&stats));
     }
     Ok(stats)
 }
 
-/// Runs `markhound crawl`. Exits 1 when some pages failed (they are listed in the
-/// log); everything fetched is stored.
+/// The summary line of a crawl, then its failures by kind.
+pub fn summary(stats: &Stats) -> String {
+    let mut s = format!(
+        "crawled {} pages in {:.1}s ({:.1} pages/s): {} listings stored, {} errors, {} disallowed by robots.txt, {} skipped by the per-host limit",
+        stats.pages,
+        stats.elapsed.as_secs_f64(),
+        stats.pages as f64 / stats.elapsed.as_secs_f64().max(0.001),
+        stats.listings,
+        stats.errors,
+        stats.blocked,
+        stats.skipped,
+    );
+    if stats.beyond_depth > 0 {
+        s += &format!(
+            ", {} links beyond --max-depth not followed",
+            stats.beyond_depth
+        );
+    }
+    if stats.queued_left > 0 {
+        s += &format!(
+            ", {} still queued (--max-pages reached; continue with --resume)",
+            stats.queued_left
+        );
+    }
+    if !stats.failures.is_empty() {
+        s += "\nfailed pages by cause (run with -v for each URL):";
+        for (kind, n) in &stats.failures {
+            s += &format!("\n  {kind}: {n}");
+        }
+    }
+    s
+}
+
+/// The exit status of a crawl: a crawl that fetched what it could succeeds;
+/// one that could fetch nothing fails, and with `--strict` any failed page fails it.
+pub fn outcome(stats: &Stats, strict: bool) -> Outcome {
+    let nothing = stats.pages == 0 && stats.errors > 0;
+    if nothing || (strict && stats.errors > 0) {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    }
+}
+
+/// Runs `markhound crawl`. Exits 1 when no page could be fetched, or with
+/// `--strict` when any page failed (failures are listed by cause); a store write
+/// failure is an error.
 pub fn run(global: &Global, args: CrawlArgs) -> anyhow::Result<Outcome> {
     let db = markhound::db::open(&global.db)?;
     let store = Arc::new(Store::open(&db).context("cannot open the store")?);
@@ -278,9 +421,7 @@ pub fn run(global: &Global, args: CrawlArgs) -> anyhow::Result<Outcome> {
         &args.flags.pipeline_config(None)?,
     )?);
     let stats = crawl(global, &db, &store, &pipeline, &args.targets, &args.flags)?;
-    Ok(if stats.errors > 0 {
-        Outcome::Failure
-    } else {
-        Outcome::Success
-    })
+    let strict =
+        args.flags.strict || (args.flags.resume && recorded_limits(&db)?.is_some_and(|l| l.strict));
+    Ok(outcome(&stats, strict))
 }

@@ -3,6 +3,7 @@
 
 mod crawl;
 mod demo;
+mod extract;
 mod hash;
 mod listings;
 mod match_cmd;
@@ -54,6 +55,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Fetch listings into the database from a site profile or start URLs.
     Crawl(crawl::CrawlArgs),
+    /// Show the listing one page yields (URL or saved HTML) and where each field
+    /// came from, without storing anything.
+    Extract(extract::ExtractArgs),
     /// Crawl what is given, match the stored listings and write the reports.
     Scan(scan::ScanArgs),
     /// Write the report of the stored findings.
@@ -108,6 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo(args) => demo::run(&global, args),
         Command::Hash(args) => hash::run(args),
         Command::Crawl(args) => crawl::run(&global, args),
+        Command::Extract(args) => extract::run(&global, args),
         Command::Scan(args) => scan::run(&global, args),
         Command::Report(args) => report::run(&global, args),
         Command::Listings(cmd) => listings::run(&global, cmd),

@@ -124,8 +124,10 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Outcome> {
     for p in &s.written {
         println!("{}", p.display());
     }
-    Ok(match s.crawl {
-        Some(c) if c.errors > 0 => Outcome::Failure,
-        _ => Outcome::Success,
+    // The exit rules of `crawl`: failures are listed, and only a crawl that could
+    // fetch nothing (or any failure with --strict) fails the scan.
+    Ok(match &s.crawl {
+        Some(c) => super::crawl::outcome(c, args.crawl.is_strict()),
+        None => Outcome::Success,
     })
 }

@@ -91,15 +91,30 @@ struct Outcome {
 enum PageError {
     /// robots.txt disallows it: expected, not an error.
     Blocked(String),
-    /// Fetching or parsing failed.
-    Failed(String),
+    /// Fetching or parsing failed: the kind of failure (`HTTP 404`, `network
+    /// error`, ...), for the summary, and the message, for the log.
+    Failed(String, String),
+}
+
+fn failed(kind: impl Into<String>) -> impl FnOnce(String) -> PageError {
+    let kind = kind.into();
+    move |message| PageError::Failed(kind, message)
 }
 
 struct Fetched {
     page: Page,
     fetched_at: chrono::DateTime<chrono::Utc>,
     listing: Option<Scored>,
-    links: Vec<(String, PageKind)>,
+    links: Vec<Link>,
+}
+
+/// A link found on a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Link {
+    url: String,
+    kind: PageKind,
+    /// The next result page of the same list: not a hop, it keeps the depth.
+    pagination: bool,
 }
 
 struct Shared {
@@ -284,17 +299,17 @@ impl Shared {
     async fn score(
         &self,
         listing: Listing,
+        sources: Vec<extract::FieldSource>,
         page: &Page,
         fetched_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Scored, PageError> {
-        use PageError::Failed;
         let mut listing = listing;
         listing.fit_to_limits();
         let version = self.matcher.registry_version();
         let current = self
             .store
             .listing(&listing.id)
-            .map_err(|e| Failed(error_chain(&e)))?
+            .map_err(|e| failed("store error")(error_chain(&e)))?
             .is_some_and(|s| s.is_current(&crate::review::listing_sha256(&listing), version));
         let photos = if current {
             FetchedPhotos(HashMap::new())
@@ -309,6 +324,7 @@ impl Shared {
                 fetched_at: fetched_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 sha256: hex::encode(Sha256::digest(&page.body)),
                 truncated: page.truncated,
+                sources,
             }),
             body: Some(page.body.clone()),
         };
@@ -322,10 +338,10 @@ impl Shared {
             })
         })
         .await
-        .map_err(|e| Failed(format!("{url}: matching failed: {e}")))?
-        .map_err(|e| Failed(format!("{url}: {}", error_chain(&e))))?
+        .map_err(|e| failed("matching failed")(format!("{url}: matching failed: {e}")))?
+        .map_err(|e| failed("store error")(format!("{url}: {}", error_chain(&e))))?
         .pop()
-        .ok_or_else(|| Failed(format!("{url}: nothing to store")))
+        .ok_or_else(|| failed("store error")(format!("{url}: nothing to store")))
     }
 
     async fn process(self: Arc<Self>, page: Queued) -> Outcome {
@@ -334,13 +350,13 @@ impl Shared {
     }
 
     async fn process_inner(&self, q: &Queued) -> Result<Fetched, PageError> {
-        use PageError::Failed;
-        let url = Url::parse(&q.url).map_err(|e| Failed(format!("bad URL {}: {e}", q.url)))?;
+        let url =
+            Url::parse(&q.url).map_err(|e| failed("bad URL")(format!("bad URL {}: {e}", q.url)))?;
         let host = self.host(&url);
         // Refused addresses fail before anything is sent, robots.txt included.
         self.fetcher
             .check(&url)
-            .map_err(|e| Failed(error_chain(&e)))?;
+            .map_err(|e| failed("refused address")(error_chain(&e)))?;
         match self.robots(&url, &host).await {
             Robots::AllowAll => {}
             Robots::Rules(r) if r.allowed(url.as_str()) => {}
@@ -350,25 +366,32 @@ impl Shared {
                 )))
             }
             Robots::Unreachable(e) => {
-                return Err(Failed(format!(
+                return Err(failed("robots.txt unavailable")(format!(
                     "{url}: skipped, robots.txt unavailable: {e}"
                 )))
             }
         }
-        let page = self
-            .fetch(&url, &host)
-            .await
-            .map_err(|e| Failed(error_chain(&e)))?;
+        let page = self.fetch(&url, &host).await.map_err(|e| {
+            let kind = match &e {
+                FetchError::Http { source, .. } if source.is_timeout() => "timeout",
+                FetchError::Http { .. } => "network error",
+                _ => "fetch refused",
+            };
+            failed(kind)(error_chain(&e))
+        })?;
         let fetched_at = chrono::Utc::now();
         if !(200..300).contains(&page.status) {
-            return Err(Failed(format!("{url}: HTTP {}", page.status)));
+            return Err(failed(format!("HTTP {}", page.status))(format!(
+                "{url}: HTTP {}",
+                page.status
+            )));
         }
         let is_html = page
             .content_type
             .as_deref()
             .is_none_or(|t| t.contains("html") || t.contains("xml"));
         if !is_html {
-            return Err(Failed(format!(
+            return Err(failed("not HTML")(format!(
                 "{url}: not HTML ({})",
                 page.content_type.as_deref().unwrap_or("")
             )));
@@ -378,12 +401,15 @@ impl Shared {
         let kind = q.state.kind;
         let body = page.body.clone();
         let final_url = page.final_url.clone();
-        let (listing, links) =
-            tokio::task::spawn_blocking(move || parse(&seeds, kind, &body, &final_url))
-                .await
-                .map_err(|e| Failed(format!("{url}: parser failed: {e}")))?;
+        let Parsed {
+            listing,
+            sources,
+            links,
+        } = tokio::task::spawn_blocking(move || parse(&seeds, kind, &body, &final_url))
+            .await
+            .map_err(|e| failed("parser failed")(format!("{url}: parser failed: {e}")))?;
         let listing = match listing {
-            Some(listing) => Some(self.score(listing, &page, fetched_at).await?),
+            Some(listing) => Some(self.score(listing, sources, &page, fetched_at).await?),
             None => None,
         };
         Ok(Fetched {
@@ -395,50 +421,136 @@ impl Shared {
     }
 }
 
+/// Query parameters that number the pages of a result list (`?page=3`), as the
+/// common shop and search software names them.
+const PAGE_PARAMS: &[&str] = &[
+    "page",
+    "p",
+    "pg",
+    "pn",
+    "pagina",
+    "seite",
+    "sayfa",
+    "strana",
+    "stranka",
+    "side",
+    "sivu",
+    "page_num",
+    "pagenum",
+    "pagenumber",
+    "currentpage",
+    "pageindex",
+    "start",
+    "offset",
+    "from",
+];
+
+/// True when `link` is another page of the same result list as `page`: the same
+/// path, and the query differs only in a page-number parameter.
+fn is_next_page(page: &Url, link: &Url) -> bool {
+    if page.host_str() != link.host_str()
+        || page.port_or_known_default() != link.port_or_known_default()
+        || page.path() != link.path()
+    {
+        return false;
+    }
+    let numbered = |k: &str, v: &str| {
+        PAGE_PARAMS.contains(&k.to_ascii_lowercase().as_str())
+            && !v.is_empty()
+            && v.len() <= 9
+            && v.chars().all(|c| c.is_ascii_digit())
+    };
+    let rest = |u: &Url| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = u
+            .query_pairs()
+            .filter(|(k, v)| !numbered(k, v))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        v.sort();
+        v
+    };
+    link.query_pairs().any(|(k, v)| numbered(&k, &v)) && rest(page) == rest(link)
+}
+
+/// What one page yields.
+struct Parsed {
+    listing: Option<crate::listing::Listing>,
+    /// Where the listing's fields came from.
+    sources: Vec<extract::FieldSource>,
+    links: Vec<Link>,
+}
+
 /// Extracts the listing and the links to follow from one page.
-fn parse(
-    seeds: &Seeds,
-    kind: PageKind,
-    body: &[u8],
-    base: &Url,
-) -> (Option<crate::listing::Listing>, Vec<(String, PageKind)>) {
+fn parse(seeds: &Seeds, kind: PageKind, body: &[u8], base: &Url) -> Parsed {
     let html = String::from_utf8_lossy(body);
+    let link = |u: Url, kind, pagination| Link {
+        url: u.to_string(),
+        kind,
+        pagination,
+    };
     match seeds {
         Seeds::Profile(p, _) => match kind {
             PageKind::Listing => {
                 let e = extract::extract(&html, base, Some(&p.fields), &p.name);
-                (e.listing, Vec::new())
+                Parsed {
+                    listing: e.listing,
+                    sources: e.sources,
+                    links: Vec::new(),
+                }
             }
             _ => {
-                let mut links: Vec<(String, PageKind)> = Vec::new();
+                let mut links = Vec::new();
                 if let Some(s) = &p.listing_links {
                     links.extend(
                         extract::links(&html, base, Some(s))
                             .into_iter()
-                            .map(|u| (u.to_string(), PageKind::Listing)),
+                            .map(|u| link(u, PageKind::Listing, false)),
                     );
                 }
                 if let Some(s) = &p.next_page {
                     links.extend(
                         extract::links(&html, base, Some(s))
                             .into_iter()
-                            .map(|u| (u.to_string(), PageKind::Index)),
+                            .map(|u| link(u, PageKind::Index, true)),
                     );
                 }
-                (None, links)
+                Parsed {
+                    listing: None,
+                    sources: Vec::new(),
+                    links,
+                }
             }
         },
         Seeds::Urls(_) => {
             let market = base.host_str().unwrap_or("unknown").to_owned();
             let e = extract::extract(&html, base, None, &market);
+            let next: Vec<Url> = extract::links(&html, base, Some(&NEXT.0));
+            // A listing page is not a result page: its links are hops.
+            let result_page = e.listing.is_none();
             let links = extract::links(&html, base, None)
                 .into_iter()
-                .map(|u| (u.to_string(), PageKind::Any))
+                .map(|u| {
+                    let pagination = result_page && (next.contains(&u) || is_next_page(base, &u));
+                    link(u, PageKind::Any, pagination)
+                })
                 .collect();
-            (e.listing, links)
+            Parsed {
+                listing: e.listing,
+                sources: e.sources,
+                links,
+            }
         }
     }
 }
+
+/// `rel=next` links.
+struct NextSelector(scraper::Selector);
+static NEXT: std::sync::LazyLock<NextSelector> = std::sync::LazyLock::new(|| {
+    NextSelector(
+        scraper::Selector::parse("a[rel~=next][href], link[rel~=next][href]")
+            .expect("a valid selector"),
+    )
+});
 
 /// Runs a crawl to the end (or `max_pages`), reporting progress through `progress`.
 pub async fn run(
@@ -544,9 +656,10 @@ fn settle(shared: &Shared, outcome: Outcome, stats: &mut Stats) -> PageCommit {
                 links: vec![],
             }
         }
-        Err(PageError::Failed(e)) => {
+        Err(PageError::Failed(kind, e)) => {
             tracing::warn!("{e}");
             stats.errors += 1;
+            *stats.failures.entry(kind).or_default() += 1;
             PageCommit {
                 page,
                 status: UrlStatus::Failed,
@@ -557,19 +670,22 @@ fn settle(shared: &Shared, outcome: Outcome, stats: &mut Stats) -> PageCommit {
         Ok(f) => {
             stats.pages += 1;
             tracing::debug!(url = %f.page.final_url, status = f.page.status, at = %f.fetched_at, "fetched");
-            let depth = page.state.depth + 1;
-            let links = if depth > shared.config.max_depth {
-                Vec::new()
-            } else {
-                f.links
-                    .into_iter()
-                    .filter(|(u, _)| {
-                        Url::parse(u)
-                            .is_ok_and(|u| shared.seeds.allows(&u) && !canon::looks_like_trap(&u))
-                    })
-                    .map(|(u, k)| (u, depth, k))
-                    .collect()
-            };
+            // Depth counts hops from a result page: the next result page keeps
+            // its page's depth, any other link is one hop further.
+            let mut links = Vec::new();
+            for l in f.links {
+                let depth = page.state.depth + u32::from(!l.pagination);
+                let allowed = Url::parse(&l.url)
+                    .is_ok_and(|u| shared.seeds.allows(&u) && !canon::looks_like_trap(&u));
+                if !allowed {
+                    continue;
+                }
+                if depth > shared.config.max_depth {
+                    stats.beyond_depth += 1;
+                    continue;
+                }
+                links.push((l.url, depth, l.kind));
+            }
             if f.listing.is_some() {
                 stats.listings += 1;
             }
@@ -593,17 +709,21 @@ mod tests {
         let base = Url::parse("http://shop.example/item/1").unwrap();
         let html = r#"<script type="application/ld+json">{"@type":"Product","name":"Bag"}</script>
             <a href="/item/2#x">2</a><a href="http://other.example/">away</a>"#;
-        let (listing, links) = parse(&seeds, PageKind::Any, html.as_bytes(), &base);
+        let Parsed { listing, links, .. } = parse(&seeds, PageKind::Any, html.as_bytes(), &base);
         assert_eq!(
             listing.unwrap().marketplace.as_deref(),
             Some("shop.example")
         );
         let allowed: Vec<&str> = links
             .iter()
-            .filter(|(u, _)| seeds.allows(&Url::parse(u).unwrap()))
-            .map(|(u, _)| u.as_str())
+            .filter(|l| seeds.allows(&Url::parse(&l.url).unwrap()))
+            .map(|l| l.url.as_str())
             .collect();
         assert_eq!(allowed, ["http://shop.example/item/2"]);
+        assert!(
+            links.iter().all(|l| !l.pagination),
+            "a listing page is not a result page"
+        );
     }
 
     #[test]
@@ -623,16 +743,46 @@ mod tests {
         );
         let base = Url::parse("http://m.example/s?q=Zentrix").unwrap();
         let html = r#"<a class="l" href="/i/1">1</a><a class="next" href="/s?q=Zentrix&p=2">n</a><a href="/help">h</a>"#;
-        let (listing, links) = parse(&seeds, PageKind::Index, html.as_bytes(), &base);
+        let Parsed { listing, links, .. } = parse(&seeds, PageKind::Index, html.as_bytes(), &base);
         assert!(listing.is_none());
         assert_eq!(
             links,
             [
-                ("http://m.example/i/1".to_owned(), PageKind::Listing),
-                (
-                    "http://m.example/s?p=2&q=Zentrix".to_owned(),
-                    PageKind::Index
-                )
+                Link {
+                    url: "http://m.example/i/1".to_owned(),
+                    kind: PageKind::Listing,
+                    pagination: false
+                },
+                Link {
+                    url: "http://m.example/s?p=2&q=Zentrix".to_owned(),
+                    kind: PageKind::Index,
+                    pagination: true
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn plain_mode_tells_the_next_result_page_from_other_links() {
+        let seeds = Seeds::Urls(vec![Url::parse("http://shop.example/").unwrap()]);
+        let base = Url::parse("http://shop.example/search?q=bag&page=2").unwrap();
+        let html = r#"<a href="/search?q=bag&page=3">3</a><a href="/search?q=shoe&page=1">x</a>
+            <a href="/item/9?page=1">i</a><a rel="next" href="/more/results">next</a>
+            <a href="/search?page=4&q=bag&sort=new">sorted</a>"#;
+        let Parsed { listing, links, .. } = parse(&seeds, PageKind::Any, html.as_bytes(), &base);
+        assert!(listing.is_none());
+        let pages: Vec<(&str, bool)> = links
+            .iter()
+            .map(|l| (l.url.as_str(), l.pagination))
+            .collect();
+        assert_eq!(
+            pages,
+            [
+                ("http://shop.example/search?page=3&q=bag", true),
+                ("http://shop.example/search?page=1&q=shoe", false),
+                ("http://shop.example/item/9?page=1", false),
+                ("http://shop.example/more/results", true),
+                ("http://shop.example/search?page=4&q=bag&sort=new", false),
             ]
         );
     }

@@ -5,8 +5,13 @@
 //! - **Site profile** (a TOML file, below): start URLs, which links lead to listing
 //!   pages and to the next result page, and CSS selectors for the listing fields.
 //! - **Plain URLs**: same-site links are followed and a listing is extracted wherever
-//!   a page carries schema.org Product data (JSON-LD or microdata) or OpenGraph
-//!   product tags.
+//!   a page shows one product ([`extract`]: markup, application state, document
+//!   heuristics).
+//!
+//! Depth counts hops from a result page (a start URL or a page reached through
+//! pagination); the next result page (`rel=next`, a profile's `next_page`, a
+//! `?page=N` link of the same path) keeps its page's depth, so pagination is bounded
+//! by `max_pages` only.
 //!
 //! Politeness is on by default: robots.txt (with `Crawl-delay`), a per-host request
 //! rate and concurrency, exponential backoff with jitter on 429 and 5xx honouring
@@ -60,6 +65,7 @@ pub mod extract;
 pub mod fetch;
 mod images;
 pub mod politeness;
+pub mod price;
 pub mod profile;
 
 use std::time::Duration;
@@ -87,12 +93,18 @@ pub trait CrawlMatcher: Send + Sync {
 /// The product token matched against robots.txt groups.
 pub const ROBOTS_AGENT: &str = "markhound";
 
+/// The default `max_depth`: a result page, the listings it links to, and one hop
+/// further (a seller's page, a variant). Pagination does not count, so a search
+/// of any length is crawled whole within `max_pages`.
+pub const DEFAULT_MAX_DEPTH: u32 = 2;
+
 /// How to crawl.
 #[derive(Debug, Clone)]
 pub struct CrawlConfig {
     /// The most pages fetched in this run.
     pub max_pages: usize,
-    /// The deepest link distance from a start URL followed.
+    /// The most hops followed from a result page (a start URL or a page reached
+    /// through pagination); the next result page is not a hop.
     pub max_depth: u32,
     /// Fetches in flight at once, over all hosts.
     pub concurrency: usize,
@@ -117,7 +129,7 @@ impl Default for CrawlConfig {
     fn default() -> CrawlConfig {
         CrawlConfig {
             max_pages: 10_000,
-            max_depth: 10,
+            max_depth: DEFAULT_MAX_DEPTH,
             concurrency: 8,
             per_host_concurrency: 2,
             per_host_rps: 1.0,
@@ -141,6 +153,11 @@ pub struct Stats {
     pub listings: usize,
     /// Pages given up on (errors, robots.txt).
     pub errors: usize,
+    /// The failed pages by kind of failure (`HTTP 404`, `network error`, ...).
+    pub failures: std::collections::BTreeMap<String, usize>,
+    /// Links not followed because they were more than `max_depth` hops from a
+    /// result page.
+    pub beyond_depth: usize,
     /// Pages robots.txt disallows.
     pub blocked: usize,
     /// Pages skipped by a trap guard.

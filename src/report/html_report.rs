@@ -293,6 +293,7 @@ mod tests {
             fetched_at: "2026-11-27T08:00:00Z".into(),
             sha256: "0".repeat(64),
             truncated: false,
+            sources: Vec::new(),
         });
         d
     }

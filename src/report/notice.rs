@@ -207,6 +207,7 @@ mod tests {
             fetched_at: "2026-11-27T08:00:00Z".into(),
             sha256: "ab".repeat(32),
             truncated: false,
+            sources: Vec::new(),
         };
         let n = draft_notice(&listing, &finding, Some(&mark), Some(&ev));
         assert_eq!(n.infringement, Infringement::Counterfeit);

@@ -243,6 +243,7 @@ mod tests {
                 fetched_at: "2026-12-01T00:00:00Z".into(),
                 sha256: format!("sha-{id}"),
                 truncated: false,
+                sources: Vec::new(),
             }),
             body: Some(b"<html>body</html>".to_vec()),
         }
