@@ -26,7 +26,7 @@ use crate::listing::Listing;
 use crate::registry::Mark;
 use crate::text::context::{CodeWord, Context, Referential};
 use crate::text::lexicon::Strength;
-use crate::text::{fold, MatchKind, Matcher, TermKind, TitleMatch};
+use crate::text::{fold, ListingContext, MatchKind, Matcher, TermKind, TitleMatch};
 
 /// Findings at or above this score are suspects: reports and the review queue show
 /// them by default. Every title mention alone reaches it; referential use or an
@@ -207,6 +207,12 @@ impl Scorer {
     /// Indexes `marks` for matching.
     pub fn new(marks: Vec<Mark>, rates: Rates) -> Scorer {
         let matcher = Matcher::new(&marks);
+        Scorer::with_matcher(marks, rates, matcher)
+    }
+
+    /// A scorer with a title matcher built elsewhere (other known brands, some
+    /// rules switched off) from the same `marks`.
+    pub fn with_matcher(marks: Vec<Mark>, rates: Rates, matcher: Matcher) -> Scorer {
         Scorer {
             marks,
             matcher,
@@ -234,11 +240,35 @@ impl Scorer {
     /// for the mark at the given index of [`Scorer::marks`].
     pub fn score_with(&self, listing: &Listing, extra: &[(usize, Signal)]) -> Vec<Finding> {
         let folded = fold(&listing.title);
-        let matches = self.matcher.find_folded(&listing.title, &folded);
-        let brand_matches = match listing.brand.as_deref() {
-            Some(b) if !b.trim().is_empty() => self.matcher.find(b),
-            _ => Vec::new(),
+        let declared = listing.brand.as_deref().filter(|b| !b.trim().is_empty());
+        let mut brand_matches = declared.map(|b| self.matcher.find(b)).unwrap_or_default();
+        // Every mention first, misspellings of other brands included: the code words
+        // decide below whether those are excused, and are read only when needed.
+        let all = ListingContext {
+            declared_brand: None,
+            code_words: true,
         };
+        let mut matches = self.matcher.find_in_context(&listing.title, &folded, &all);
+        if matches.is_empty() && brand_matches.is_empty() && extra.is_empty() {
+            return Vec::new();
+        }
+        let mut code_words = self.context.code_words(&listing.title, &folded);
+        if let Some(d) = &listing.description {
+            for w in self.context.code_words(d, &fold(d)) {
+                if !code_words.iter().any(|c| c.word == w.word) {
+                    code_words.push(w);
+                }
+            }
+        }
+        // A declared brand that is only a misspelling of a mark names another brand
+        // ("Metra" is not Metro), and so does a title word spelt like it, unless the
+        // listing speaks of imitations.
+        if code_words.is_empty() {
+            brand_matches.retain(|m| m.kind != MatchKind::Fuzzy);
+            let other = declared.filter(|_| brand_matches.is_empty());
+            self.matcher
+                .excuse_other_brands(&folded, &mut matches, other);
+        }
         let mut marks: Vec<usize> = matches
             .iter()
             .chain(&brand_matches)
@@ -249,14 +279,6 @@ impl Scorer {
         marks.dedup();
         if marks.is_empty() {
             return Vec::new();
-        }
-        let mut code_words = self.context.code_words(&listing.title, &folded);
-        if let Some(d) = &listing.description {
-            for w in self.context.code_words(d, &fold(d)) {
-                if !code_words.iter().any(|c| c.word == w.word) {
-                    code_words.push(w);
-                }
-            }
         }
         let referential = self.context.referential(&folded);
         let mut findings: Vec<Finding> = marks

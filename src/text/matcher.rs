@@ -65,6 +65,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
 use pinyin::ToPinyin;
 use rustc_hash::FxHashMap;
 
+use super::brands::{brand_key, KnownBrands};
 use super::fuzzy::{for_each_deletion, DeletionIndex};
 use super::lexicon::{is_common_word, is_dictionary_word};
 use super::normalize::{self, describe_flags, fold, Folded, Sep, TokenKind};
@@ -165,6 +166,47 @@ pub struct Matcher {
     /// The words of multi-word terms (fuzzy keys): a span of several title words is
     /// looked up only when one of its words is one of these.
     multi_words: rustc_hash::FxHashSet<String>,
+    /// Brands that are not registered marks: a misspelling that spells one is that
+    /// brand ([`brands`](super::brands)).
+    known: KnownBrands,
+    rules: Rules,
+}
+
+/// The matching rules that can be switched off one by one, so that each one's gain
+/// in recall and cost in false matches can be measured (EVALUATION.md). Every rule
+/// is on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// A misspelling that spells a known other brand is that brand.
+    pub other_brands: bool,
+    /// A mark that is an ordinary word is not found misspelt or in the plural.
+    pub ordinary_word_marks: bool,
+    /// A key beside the first letter struck in front of it is a typo ("sadobe").
+    pub front_slips: bool,
+    /// A word with one digit inside is read with the digit as a typo ("so9ny").
+    pub typo_digits: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            other_brands: true,
+            ordinary_word_marks: true,
+            front_slips: true,
+            typo_digits: true,
+        }
+    }
+}
+
+/// What the listing says besides its title, as far as matching the title needs it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListingContext<'a> {
+    /// The brand the page declares (schema.org `brand`), when it is not itself a
+    /// registered mark: a title word spelt as the declared brand names that brand.
+    pub declared_brand: Option<&'a str>,
+    /// The listing carries counterfeit code words ("replica", 高仿): then no
+    /// misspelling is excused as another brand's name.
+    pub code_words: bool,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -177,8 +219,19 @@ impl std::fmt::Debug for Matcher {
 }
 
 impl Matcher {
-    /// Builds the indexes for `marks`.
+    /// Builds the indexes for `marks`, with the bundled list of other brands.
     pub fn new(marks: &[Mark]) -> Matcher {
+        Matcher::with_known_brands(marks, KnownBrands::bundled())
+    }
+
+    /// Builds the indexes for `marks`; a misspelling of a mark that spells one of
+    /// `known` is not reported (a registered mark's own key is never in it).
+    pub fn with_known_brands(marks: &[Mark], known: KnownBrands) -> Matcher {
+        Matcher::with_rules(marks, known, Rules::default())
+    }
+
+    /// [`Matcher::with_known_brands`] with some rules switched off.
+    pub fn with_rules(marks: &[Mark], known: KnownBrands, rules: Rules) -> Matcher {
         let mut terms = Vec::new();
         for (i, mark) in marks.iter().enumerate() {
             push_term(&mut terms, i, TermKind::Name, &mark.name);
@@ -240,7 +293,11 @@ impl Matcher {
         pairs.sort_unstable();
         pairs.dedup();
         let deletions = DeletionIndex::new(pairs);
+        let own: Vec<String> = terms.iter().map(|t| t.fkey.iter().collect()).collect();
+        let known = known.without(own.iter().map(String::as_str));
         Matcher {
+            known,
+            rules,
             terms,
             automaton,
             pattern_terms,
@@ -271,14 +328,53 @@ impl Matcher {
 
     /// [`Matcher::find`] on a title folded already.
     pub fn find_folded(&self, title: &str, f: &Folded) -> Vec<TitleMatch> {
+        self.find_in_context(title, f, &ListingContext::default())
+    }
+
+    /// [`Matcher::find_folded`] knowing what else the listing says: a misspelling
+    /// that spells the declared brand is that brand.
+    pub fn find_in_context(
+        &self,
+        title: &str,
+        f: &Folded,
+        cx: &ListingContext<'_>,
+    ) -> Vec<TitleMatch> {
         let mut out = Vec::new();
         let mut covered = vec![false; f.tokens.len()];
         self.find_exact(title, f, &mut out, &mut covered);
         self.find_short(f, &mut out, &mut covered);
         self.find_fuzzy(f, &covered, &mut out);
+        if !cx.code_words {
+            self.excuse_other_brands(f, &mut out, cx.declared_brand);
+        }
         out.sort_by_key(|m| (m.start, m.mark, m.kind));
         out.dedup_by(|b, a| a.mark == b.mark && a.start == b.start && a.end == b.end);
         out
+    }
+
+    /// Drops the misspellings in `matches` (found in `f`) that spell a known other
+    /// brand or the listing's declared brand ([`brands`](super::brands)).
+    pub fn excuse_other_brands(
+        &self,
+        f: &Folded,
+        matches: &mut Vec<TitleMatch>,
+        declared_brand: Option<&str>,
+    ) {
+        if !self.rules.other_brands {
+            return;
+        }
+        let declared = declared_brand.map(declared_keys).unwrap_or_default();
+        let mut key = String::new();
+        matches.retain(|m| {
+            if m.kind != MatchKind::Fuzzy {
+                return true;
+            }
+            key.clear();
+            for t in m.first_token..=m.last_token {
+                key.push_str(f.fkey_of(t));
+            }
+            !(self.known.contains(&key) || declared.iter().any(|d| *d == key))
+        });
     }
 
     fn find_exact(&self, title: &str, f: &Folded, out: &mut Vec<TitleMatch>, covered: &mut [bool]) {
@@ -510,14 +606,23 @@ impl Matcher {
             for last in first..(first + 3).min(f.tokens.len()) {
                 let t = &f.tokens[last];
                 // Leetspeak is recognised as written, not with typos on top: model
-                // numbers ("ci10") read as leet too often.
+                // numbers ("ci10") read as leet too often. A word of four letters or
+                // more with one digit in it is read with the digit as a typo (a key
+                // of the number row struck with its neighbour: "so9ny", "ad1das").
+                let one_digit = self.rules.typo_digits
+                    && t.flags & normalize::FLAG_LEET != 0
+                    && typo_digit(f.plain_of(last));
                 if t.kind != TokenKind::Word
-                    || t.flags & normalize::FLAG_LEET != 0
+                    || (t.flags & normalize::FLAG_LEET != 0 && !one_digit)
                     || (last > first && t.sep_before == Sep::None)
                 {
                     break;
                 }
-                span.extend(f.fkey_of(last).chars());
+                if one_digit {
+                    span.extend(f.plain_of(last).chars());
+                } else {
+                    span.extend(f.fkey_of(last).chars());
+                }
                 let len = span.len();
                 // A word matched exactly is not misspelt, but may begin a misspelt
                 // multi-word mark ("griffin technologys").
@@ -544,13 +649,20 @@ impl Matcher {
                 self.deletions.candidates(&span, depth, &mut candidates);
                 for &ti in &candidates {
                     let term = &self.terms[ti as usize];
+                    // A mark that is an ordinary word is not misspelt on its own:
+                    // "cose" is a typo of "case" the word as often as of Case the mark.
+                    // Padding ("peeerless", the same letters) is not a misspelling.
+                    let padded = term.fkey[..] == span[..];
+                    if term.common && self.rules.ordinary_word_marks && !padded {
+                        continue;
+                    }
                     if pieces > 1 && term.words != pieces {
                         continue;
                     }
                     if pieces > 1 && !words_close(f, first, last, term) {
                         continue;
                     }
-                    if let Some(edits) = verify_fuzzy(&span, term) {
+                    if let Some(edits) = verify_fuzzy(&span, term, self.rules.front_slips) {
                         let tf = &f.tokens[first];
                         let tl = &f.tokens[last];
                         let longer = len.max(term.fkey.len()) as f32;
@@ -602,6 +714,10 @@ impl Matcher {
             Some((stem.len(), *self.by_fkey.get(&key)?.first()?))
         })?;
         let term = &self.terms[ti as usize];
+        // The plural of a mark that is an ordinary word is the word ("jewel cases").
+        if term.common && self.rules.ordinary_word_marks {
+            return None;
+        }
         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
         let edits = n - stem_len;
         Some(TitleMatch {
@@ -619,6 +735,18 @@ impl Matcher {
     }
 }
 
+/// The keys a declared brand names: the whole name and each of its words of four
+/// characters or more ("Metra Electronics" names "metra" and "metraelectronics").
+fn declared_keys(brand: &str) -> Vec<String> {
+    let f = fold(brand);
+    let mut keys: Vec<String> = (0..f.tokens.len())
+        .map(|i| f.fkey_of(i).to_string())
+        .filter(|k| k.chars().count() >= 4)
+        .collect();
+    keys.extend(brand_key(brand));
+    keys
+}
+
 /// For a span of several title words against a multi-word term: each title word is
 /// within the edit bound of the term's word in the same place (so "microsoft crm" is
 /// not "Microsoft Corp").
@@ -634,7 +762,7 @@ fn words_close(f: &Folded, first: usize, last: usize, term: &Term) -> bool {
 }
 
 /// The edit distance of `span` to `term` when it is an acceptable misspelling.
-fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
+fn verify_fuzzy(span: &[char], term: &Term, front_slips: bool) -> Option<usize> {
     let tk = &term.fkey[..];
     let k = max_edits(tk.len());
     let (ls, lt) = (span.len(), tk.len());
@@ -646,8 +774,11 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
         return None;
     }
     // A different letter added in front makes a different coinage ("vantec" is not
-    // Antec); a doubled first letter is a typo ("aadobe").
-    if ls == lt + 1 && span[1..] == tk[..] && span[0] != tk[0] {
+    // Antec); a doubled first letter is a typo ("aadobe"), and so is a key beside
+    // the first letter struck with it ("sadobe", "1iphone": dnstwist's insertion).
+    let front_slip =
+        front_slips && ls == lt + 1 && span[1..] == tk[..] && adjacent_keys(span[0], tk[0]);
+    if ls == lt + 1 && span[1..] == tk[..] && span[0] != tk[0] && !front_slip {
         return None;
     }
     // Up to eight letters, the first letter stays: names that differ in their first
@@ -661,7 +792,7 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
             && span[1..] == tk[1..]
             && (adjacent_keys(span[0], tk[0]) || vowels(span[0], tk[0]));
         let dropped = ls + 1 == lt && span[..] == tk[1..];
-        if !(swapped || (lt >= 5 && (slipped || dropped))) {
+        if !(swapped || front_slip || (lt >= 5 && (slipped || dropped))) {
             return None;
         }
     }
@@ -690,6 +821,15 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
     (edits <= k).then_some(edits)
 }
 
+/// True when `plain` (a token's plain form) is four letters or more with exactly one
+/// digit among them, not at its end (a trailing digit is a model or size: "ipad2").
+fn typo_digit(plain: &str) -> bool {
+    let b = plain.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let letters = b.iter().filter(|c| c.is_ascii_lowercase()).count();
+    digits == 1 && letters >= 4 && letters + 1 == b.len() && !b[b.len() - 1].is_ascii_digit()
+}
+
 /// Up to this length a misspelling keeps the mark's first letter.
 const FIRST_LETTER_MAX: usize = 8;
 
@@ -712,10 +852,12 @@ fn one_bit(a: char, b: char) -> bool {
     (u32::from(a) ^ u32::from(b)).count_ones() == 1
 }
 
-/// Letters on neighbouring keys of a QWERTY keyboard. Written here because the
-/// question is three rows of letters; a keyboard-layout crate would bring far more.
+/// Letters and digits on neighbouring keys of a QWERTY keyboard (the layout of
+/// dnstwist's insertion and replacement tables, digits included). Written here
+/// because the question is four rows of keys; a keyboard-layout crate would bring
+/// far more.
 fn adjacent_keys(a: char, b: char) -> bool {
-    const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
+    const ROWS: [&str; 4] = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"];
     let pos = |c: char| {
         ROWS.iter()
             .enumerate()
@@ -975,6 +1117,83 @@ mod tests {
         ] {
             assert!(ids(t).is_empty(), "{t} matched {:?}", ids(t));
         }
+    }
+
+    #[test]
+    fn a_misspelling_that_is_another_known_brand_is_that_brand() {
+        let marks = vec![
+            mark("kinetix", "Kinetix", &[]),
+            mark("altrex", "Altrex", &[]),
+        ];
+        let known = KnownBrands::empty().with_names(["Kinetex", "Alterex"]);
+        let m = Matcher::with_known_brands(&marks, known);
+        assert!(m.find("Kinetex 70-1721 wiring harness").is_empty());
+        assert!(m.find("alterex task chair").is_empty());
+        // Other misspellings, exact mentions and look-alikes still count.
+        assert_eq!(m.find("Kinettix harness")[0].kind, MatchKind::Fuzzy);
+        assert_eq!(m.find("Altrex ladder")[0].kind, MatchKind::Exact);
+        assert_eq!(m.find("Кinetix harness")[0].kind, MatchKind::Confusable);
+        // A known brand that is a registered mark is that mark.
+        let known = KnownBrands::empty().with_names(["Kinettix", "Kinetix"]);
+        let m = Matcher::with_known_brands(&marks, known);
+        assert!(m.find("Kinettix harness").is_empty());
+        assert_eq!(m.find("Kinetix harness").len(), 1);
+    }
+
+    #[test]
+    fn the_declared_brand_names_the_title_word_spelt_like_it() {
+        let marks = vec![mark("kinetix", "Kinetix", &[])];
+        let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
+        let title = "Kinetex 70-1721 wiring harness";
+        let f = fold(title);
+        let declared = ListingContext {
+            declared_brand: Some("Kinetex Electronics"),
+            code_words: false,
+        };
+        assert!(m.find_in_context(title, &f, &declared).is_empty());
+        // Code words in the listing: no excuse.
+        let suspicious = ListingContext {
+            code_words: true,
+            ..declared
+        };
+        assert_eq!(m.find_in_context(title, &f, &suspicious).len(), 1);
+        assert_eq!(m.find(title).len(), 1);
+    }
+
+    #[test]
+    fn marks_that_are_ordinary_words_are_not_misspelt_or_inflected() {
+        let marks = vec![mark("case", "Case", &[]), mark("shell", "Shell", &[])];
+        let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
+        assert!(m.find("jewel cases, 12 pack").is_empty());
+        assert!(m.find("shells and sand").is_empty());
+        assert!(m.find("sheel oil").is_empty());
+        // As written they are still found (the scorer weighs them).
+        assert_eq!(m.find("Case knife")[0].kind, MatchKind::Exact);
+        // Switched off, the plural counts again.
+        let rules = Rules {
+            ordinary_word_marks: false,
+            ..Rules::default()
+        };
+        let m = Matcher::with_rules(&marks, KnownBrands::empty(), rules);
+        assert_eq!(m.find("jewel cases").len(), 1);
+    }
+
+    #[test]
+    fn a_key_beside_the_first_letter_struck_in_front_is_a_typo() {
+        assert_eq!(ids("sadidas shoes"), ["adidas"]);
+        assert_eq!(ids("uiphone case"), ["iphone"]);
+        // Not beside it: another coinage.
+        assert!(ids("vantec cable").is_empty());
+        assert!(ids("padidas").is_empty());
+    }
+
+    #[test]
+    fn one_digit_inside_a_word_is_a_typo() {
+        assert_eq!(ids("adi9das shoes"), ["adidas"]);
+        assert_eq!(ids("cas1io watch"), ["casio"]);
+        // Two digits, or a digit at the end, make a model code.
+        assert!(ids("ad19das").is_empty());
+        assert!(typo_digit("so9ny") && !typo_digit("sony9") && !typo_digit("s9n8y"));
     }
 
     #[test]
