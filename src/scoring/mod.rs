@@ -26,16 +26,24 @@ use crate::listing::Listing;
 use crate::registry::Mark;
 use crate::text::context::{CodeWord, Context, Referential};
 use crate::text::lexicon::Strength;
+use crate::text::nice::{self, ClassFit};
 use crate::text::{fold, ListingContext, MatchKind, Matcher, TermKind, TitleMatch};
 
 /// Findings at or above this score are suspects: reports and the review queue show
-/// them by default. Every title mention alone reaches it; referential use or an
-/// authorised seller take a plain mention below it.
+/// them by default. Every title mention alone reaches it, except a mark that is an
+/// ordinary word written as the word; referential use or an authorised seller take
+/// a plain mention below it.
 pub const SUSPECT_THRESHOLD: f64 = 0.5;
 
 /// The mark's name, written as registered: a use of the mark, most often by a
 /// reseller, worth a reviewer's look but not proof.
 pub const W_TITLE_EXACT: f64 = 0.6;
+/// The mark's name as written when the name is also an ordinary word ("Case",
+/// "Apple", "Shell"): the title may mean the thing, not the brand, so the mention
+/// alone stays below the suspect threshold unless the listing's goods are of a Nice
+/// class the mark is registered for (then it weighs [`W_TITLE_EXACT`]); a declared
+/// brand, a code word, a low price or a photo lifts it too.
+pub const W_TITLE_ORDINARY_WORD: f64 = 0.3;
 /// A registered alias (another script, a short form) or its pinyin, as written.
 pub const W_TITLE_ALIAS: f64 = 0.6;
 /// The mark disguised: look-alike letters, leetspeak, full-width forms, invisible
@@ -269,6 +277,21 @@ impl Scorer {
             self.matcher
                 .excuse_other_brands(&folded, &mut matches, other);
         }
+        // The goods the listing sells, against each mark's Nice classes: a
+        // misspelling on goods the mark is not registered for is another name.
+        let goods = if matches
+            .iter()
+            .any(|m| !self.marks[m.mark].classes.is_empty())
+        {
+            let texts = [listing.category.as_deref(), Some(listing.title.as_str())];
+            nice::classes_of(texts.into_iter().flatten())
+        } else {
+            Vec::new()
+        };
+        matches.retain(|m| {
+            m.kind != MatchKind::Fuzzy
+                || nice::fit(&goods, &self.marks[m.mark].classes) != ClassFit::Disagrees
+        });
         let mut marks: Vec<usize> = matches
             .iter()
             .chain(&brand_matches)
@@ -286,6 +309,7 @@ impl Scorer {
             .map(|mi| {
                 let evidence = Evidence {
                     listing,
+                    goods: nice::fit(&goods, &self.marks[mi].classes),
                     title_matches: matches.iter().filter(|m| m.mark == mi).collect(),
                     brand_declared: brand_matches.iter().any(|m| m.mark == mi),
                     code_words: &code_words,
@@ -387,7 +411,7 @@ impl Scorer {
         let best = ev
             .title_matches
             .iter()
-            .map(|m| (self.title_signal(mark, &ev.listing.title, m), *m))
+            .map(|m| (self.title_signal(mark, &ev.listing.title, m, ev.goods), *m))
             .max_by(|a, b| {
                 a.0.weight
                     .total_cmp(&b.0.weight)
@@ -475,7 +499,7 @@ impl Scorer {
         }
     }
 
-    fn title_signal(&self, mark: &Mark, title: &str, m: &TitleMatch) -> Signal {
+    fn title_signal(&self, mark: &Mark, title: &str, m: &TitleMatch, goods: ClassFit) -> Signal {
         let term = self.matcher.term(m.term);
         let written = sanitize(&title[m.start..m.end]);
         let how = if m.evasions.is_empty() {
@@ -503,6 +527,19 @@ impl Scorer {
                 weight: W_TITLE_CONFUSABLE,
                 photo: None,
             },
+            (MatchKind::Exact, TermKind::Name)
+                if self.matcher.is_ordinary_word(m.term) && goods != ClassFit::Agrees =>
+            {
+                Signal {
+                    kind: SignalKind::TitleExact,
+                    detail: format!(
+                        "\"{written}\" is the mark {}, also an ordinary word",
+                        mark.name
+                    ),
+                    weight: W_TITLE_ORDINARY_WORD,
+                    photo: None,
+                }
+            }
             (MatchKind::Exact, TermKind::Name) => Signal {
                 kind: SignalKind::TitleExact,
                 detail: format!("\"{written}\" is the mark {}", mark.name),
@@ -559,6 +596,8 @@ struct Evidence<'a> {
     title_matches: Vec<&'a TitleMatch>,
     brand_declared: bool,
     code_words: &'a [CodeWord],
+    /// The listing's goods against the mark's Nice classes.
+    goods: ClassFit,
     referential: &'a [Referential],
     extra: Vec<&'a Signal>,
 }
@@ -650,6 +689,50 @@ mod tests {
             title: title.into(),
             ..Listing::default()
         }
+    }
+
+    fn classed(name: &str, classes: &[u8]) -> Mark {
+        Mark {
+            id: name.to_lowercase(),
+            name: name.into(),
+            classes: classes.to_vec(),
+            ..Mark::default()
+        }
+    }
+
+    #[test]
+    fn a_mark_that_is_an_ordinary_word_needs_its_goods() {
+        let s = Scorer::new(vec![classed("Case", &[8])], Rates::default());
+        // The word alone: found, below the suspect threshold.
+        let f = s.score(&listing("Case for jewels, walnut"));
+        assert!(f[0].score < SUSPECT_THRESHOLD, "{:?}", f[0]);
+        // On goods of the mark's class it is the mark.
+        let f = s.score(&listing("Case pocket knife, trapper"));
+        assert_eq!(f[0].score, W_TITLE_EXACT);
+        // Inflected, it is the word.
+        assert!(s.score(&listing("jewel cases, 12 pack")).is_empty());
+    }
+
+    #[test]
+    fn a_misspelling_on_goods_of_other_classes_is_another_name() {
+        let s = Scorer::new(vec![classed("Kinetix", &[25])], Rates::default());
+        assert!(s.score(&listing("Kinettix speaker cable")).is_empty());
+        assert_eq!(s.score(&listing("Kinettix running shoes")).len(), 1);
+        // Goods unknown: the misspelling counts.
+        assert_eq!(s.score(&listing("Kinettix 3000")).len(), 1);
+        // Written as registered, any goods.
+        assert_eq!(s.score(&listing("Kinetix speaker cable")).len(), 1);
+    }
+
+    #[test]
+    fn a_declared_brand_spelt_like_the_title_word_is_another_brand() {
+        let s = Scorer::new(vec![classed("Kinetix", &[])], Rates::default());
+        let mut l = listing("Kinetex 70-1721 wiring harness");
+        l.brand = Some("Kinetex".into());
+        assert!(s.score(&l).is_empty());
+        // With a counterfeit code word the misspelling counts again.
+        l.title = "Kinetex replica wiring harness".into();
+        assert_eq!(s.score(&l).len(), 1);
     }
 
     #[test]

@@ -120,6 +120,13 @@ pub struct Term {
     common: bool,
 }
 
+impl Term {
+    /// One ordinary English word ([`Matcher::is_ordinary_word`]).
+    fn ordinary_word(&self) -> bool {
+        self.common && self.words == 1
+    }
+}
+
 /// A mention of a mark found in a title.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TitleMatch {
@@ -312,6 +319,13 @@ impl Matcher {
     /// The term with index `i` (from [`TitleMatch::term`]).
     pub fn term(&self, i: usize) -> &Term {
         &self.terms[i]
+    }
+
+    /// True when term `i` is one ordinary English word ("Case", "Apple", "Shell"):
+    /// as written it names the thing as often as the mark. A phrase of ordinary
+    /// words ("Copper Finch") is a coinage and does not count.
+    pub fn is_ordinary_word(&self, i: usize) -> bool {
+        self.terms[i].ordinary_word()
     }
 
     /// Number of terms (names, aliases, generated pinyin).
@@ -653,7 +667,7 @@ impl Matcher {
                     // "cose" is a typo of "case" the word as often as of Case the mark.
                     // Padding ("peeerless", the same letters) is not a misspelling.
                     let padded = term.fkey[..] == span[..];
-                    if term.common && self.rules.ordinary_word_marks && !padded {
+                    if term.ordinary_word() && self.rules.ordinary_word_marks && !padded {
                         continue;
                     }
                     if pieces > 1 && term.words != pieces {
@@ -715,7 +729,7 @@ impl Matcher {
         })?;
         let term = &self.terms[ti as usize];
         // The plural of a mark that is an ordinary word is the word ("jewel cases").
-        if term.common && self.rules.ordinary_word_marks {
+        if term.ordinary_word() && self.rules.ordinary_word_marks {
             return None;
         }
         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);

@@ -11,6 +11,7 @@ pub mod context;
 pub mod fuzzy;
 pub mod lexicon;
 pub mod matcher;
+pub mod nice;
 pub mod normalize;
 
 pub use matcher::{
