@@ -485,6 +485,7 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng, glyphs: &Glyphs) -> Opt
             // letter or pair of letters replaced.
             let lower: String = s.iter().collect::<String>().to_lowercase();
             let lc: Vec<char> = lower.chars().collect();
+            let lc = &lc;
             if lc.len() != s.len() {
                 return None;
             }
