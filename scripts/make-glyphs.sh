@@ -3,7 +3,8 @@
 # tables its homoglyph and cyrillic fuzzers use, as "glyph<TAB>letters<TAB>table"
 # lines. Tables: `unicode` (glyphs_unicode: Latin-extended and IPA letters that
 # imitate a Latin letter), `ascii` (glyphs_ascii: ASCII letters and digits read as
-# another, e.g. "rn" for "m"), `cyrillic` (latin_to_cyrillic, inverted). The version
+# another, e.g. "rn" for "m"), `cyrillic` (latin_to_cyrillic, inverted), and the
+# keyboards `qwerty`, `qwertz`, `azerty` (a key and its neighbours). The version
 # is pinned so the table only changes when this script does.
 # Usage: scripts/make-glyphs.sh   (needs pip, unzip and python3)
 set -euo pipefail
@@ -37,6 +38,9 @@ for letters, glyphs in Fuzzer.glyphs_ascii.items():
         rows.add((g, letters, "ascii"))
 for latin, cyr in Fuzzer.latin_to_cyrillic.items():
     rows.add((cyr, latin, "cyrillic"))
+for name in ("qwerty", "qwertz", "azerty"):
+    for key, near in getattr(Fuzzer, name).items():
+        rows.add((key, near, name))
 for g, letters, table in sorted(rows, key=lambda r: (r[2], r[1], r[0])):
     print(f"{g}\t{letters}\t{table}")
 PY

@@ -39,7 +39,8 @@ pub const SUSPECT_THRESHOLD: f64 = 0.5;
 /// reseller, worth a reviewer's look but not proof.
 pub const W_TITLE_EXACT: f64 = 0.6;
 /// The mark's name as written when the name is also an ordinary word ("Case",
-/// "Apple", "Shell"): the title may mean the thing, not the brand, so the mention
+/// "Apple", "Shell"), or its inflection or misspelling (then the weight of the
+/// misspelling if lower): the title may mean the thing, not the brand, so the mention
 /// alone stays below the suspect threshold unless the listing's goods are of a Nice
 /// class the mark is registered for (then it weighs [`W_TITLE_EXACT`]); a declared
 /// brand, a code word, a low price or a photo lifts it too.
@@ -511,13 +512,20 @@ impl Scorer {
             (MatchKind::Fuzzy, _) => {
                 let t = ((m.similarity as f64 - 0.75) / 0.25).clamp(0.0, 1.0);
                 let plural = if m.edits == 1 { "" } else { "s" };
+                let mut weight =
+                    round3(W_TITLE_FUZZY_MIN + t * (W_TITLE_FUZZY_MAX - W_TITLE_FUZZY_MIN));
+                // An inflection or misspelling of an ordinary word ("shells") is the
+                // word as often as the mark: not a suspect on its own.
+                if self.matcher.is_ordinary_word(m.term) && goods != ClassFit::Agrees {
+                    weight = weight.min(W_TITLE_ORDINARY_WORD);
+                }
                 Signal {
                     kind: SignalKind::TitleFuzzy,
                     detail: format!(
                         "\"{written}\" ~ {} ({} edit{plural}){how}",
                         term.text, m.edits
                     ),
-                    weight: round3(W_TITLE_FUZZY_MIN + t * (W_TITLE_FUZZY_MAX - W_TITLE_FUZZY_MIN)),
+                    weight,
                     photo: None,
                 }
             }

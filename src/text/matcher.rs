@@ -151,6 +151,11 @@ impl Term {
     fn ordinary_word(&self) -> bool {
         self.common && (self.words == 1 || self.generic)
     }
+
+    /// Ordinary words ending in a product noun: a generic name ("Case", "Camera Bag").
+    fn generic_name(&self) -> bool {
+        self.common && self.generic
+    }
 }
 
 /// A mention of a mark found in a title.
@@ -481,7 +486,7 @@ impl Matcher {
             // The mention ends inside a word: "nike2024", "nikeshoes".
             let rest = &title[end_orig..f.tokens[last].end];
             let whole = f.plain_of(last);
-            let rest_ok = !term.common && rest.bytes().all(|b| b.is_ascii_digit())
+            let rest_ok = !term.generic_name() && rest.bytes().all(|b| b.is_ascii_digit())
                 || (!term.common
                     && rest.len() >= 3
                     && is_dictionary_word(&rest.to_lowercase())
@@ -748,8 +753,9 @@ impl Matcher {
             Some((stem.len(), *self.by_fkey.get(&key)?.first()?))
         })?;
         let term = &self.terms[ti as usize];
-        // The plural of a mark that is an ordinary word is the word ("jewel cases").
-        if term.ordinary_word() && self.rules.ordinary_word_marks {
+        // The plural of a mark that is a product noun is the product ("jewel cases",
+        // "camera bags"); of other words it is the mark ("adobes").
+        if term.generic_name() && self.rules.ordinary_word_marks {
             return None;
         }
         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
@@ -886,27 +892,34 @@ fn one_bit(a: char, b: char) -> bool {
     (u32::from(a) ^ u32::from(b)).count_ones() == 1
 }
 
-/// Letters and digits on neighbouring keys of a QWERTY keyboard (the layout of
-/// dnstwist's insertion and replacement tables, digits included). Written here
-/// because the question is four rows of keys; a keyboard-layout crate would bring
-/// far more.
+/// Neighbouring keys, letters and digits, on a QWERTY, QWERTZ or AZERTY keyboard:
+/// dnstwist's keyboard tables (`data/glyphs/dnstwist.tsv`), from which its insertion
+/// and replacement families draw. Symmetric: each table lists a key's neighbours.
+static KEYBOARD: std::sync::LazyLock<rustc_hash::FxHashSet<(char, char)>> =
+    std::sync::LazyLock::new(|| {
+        let mut pairs = rustc_hash::FxHashSet::default();
+        for line in include_str!("../../data/glyphs/dnstwist.tsv").lines() {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [key, near, table] = cols[..] else {
+                continue;
+            };
+            if !matches!(table, "qwerty" | "qwertz" | "azerty") {
+                continue;
+            }
+            let Some(k) = key.chars().next() else {
+                continue;
+            };
+            for n in near.chars() {
+                pairs.insert((k, n));
+                pairs.insert((n, k));
+            }
+        }
+        pairs
+    });
+
+/// True when `a` and `b` are neighbouring keys on one of dnstwist's keyboards.
 fn adjacent_keys(a: char, b: char) -> bool {
-    const ROWS: [&str; 4] = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm"];
-    let pos = |c: char| {
-        ROWS.iter()
-            .enumerate()
-            .find_map(|(r, row)| row.find(c).map(|x| (r, x)))
-    };
-    let (Some((ra, xa)), Some((rb, xb))) = (pos(a), pos(b)) else {
-        return false;
-    };
-    // Each row sits half a key to the right of the one above it: the key at `x`
-    // touches keys `x` and `x + 1` of the row above.
-    match ra.cmp(&rb) {
-        std::cmp::Ordering::Equal => xa.abs_diff(xb) == 1,
-        std::cmp::Ordering::Greater => ra - rb == 1 && (xb == xa || xb == xa + 1),
-        std::cmp::Ordering::Less => rb - ra == 1 && (xa == xb || xa == xb + 1),
-    }
+    KEYBOARD.contains(&(a, b))
 }
 
 /// True when `long` is `short` with one letter inserted beside a letter on a
@@ -974,7 +987,7 @@ fn term_from(f: &Folded, mark: usize, kind: TermKind, text: &str) -> Option<Term
     let short = !cjk && key_chars <= 3;
     let common = !cjk && (0..f.tokens.len()).all(|i| is_common_word(f.plain_of(i)));
     let generic = common
-        && f.tokens.len() > 1
+        && !f.tokens.is_empty()
         && !super::nice::classes_of([f.plain_of(f.tokens.len() - 1)]).is_empty();
     Some(Term {
         mark,
@@ -1203,7 +1216,9 @@ mod tests {
         let marks = vec![mark("case", "Case", &[]), mark("shell", "Shell", &[])];
         let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
         assert!(m.find("jewel cases, 12 pack").is_empty());
-        assert!(m.find("shells and sand").is_empty());
+        // The plural of a word that is no product name is found (the scorer keeps it
+        // below the suspect threshold without context).
+        assert_eq!(m.find("shells and sand").len(), 1);
         // A misspelling that is no word is still the mark's.
         assert_eq!(m.find("Shwll oil").len(), 1);
         let m2 = Matcher::with_known_brands(&[mark("cb", "Camera Bag", &[])], KnownBrands::empty());
@@ -1258,7 +1273,10 @@ mod tests {
         assert!(adjacent_keys('s', 'e') && adjacent_keys('b', 'h'));
         assert!(adjacent_keys('k', 'l') && adjacent_keys('m', 'k'));
         assert!(!adjacent_keys('a', 'e') && !adjacent_keys('z', 'd'));
-        assert!(!adjacent_keys('c', 'j') && !adjacent_keys('a', '1'));
+        assert!(!adjacent_keys('c', 'j') && !adjacent_keys('a', '9'));
+        // The number row, and the AZERTY and QWERTZ neighbours of dnstwist's tables.
+        assert!(adjacent_keys('o', '0') && adjacent_keys('a', '1') && adjacent_keys('s', 'q'));
+        assert!(adjacent_keys('t', 'z'));
     }
 
     #[test]

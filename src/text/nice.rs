@@ -38,7 +38,15 @@ pub const NICE_GOODS: &[(u8, &[&str])] = &[
     (
         2,
         &[
-            "paint", "varnish", "lacquer", "dye", "ink", "toner", "primer", "stain",
+            "paint",
+            "varnish",
+            "lacquer",
+            "dye",
+            "ink",
+            "toner",
+            "cartridge",
+            "primer",
+            "stain",
         ],
     ),
     (
@@ -167,6 +175,7 @@ pub const NICE_GOODS: &[(u8, &[&str])] = &[
             "modem",
             "antenna",
             "scanner",
+            "case",
             "calculator",
             "electronic",
             "electronics",
@@ -288,6 +297,7 @@ pub const NICE_GOODS: &[(u8, &[&str])] = &[
         18,
         &[
             "leather",
+            "case",
             "bag",
             "handbag",
             "wallet",
