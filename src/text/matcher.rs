@@ -419,7 +419,7 @@ impl Matcher {
             for t in m.first_token..=m.last_token {
                 key.push_str(f.fkey_of(t));
             }
-            !(self.known.contains(&key) || declared.iter().any(|d| *d == key))
+            !(self.known.contains(&key) || declared.contains(&key))
         });
     }
 
@@ -486,7 +486,7 @@ impl Matcher {
             // The mention ends inside a word: "nike2024", "nikeshoes".
             let rest = &title[end_orig..f.tokens[last].end];
             let whole = f.plain_of(last);
-            let rest_ok = !term.generic_name() && rest.bytes().all(|b| b.is_ascii_digit())
+            let rest_ok = !term.common && rest.bytes().all(|b| b.is_ascii_digit())
                 || (!term.common
                     && rest.len() >= 3
                     && is_dictionary_word(&rest.to_lowercase())
