@@ -785,7 +785,7 @@ fn rule_variants() -> Vec<(&'static str, Rules)> {
             },
         ),
         (
-            "marks that are ordinary words not misspelt",
+            "plural of a product-noun mark refused",
             Rules {
                 ordinary_word_marks: false,
                 ..on
