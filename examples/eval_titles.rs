@@ -9,16 +9,26 @@
 //!   (referential use lowers a score below the suspect threshold; the mention was
 //!   still found);
 //! * **mutated recall**, per family: the same titles with the brand mention rewritten
-//!   by one evasion (dnstwist's families, leetspeak, look-alike scripts, separators,
-//!   widths, invisible characters, diacritics), one mutation per title and family;
+//!   by one evasion, one mutation per title and family. The edit families are
+//!   dnstwist's, as dnstwist writes them (digits included: a letter or digit appended,
+//!   a key of its QWERTY, QWERTZ or AZERTY tables struck before or after a letter or
+//!   in place of it, its glyph tables for homoglyphs, its Latin-to-Cyrillic table for
+//!   whole words); then leetspeak, separators, widths, invisible characters,
+//!   diacritics and casing;
 //! * **false positives**: titles of unregistered brands on which the scorer reports a
 //!   finding, at any score, for a mark the title does not name as written (strict:
-//!   any finding at all, also for marks the title does name).
+//!   any finding at all, also for marks the title does name); once more with the data
+//!   set's brand handed over as the listing's declared brand;
+//! * **across catalogues**: every brand of one data set registered, the titles of the
+//!   other data set's brands as negatives;
+//! * **each rule's gain and cost**: the same run with one matcher rule switched off;
+//! * **findings at or above each score**: recall and false-positive rates by score
+//!   threshold, and the threshold the cost rule picks (`MISS_MINUTES`, `PREVALENCE`).
 //!
 //! Edit families are applied to brands of four characters or more only: by design a
 //! mark of two or three characters matches only as an exact token. Every case is
-//! also written to `--out` (marks.txt, cases.jsonl) so another matcher can be run on
-//! the same input (`scripts/bench-titles.sh`).
+//! also written to `--out` (marks.jsonl, cases.jsonl, misses.txt, false-positives.txt)
+//! so another matcher can be run on the same input (`scripts/bench-titles.sh`).
 //!
 //! Usage: `cargo run --release --example eval_titles -- [--data ../shared/data] [--out eval-out] [--split even|odd]`
 
@@ -31,6 +41,8 @@ use std::time::Instant;
 use markhound::listing::Listing;
 use markhound::registry::Mark;
 use markhound::scoring::{Rates, Scorer};
+use markhound::text::brands::KnownBrands;
+use markhound::text::{Matcher, Rules};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -113,6 +125,15 @@ struct Case {
     /// The brand has five characters or more (letters and digits).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     long: bool,
+    /// For negatives: the brand the data set gives (handed over as the listing's
+    /// declared brand in the "declared brand given" column only).
+    #[serde(skip)]
+    brand: Option<String>,
+    /// For negatives: registered marks the declared brand names as written ("adobe
+    /// systems inc" names Adobe); a finding for them is right when the brand is
+    /// given.
+    #[serde(skip)]
+    named_by_brand: Vec<String>,
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -197,31 +218,170 @@ fn slug(brand: &str) -> String {
     }
 }
 
-const KEYBOARD: &[&str] = &[
-    "1qaz", "2wsx", "3edc", "4rfv", "5tgb", "6yhn", "7ujm", "8ik", "9ol", "0p",
+/// dnstwist's keyboard tables (PyPI `dnstwist` 20250130, Apache-2.0): for each key,
+/// its neighbours on a QWERTY, a QWERTZ and an AZERTY keyboard. Its insertion and
+/// replacement fuzzers draw from their union, digits included.
+const KEYBOARDS: &[&[(char, &str)]] = &[
+    &[
+        ('1', "2q"),
+        ('2', "3wq1"),
+        ('3', "4ew2"),
+        ('4', "5re3"),
+        ('5', "6tr4"),
+        ('6', "7yt5"),
+        ('7', "8uy6"),
+        ('8', "9iu7"),
+        ('9', "0oi8"),
+        ('0', "po9"),
+        ('q', "12wa"),
+        ('w', "3esaq2"),
+        ('e', "4rdsw3"),
+        ('r', "5tfde4"),
+        ('t', "6ygfr5"),
+        ('y', "7uhgt6"),
+        ('u', "8ijhy7"),
+        ('i', "9okju8"),
+        ('o', "0plki9"),
+        ('p', "lo0"),
+        ('a', "qwsz"),
+        ('s', "edxzaw"),
+        ('d', "rfcxse"),
+        ('f', "tgvcdr"),
+        ('g', "yhbvft"),
+        ('h', "ujnbgy"),
+        ('j', "ikmnhu"),
+        ('k', "olmji"),
+        ('l', "kop"),
+        ('z', "asx"),
+        ('x', "zsdc"),
+        ('c', "xdfv"),
+        ('v', "cfgb"),
+        ('b', "vghn"),
+        ('n', "bhjm"),
+        ('m', "njk"),
+    ],
+    &[
+        ('1', "2q"),
+        ('2', "3wq1"),
+        ('3', "4ew2"),
+        ('4', "5re3"),
+        ('5', "6tr4"),
+        ('6', "7zt5"),
+        ('7', "8uz6"),
+        ('8', "9iu7"),
+        ('9', "0oi8"),
+        ('0', "po9"),
+        ('q', "12wa"),
+        ('w', "3esaq2"),
+        ('e', "4rdsw3"),
+        ('r', "5tfde4"),
+        ('t', "6zgfr5"),
+        ('z', "7uhgt6"),
+        ('u', "8ijhz7"),
+        ('i', "9okju8"),
+        ('o', "0plki9"),
+        ('p', "lo0"),
+        ('a', "qwsy"),
+        ('s', "edxyaw"),
+        ('d', "rfcxse"),
+        ('f', "tgvcdr"),
+        ('g', "zhbvft"),
+        ('h', "ujnbgz"),
+        ('j', "ikmnhu"),
+        ('k', "olmji"),
+        ('l', "kop"),
+        ('y', "asx"),
+        ('x', "ysdc"),
+        ('c', "xdfv"),
+        ('v', "cfgb"),
+        ('b', "vghn"),
+        ('n', "bhjm"),
+        ('m', "njk"),
+    ],
+    &[
+        ('1', "2a"),
+        ('2', "3za1"),
+        ('3', "4ez2"),
+        ('4', "5re3"),
+        ('5', "6tr4"),
+        ('6', "7yt5"),
+        ('7', "8uy6"),
+        ('8', "9iu7"),
+        ('9', "0oi8"),
+        ('0', "po9"),
+        ('a', "2zq1"),
+        ('z', "3esqa2"),
+        ('e', "4rdsz3"),
+        ('r', "5tfde4"),
+        ('t', "6ygfr5"),
+        ('y', "7uhgt6"),
+        ('u', "8ijhy7"),
+        ('i', "9okju8"),
+        ('o', "0plki9"),
+        ('p', "lo0m"),
+        ('q', "zswa"),
+        ('s', "edxwqz"),
+        ('d', "rfcxse"),
+        ('f', "tgvcdr"),
+        ('g', "yhbvft"),
+        ('h', "ujnbgy"),
+        ('j', "iknhu"),
+        ('k', "olji"),
+        ('l', "kopm"),
+        ('m', "lp"),
+        ('w', "sxq"),
+        ('x', "wsdc"),
+        ('c', "xdfv"),
+        ('v', "cfgb"),
+        ('b', "vghn"),
+        ('n', "bhj"),
+    ],
 ];
-const ROWS: &[&str] = &["qwertyuiop", "asdfghjkl", "zxcvbnm"];
 
-/// Keys next to `c` on a QWERTY keyboard (same row and the diagonal column).
+/// Keys next to `c` on any of dnstwist's three keyboards.
 fn adjacent(c: char) -> Vec<char> {
-    let mut out = Vec::new();
-    for row in ROWS {
-        if let Some(i) = row.find(c) {
-            let r: Vec<char> = row.chars().collect();
-            if i > 0 {
-                out.push(r[i - 1]);
-            }
-            if i + 1 < r.len() {
-                out.push(r[i + 1]);
-            }
-        }
-    }
-    for col in KEYBOARD {
-        if col.contains(c) {
-            out.extend(col.chars().filter(|&x| x != c && x.is_ascii_lowercase()));
-        }
-    }
+    let mut out: Vec<char> = KEYBOARDS
+        .iter()
+        .flat_map(|kb| {
+            kb.iter()
+                .filter(|(k, _)| *k == c)
+                .flat_map(|(_, n)| n.chars())
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
     out
+}
+
+/// dnstwist's look-alike tables as bundled in `data/glyphs/dnstwist.tsv`: the
+/// homoglyph family (Latin letters and their ASCII and Latin-extended look-alikes)
+/// and the Latin-to-Cyrillic table.
+struct Glyphs {
+    homoglyph: Vec<(String, String)>,
+    cyrillic: Vec<(char, char)>,
+}
+
+fn glyphs() -> Glyphs {
+    let mut g = Glyphs {
+        homoglyph: Vec::new(),
+        cyrillic: Vec::new(),
+    };
+    for line in include_str!("../data/glyphs/dnstwist.tsv").lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 || line.starts_with('#') {
+            continue;
+        }
+        match cols[2] {
+            "unicode" | "ascii" => g.homoglyph.push((cols[1].to_string(), cols[0].to_string())),
+            "cyrillic" => {
+                if let (Some(l), Some(c)) = (cols[1].chars().next(), cols[0].chars().next()) {
+                    g.cyrillic.push((l, c));
+                }
+            }
+            _ => {}
+        }
+    }
+    g
 }
 
 fn pick<T: Copy>(rng: &mut SmallRng, v: &[T]) -> T {
@@ -247,7 +407,7 @@ fn letter_positions(s: &[char]) -> Vec<usize> {
 
 /// Rewrites a brand mention with one mutation of `family`. `None` when the family
 /// does not apply (no vowel to swap, ...).
-fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
+fn mutate(brand: &str, family: &str, rng: &mut SmallRng, glyphs: &Glyphs) -> Option<String> {
     let mut s: Vec<char> = brand.chars().collect();
     let letters = letter_positions(&s);
     if letters.is_empty() {
@@ -256,7 +416,9 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
     let interior: Vec<usize> = letters.iter().copied().filter(|&i| i > 0).collect();
     match family {
         "addition" => {
-            s.push(rng.random_range(b'a'..=b'z') as char);
+            // dnstwist: a letter or a digit appended.
+            let c = pick(rng, b"abcdefghijklmnopqrstuvwxyz0123456789") as char;
+            s.push(c);
         }
         "bitsquatting" => {
             let i = pick(rng, &letters);
@@ -278,12 +440,22 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
             s.insert(i, '-');
         }
         "insertion" => {
-            let i = pick(rng, &letters);
+            // dnstwist: a key beside a letter (not the last) struck before or after it.
+            let cands: Vec<usize> = letters
+                .iter()
+                .copied()
+                .filter(|&i| i + 1 < s.len())
+                .collect();
+            if cands.is_empty() {
+                return None;
+            }
+            let i = pick(rng, &cands);
             let adj = adjacent(s[i].to_ascii_lowercase());
             if adj.is_empty() {
                 return None;
             }
-            s.insert(i + 1, pick(rng, &adj));
+            let at = if rng.random_bool(0.5) { i } else { i + 1 };
+            s.insert(at, pick(rng, &adj));
         }
         "omission" => {
             let i = pick(rng, &letters);
@@ -324,56 +496,38 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng) -> Option<String> {
             s[i] = pick(rng, &others);
         }
         "homoglyph" => {
-            // dnstwist's ASCII and Latin look-alikes.
-            const H: &[(char, &str)] = &[
-                ('m', "rn"),
-                ('w', "vv"),
-                ('o', "0"),
-                ('l', "I"),
-                ('i', "l"),
-                ('a', "à"),
-                ('e', "é"),
-                ('o', "ò"),
-                ('u', "ü"),
-                ('c', "ç"),
-                ('n', "ñ"),
-            ];
-            let cands: Vec<(usize, &str)> = letters
-                .iter()
-                .flat_map(|&i| {
-                    let c = s[i];
-                    H.iter()
-                        .filter(move |(h, _)| *h == c)
-                        .map(move |(_, r)| (i, *r))
+            // dnstwist's glyph tables (ASCII and Latin-extended look-alikes), one
+            // letter or pair of letters replaced.
+            let lower: String = s.iter().collect::<String>().to_lowercase();
+            let lc: Vec<char> = lower.chars().collect();
+            let lc = &lc;
+            if lc.len() != s.len() {
+                return None;
+            }
+            let cands: Vec<(usize, usize, &str)> = (0..lc.len())
+                .flat_map(|i| {
+                    glyphs.homoglyph.iter().filter_map(move |(from, to)| {
+                        let n = from.chars().count();
+                        (i + n <= lc.len() && lc[i..i + n].iter().copied().eq(from.chars()))
+                            .then_some((i, n, to.as_str()))
+                    })
                 })
                 .collect();
             if cands.is_empty() {
                 return None;
             }
-            let (i, r) = pick(rng, &cands);
-            s.splice(i..=i, r.chars());
+            let (i, n, r) = pick(rng, &cands);
+            s.splice(i..i + n, r.chars());
         }
         "cyrillic" => {
-            const C: &[(char, char)] = &[
-                ('a', 'а'),
-                ('c', 'с'),
-                ('e', 'е'),
-                ('o', 'о'),
-                ('p', 'р'),
-                ('x', 'х'),
-                ('y', 'у'),
-                ('i', 'і'),
-                ('s', 'ѕ'),
-                ('j', 'ј'),
-                ('h', 'һ'),
-            ];
+            // dnstwist: the whole word in Cyrillic, every letter that has a Cyrillic
+            // twin replaced.
             let mut changed = false;
             for &i in &letters {
-                if let Some((_, r)) = C.iter().find(|(c, _)| *c == s[i]) {
-                    if !changed || rng.random_bool(0.5) {
-                        s[i] = *r;
-                        changed = true;
-                    }
+                let c = s[i].to_ascii_lowercase();
+                if let Some((_, r)) = glyphs.cyrillic.iter().find(|(l, _)| *l == c) {
+                    s[i] = *r;
+                    changed = true;
                 }
             }
             if !changed {
@@ -512,6 +666,396 @@ impl Tally {
     }
 }
 
+/// One evaluation: a registry, the titles that name its marks, the titles of other
+/// brands.
+struct Setup<'a> {
+    label: String,
+    /// Titles of registered brands come from here.
+    pos_rows: &'a [Row],
+    /// Titles of unregistered brands come from here.
+    neg_rows: &'a [Row],
+    /// The registered brands, as written in the data.
+    registered: BTreeSet<String>,
+    /// Distinct brands of the negatives' catalogue not registered.
+    unregistered: usize,
+}
+
+/// The figures of one run of the scorer over the cases.
+struct Metrics {
+    per_family: BTreeMap<String, Tally>,
+    mutated: Tally,
+    long: Tally,
+    neg: Tally,
+    strict: Tally,
+    fp_all: Vec<String>,
+    misses: BTreeMap<String, Vec<String>>,
+}
+
+fn metrics(
+    cases: &[Case],
+    results: &[Vec<(String, f64)>],
+    threshold: f64,
+    declared: bool,
+) -> Metrics {
+    let mut m = Metrics {
+        per_family: BTreeMap::new(),
+        mutated: Tally { hit: 0, total: 0 },
+        long: Tally { hit: 0, total: 0 },
+        neg: Tally { hit: 0, total: 0 },
+        strict: Tally { hit: 0, total: 0 },
+        fp_all: Vec::new(),
+        misses: BTreeMap::new(),
+    };
+    for (c, r) in cases.iter().zip(results) {
+        let found = r.iter().filter(|(_, s)| *s >= threshold);
+        match &c.expect {
+            Some(id) => {
+                let hit = usize::from(found.clone().any(|(x, _)| x == id));
+                let t = m
+                    .per_family
+                    .entry(c.family.clone())
+                    .or_insert(Tally { hit: 0, total: 0 });
+                t.total += 1;
+                t.hit += hit;
+                if c.family != "exact" {
+                    m.mutated.total += 1;
+                    m.mutated.hit += hit;
+                    if c.long {
+                        m.long.total += 1;
+                        m.long.hit += hit;
+                    }
+                }
+                if hit == 0 {
+                    let v = m.misses.entry(c.family.clone()).or_default();
+                    if v.len() < 8 {
+                        v.push(c.title.clone());
+                    }
+                }
+            }
+            None => {
+                m.neg.total += 1;
+                m.strict.total += 1;
+                let all: Vec<&String> = found.map(|(x, _)| x).collect();
+                m.strict.hit += usize::from(!all.is_empty());
+                let false_marks: Vec<&&String> = all
+                    .iter()
+                    .filter(|x| {
+                        !(c.named.contains(x) || (declared && c.named_by_brand.contains(x)))
+                    })
+                    .collect();
+                if !false_marks.is_empty() {
+                    m.neg.hit += 1;
+                    m.fp_all.push(format!("{} -> {:?}", c.title, false_marks));
+                }
+            }
+        }
+    }
+    m
+}
+
+/// Scores every case; negatives carry their declared brand when `declared`.
+fn run(scorer: &Scorer, cases: &[Case], declared: bool) -> Vec<Vec<(String, f64)>> {
+    cases
+        .iter()
+        .map(|c| {
+            let l = Listing {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                brand: if declared { c.brand.clone() } else { None },
+                ..Listing::default()
+            };
+            scorer
+                .score(&l)
+                .into_iter()
+                .map(|f| (f.mark_id, f.score))
+                .collect()
+        })
+        .collect()
+}
+
+/// The rules of the matcher that can be switched off, with their names.
+fn rule_variants() -> Vec<(&'static str, Rules)> {
+    let on = Rules::default();
+    vec![
+        (
+            "other brands excused (simple-icons)",
+            Rules {
+                other_brands: false,
+                ..on
+            },
+        ),
+        (
+            "plural of a product-noun mark refused",
+            Rules {
+                ordinary_word_marks: false,
+                ..on
+            },
+        ),
+        (
+            "key beside the first letter struck in front",
+            Rules {
+                front_slips: false,
+                ..on
+            },
+        ),
+        (
+            "one digit inside a word read as a typo",
+            Rules {
+                typo_digits: false,
+                ..on
+            },
+        ),
+    ]
+}
+
+/// Score thresholds of the precision-recall table.
+const THRESHOLDS: &[f64] = &[0.0, 0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8];
+
+/// The cost rule that picks the suspect threshold (EVALUATION.md, "Calibration"):
+/// a false alarm costs a reviewer one minute, a missed counterfeit `MISS_MINUTES`
+/// minutes, and `PREVALENCE` of the listings that mention a mark are counterfeits.
+const MISS_MINUTES: f64 = 30.0;
+const PREVALENCE: f64 = 0.05;
+
+struct Report {
+    row: String,
+    families: String,
+    rules: String,
+    curve: String,
+    fp_all: Vec<String>,
+    misses: BTreeMap<String, Vec<String>>,
+    marks: Vec<Mark>,
+    cases: Vec<Case>,
+    results: Vec<Vec<(String, f64)>>,
+}
+
+fn evaluate(setup: &Setup<'_>, glyph_tables: &Glyphs, ablate: bool) -> Report {
+    let reg: Vec<&String> = setup.registered.iter().collect();
+    let mut slugs: BTreeMap<String, String> = BTreeMap::new();
+    let mut used = BTreeSet::new();
+    for b in &reg {
+        let mut s = slug(b);
+        while !used.insert(s.clone()) {
+            s.push('x');
+        }
+        slugs.insert((*b).clone(), s);
+    }
+    let marks: Vec<Mark> = reg
+        .iter()
+        .map(|b| Mark {
+            id: slugs[*b].clone(),
+            name: (*b).clone(),
+            ..Mark::default()
+        })
+        .collect();
+    let registered_lower: BTreeSet<String> = reg.iter().map(|b| b.to_lowercase()).collect();
+    let t0 = Instant::now();
+    let scorer = Scorer::new(marks.clone(), Rates::default());
+    let build = t0.elapsed();
+
+    let mut cases: Vec<Case> = Vec::new();
+    for (n, row) in setup.pos_rows.iter().enumerate() {
+        if !setup.registered.contains(&row.brand) {
+            continue;
+        }
+        let Some((s, e)) = find_mention(&row.title, &row.brand) else {
+            continue;
+        };
+        let id = slugs[&row.brand].clone();
+        cases.push(Case {
+            id: format!("{n}"),
+            title: row.title.clone(),
+            expect: Some(id.clone()),
+            family: "exact".into(),
+            named: vec![],
+            long: false,
+            brand: None,
+            named_by_brand: vec![],
+        });
+        let short = words(&row.brand).concat().chars().count() < 4;
+        for fam in FAMILIES {
+            if short && EDIT_FAMILIES.contains(fam) {
+                continue;
+            }
+            let mut rng = SmallRng::seed_from_u64(
+                n as u64 * 1000 + FAMILIES.iter().position(|f| f == fam).unwrap_or(0) as u64,
+            );
+            let Some(m) = mutate(&row.title[s..e], fam, &mut rng, glyph_tables) else {
+                continue;
+            };
+            let title = format!("{}{}{}", &row.title[..s], m, &row.title[e..]);
+            cases.push(Case {
+                id: format!("{n}-{fam}"),
+                title,
+                expect: Some(id.clone()),
+                family: (*fam).into(),
+                named: vec![],
+                long: !short && words(&row.brand).concat().chars().count() >= 5,
+                brand: None,
+                named_by_brand: vec![],
+            });
+        }
+    }
+    for (n, row) in setup.neg_rows.iter().enumerate() {
+        if registered_lower.contains(&row.brand.to_lowercase()) {
+            continue;
+        }
+        let named: Vec<String> = marks
+            .iter()
+            .filter(|m| names(&row.title, &m.name))
+            .map(|m| m.id.clone())
+            .collect();
+        let named_by_brand: Vec<String> = marks
+            .iter()
+            .filter(|m| names(&row.brand, &m.name))
+            .map(|m| m.id.clone())
+            .collect();
+        cases.push(Case {
+            id: format!("n{n}"),
+            title: row.title.clone(),
+            expect: None,
+            family: "negative".into(),
+            named,
+            long: false,
+            brand: Some(row.brand.clone()),
+            named_by_brand,
+        });
+    }
+
+    let t1 = Instant::now();
+    let results = run(&scorer, &cases, false);
+    let elapsed = t1.elapsed();
+    let m = metrics(&cases, &results, 0.0, false);
+    let declared = metrics(&cases, &run(&scorer, &cases, true), 0.0, true);
+    let exact = m
+        .per_family
+        .get("exact")
+        .map_or((0, f64::NAN), |t| (t.total, t.rate()));
+    let row = format!(
+        "| {} | {} | {} | {} | {:.4} | {} | {:.4} | {:.4} | {} | {:.4} | {:.4} | {:.4} | {:.0} |",
+        setup.label,
+        reg.len(),
+        setup.unregistered,
+        exact.0,
+        exact.1,
+        m.mutated.total,
+        m.mutated.rate(),
+        m.long.rate(),
+        m.neg.total,
+        m.neg.rate(),
+        m.strict.rate(),
+        declared.neg.rate(),
+        cases.len() as f64 / elapsed.as_secs_f64(),
+    );
+    let mut families = format!(
+        "\n**{}** (index built in {:.0} ms)\n\n| family | mentions | recall |\n|---|---|---|\n",
+        setup.label,
+        build.as_secs_f64() * 1000.0
+    );
+    for fam in std::iter::once(&"exact").chain(FAMILIES.iter()) {
+        if let Some(t) = m.per_family.get(*fam) {
+            families.push_str(&format!("| {fam} | {} | {:.4} |\n", t.total, t.rate()));
+        }
+    }
+
+    let mut rules = String::new();
+    if ablate {
+        rules = format!(
+            "\n**{}**: each rule switched off alone\n\n| rule | mutated recall without it | gain | false-positive rate without it | cost (FP points) |\n|---|---|---|---|---|\n",
+            setup.label
+        );
+        for (name, r) in rule_variants() {
+            let matcher = Matcher::with_rules(&marks, KnownBrands::bundled(), r);
+            let sc = Scorer::with_matcher(marks.clone(), Rates::default(), matcher);
+            let off = metrics(&cases, &run(&sc, &cases, false), 0.0, false);
+            rules.push_str(&format!(
+                "| {name} | {:.4} | {:+.4} | {:.4} | {:+.2} |\n",
+                off.mutated.rate(),
+                m.mutated.rate() - off.mutated.rate(),
+                off.neg.rate(),
+                (m.neg.rate() - off.neg.rate()) * 100.0,
+            ));
+        }
+    }
+
+    let mut curve = format!(
+        "\n**{}**: findings at or above each score\n\n| threshold | exact recall | mutated recall | false-positive rate | strict FP rate | reviewer minutes per 1,000 listings |\n|---|---|---|---|---|---|\n",
+        setup.label
+    );
+    let mut best = (f64::INFINITY, 0.0);
+    for &t in THRESHOLDS {
+        let x = metrics(&cases, &results, t, false);
+        let exact = x.per_family.get("exact").map_or(f64::NAN, Tally::rate);
+        let recall = (x.mutated.hit + x.per_family.get("exact").map_or(0, |t| t.hit)) as f64
+            / (x.mutated.total + x.per_family.get("exact").map_or(0, |t| t.total)) as f64;
+        let cost = 1000.0
+            * ((1.0 - PREVALENCE) * x.strict.rate() * 1.0
+                + PREVALENCE * (1.0 - recall) * MISS_MINUTES);
+        if cost < best.0 {
+            best = (cost, t);
+        }
+        curve.push_str(&format!(
+            "| {t:.2} | {exact:.4} | {:.4} | {:.4} | {:.4} | {cost:.1} |\n",
+            x.mutated.rate(),
+            x.neg.rate(),
+            x.strict.rate(),
+        ));
+    }
+    curve.push_str(&format!(
+        "\nLowest cost at threshold {:.2} ({:.1} minutes per 1,000 listings).\n",
+        best.1, best.0
+    ));
+    Report {
+        row,
+        families,
+        rules,
+        curve,
+        fp_all: m.fp_all,
+        misses: m.misses,
+        marks,
+        cases,
+        results,
+    }
+}
+
+fn write_out(dir: &Path, r: &Report) {
+    fs::create_dir_all(dir).expect("create output dir");
+    let mut f = fs::File::create(dir.join("cases.jsonl")).expect("create cases.jsonl");
+    for c in &r.cases {
+        serde_json::to_writer(&mut f, c).expect("write case");
+        f.write_all(b"\n").expect("write case");
+    }
+    let mut m = fs::File::create(dir.join("marks.jsonl")).expect("create marks.jsonl");
+    for mark in &r.marks {
+        serde_json::to_writer(&mut m, mark).expect("write mark");
+        m.write_all(b"\n").expect("write mark");
+    }
+    let mut out = fs::File::create(dir.join("markhound-results.jsonl")).expect("create results");
+    for (c, found) in r.cases.iter().zip(&r.results) {
+        let marks: Vec<&String> = found.iter().map(|(m, _)| m).collect();
+        serde_json::to_writer(&mut out, &serde_json::json!({"id": c.id, "found": marks}))
+            .expect("write result");
+        out.write_all(b"\n").expect("write result");
+    }
+    fs::write(dir.join("false-positives.txt"), r.fp_all.join("\n") + "\n")
+        .expect("write false-positives.txt");
+    let mut misses = String::new();
+    for (fam, v) in &r.misses {
+        for t in v {
+            misses.push_str(&format!("[{fam}] {t}\n"));
+        }
+    }
+    fs::write(dir.join("misses.txt"), misses).expect("write misses.txt");
+    let mut l = fs::File::create(dir.join("listings.jsonl")).expect("create listings.jsonl");
+    for c in &r.cases {
+        serde_json::to_writer(&mut l, &serde_json::json!({"id": c.id, "title": c.title}))
+            .expect("write listing");
+        l.write_all(b"\n").expect("write listing");
+    }
+}
+
+const HEADER: &str = "| data set | registered brands | unregistered | exact mentions | exact recall | mutated mentions | mutated recall | mutated recall, marks of 5+ characters | negative titles | false-positive rate | strict FP rate | FP rate, declared brand given | titles/s (1 thread) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
 fn main() {
     let mut data = PathBuf::from("../shared/data");
     let mut out = PathBuf::from("eval-out");
@@ -536,234 +1080,71 @@ fn main() {
         );
         std::process::exit(0);
     }
-    println!("| data set | registered brands | unregistered | exact mentions | exact recall | mutated mentions | mutated recall | mutated recall, marks of 5+ characters | negative titles | false-positive rate | strict FP rate | titles/s (1 thread) |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    let mut family_tables = Vec::new();
-    for ds in DATASETS {
-        let rows = read_rows(&data, ds);
-        let brands: BTreeSet<String> = rows.iter().map(|r| r.brand.clone()).collect();
-        let reg: Vec<&String> = brands.iter().filter(|b| registered(b, odd)).collect();
-        let mut slugs: BTreeMap<String, String> = BTreeMap::new();
-        let mut used = BTreeSet::new();
-        for b in &reg {
-            let mut s = slug(b);
-            while !used.insert(s.clone()) {
-                s.push('x');
-            }
-            slugs.insert((*b).clone(), s);
-        }
-        let marks: Vec<Mark> = reg
+    let glyph_tables = glyphs();
+    let all_rows: Vec<Vec<Row>> = DATASETS.iter().map(|ds| read_rows(&data, ds)).collect();
+    let brands: Vec<BTreeSet<String>> = all_rows
+        .iter()
+        .map(|rows| rows.iter().map(|r| r.brand.clone()).collect())
+        .collect();
+
+    println!("{HEADER}");
+    let mut details = Vec::new();
+    for (i, ds) in DATASETS.iter().enumerate() {
+        let registered: BTreeSet<String> = brands[i]
             .iter()
-            .map(|b| Mark {
-                id: slugs[*b].clone(),
-                name: (*b).clone(),
-                ..Mark::default()
-            })
+            .filter(|b| registered(b, odd))
+            .cloned()
             .collect();
-        let t0 = Instant::now();
-        let scorer = Scorer::new(marks.clone(), Rates::default());
-        let build = t0.elapsed();
+        let setup = Setup {
+            label: ds.name.to_string(),
+            pos_rows: &all_rows[i],
+            neg_rows: &all_rows[i],
+            unregistered: brands[i].len() - registered.len(),
+            registered,
+        };
+        let r = evaluate(&setup, &glyph_tables, true);
+        println!("{}", r.row);
+        write_out(&out.join(ds.name), &r);
+        details.push(r);
+    }
 
-        // Cases.
-        let mut cases: Vec<Case> = Vec::new();
-        for (n, row) in rows.iter().enumerate() {
-            let is_reg = registered(&row.brand, odd);
-            if is_reg {
-                let Some((s, e)) = find_mention(&row.title, &row.brand) else {
-                    continue;
-                };
-                let id = slugs[&row.brand].clone();
-                cases.push(Case {
-                    id: format!("{n}"),
-                    title: row.title.clone(),
-                    expect: Some(id.clone()),
-                    family: "exact".into(),
-                    named: vec![],
-                    long: false,
-                });
-                let short = words(&row.brand).concat().chars().count() < 4;
-                for fam in FAMILIES {
-                    if short && EDIT_FAMILIES.contains(fam) {
-                        continue;
-                    }
-                    let mut rng = SmallRng::seed_from_u64(
-                        n as u64 * 1000
-                            + FAMILIES.iter().position(|f| f == fam).unwrap_or(0) as u64,
-                    );
-                    let Some(m) = mutate(&row.title[s..e], fam, &mut rng) else {
-                        continue;
-                    };
-                    let title = format!("{}{}{}", &row.title[..s], m, &row.title[e..]);
-                    cases.push(Case {
-                        id: format!("{n}-{fam}"),
-                        title,
-                        expect: Some(id.clone()),
-                        family: (*fam).into(),
-                        named: vec![],
-                        long: !short && words(&row.brand).concat().chars().count() >= 5,
-                    });
-                }
-            } else {
-                let named: Vec<String> = marks
-                    .iter()
-                    .filter(|m| names(&row.title, &m.name))
-                    .map(|m| m.id.clone())
-                    .collect();
-                cases.push(Case {
-                    id: format!("{n}"),
-                    title: row.title.clone(),
-                    expect: None,
-                    family: "negative".into(),
-                    named,
-                    long: false,
-                });
-            }
-        }
-
-        // Run.
-        let t1 = Instant::now();
-        let results: Vec<Vec<(String, f64)>> = cases
-            .iter()
-            .map(|c| {
-                let l = Listing {
-                    id: c.id.clone(),
-                    title: c.title.clone(),
-                    ..Listing::default()
-                };
-                scorer
-                    .score(&l)
-                    .into_iter()
-                    .map(|f| (f.mark_id, f.score))
-                    .collect()
-            })
-            .collect();
-        let elapsed = t1.elapsed();
-
-        let mut per_family: BTreeMap<String, Tally> = BTreeMap::new();
-        let mut neg = Tally { hit: 0, total: 0 };
-        let mut non_dict = Tally { hit: 0, total: 0 };
-        let mut neg_strict = Tally { hit: 0, total: 0 };
-        let mut fp_examples = Vec::new();
-        let mut fp_all = Vec::new();
-        let mut miss_examples: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (c, r) in cases.iter().zip(&results) {
-            match &c.expect {
-                Some(id) => {
-                    let t = per_family
-                        .entry(c.family.clone())
-                        .or_insert(Tally { hit: 0, total: 0 });
-                    t.total += 1;
-                    let hit = r.iter().any(|(m, _)| m == id);
-                    if c.family != "exact" && c.long {
-                        non_dict.total += 1;
-                        non_dict.hit += usize::from(hit);
-                    }
-                    if hit {
-                        t.hit += 1;
-                    } else {
-                        let v = miss_examples.entry(c.family.clone()).or_default();
-                        if v.len() < 5 {
-                            v.push(c.title.clone());
-                        }
-                    }
-                }
-                None => {
-                    neg.total += 1;
-                    neg_strict.total += 1;
-                    if !r.is_empty() {
-                        neg_strict.hit += 1;
-                    }
-                    let false_marks: Vec<&String> = r
-                        .iter()
-                        .map(|(m, _)| m)
-                        .filter(|m| !c.named.contains(m))
-                        .collect();
-                    if !false_marks.is_empty() {
-                        neg.hit += 1;
-                        fp_all.push(format!("{} -> {:?}", c.title, false_marks));
-                        if fp_examples.len() < 15 {
-                            fp_examples.push(format!("{} -> {:?}", c.title, false_marks));
-                        }
-                    }
-                }
-            }
-        }
-        let exact = per_family
-            .get("exact")
-            .map_or((0, 0, f64::NAN), |t| (t.hit, t.total, t.rate()));
-        let (mh, mt) = per_family
-            .iter()
-            .filter(|(f, _)| *f != "exact")
-            .fold((0, 0), |(h, t), (_, x)| (h + x.hit, t + x.total));
-        println!(
-            "| {} | {} | {} | {} | {:.4} | {} | {:.4} | {:.4} | {} | {:.4} | {:.4} | {:.0} |",
-            ds.name,
-            reg.len(),
-            brands.len() - reg.len(),
-            exact.1,
-            exact.2,
-            mt,
-            mh as f64 / mt as f64,
-            non_dict.rate(),
-            neg.total,
-            neg.rate(),
-            neg_strict.rate(),
-            cases.len() as f64 / elapsed.as_secs_f64(),
+    // Across catalogues: every brand of one catalogue registered, the titles of the
+    // other's brands (those not registered) as negatives.
+    println!(
+        "\nAcross catalogues (all brands of the first registered, negatives from the second):\n"
+    );
+    println!("{HEADER}");
+    for (i, j) in [(0, 1), (1, 0)] {
+        let registered = brands[i].clone();
+        let lower: BTreeSet<String> = registered.iter().map(|b| b.to_lowercase()).collect();
+        let setup = Setup {
+            label: format!("{} → {}", DATASETS[i].name, DATASETS[j].name),
+            pos_rows: &all_rows[i],
+            neg_rows: &all_rows[j],
+            unregistered: brands[j]
+                .iter()
+                .filter(|b| !lower.contains(&b.to_lowercase()))
+                .count(),
+            registered,
+        };
+        let r = evaluate(&setup, &glyph_tables, false);
+        println!("{}", r.row);
+        write_out(
+            &out.join(format!("{}-to-{}", DATASETS[i].name, DATASETS[j].name)),
+            &r,
         );
-        let mut ft = format!(
-            "\n**{}** (index built in {:.0} ms)\n\n| family | mentions | recall |\n|---|---|---|\n",
-            ds.name,
-            build.as_secs_f64() * 1000.0
-        );
-        for fam in std::iter::once(&"exact").chain(FAMILIES.iter()) {
-            if let Some(t) = per_family.get(*fam) {
-                ft.push_str(&format!("| {fam} | {} | {:.4} |\n", t.total, t.rate()));
-            }
-        }
-        family_tables.push((ft, fp_examples, miss_examples));
+        details.push(r);
+    }
 
-        // Write the cases for other matchers.
-        let dir = out.join(ds.name);
-        fs::create_dir_all(&dir).expect("create output dir");
-        let mut f = fs::File::create(dir.join("cases.jsonl")).expect("create cases.jsonl");
-        for c in &cases {
-            serde_json::to_writer(&mut f, c).expect("write case");
-            f.write_all(b"\n").expect("write case");
-        }
-        let mut m = fs::File::create(dir.join("marks.jsonl")).expect("create marks.jsonl");
-        for mark in &marks {
-            serde_json::to_writer(&mut m, mark).expect("write mark");
-            m.write_all(b"\n").expect("write mark");
-        }
-        let mut r = fs::File::create(dir.join("markhound-results.jsonl")).expect("create results");
-        for (c, found) in cases.iter().zip(&results) {
-            let marks: Vec<&String> = found.iter().map(|(m, _)| m).collect();
-            serde_json::to_writer(&mut r, &serde_json::json!({"id": c.id, "found": marks}))
-                .expect("write result");
-            r.write_all(b"\n").expect("write result");
-        }
-        fs::write(dir.join("false-positives.txt"), fp_all.join("\n") + "\n")
-            .expect("write false-positives.txt");
-        let mut l = fs::File::create(dir.join("listings.jsonl")).expect("create listings.jsonl");
-        for c in &cases {
-            serde_json::to_writer(&mut l, &serde_json::json!({"id": c.id, "title": c.title}))
-                .expect("write listing");
-            l.write_all(b"\n").expect("write listing");
+    for r in &details {
+        println!("{}", r.families);
+    }
+    for r in &details {
+        if !r.rules.is_empty() {
+            println!("{}", r.rules);
         }
     }
-    for (ft, fps, misses) in family_tables {
-        println!("{ft}");
-        if std::env::var_os("EVAL_VERBOSE").is_some() {
-            println!("false positives (sample):");
-            for e in fps {
-                println!("  {e}");
-            }
-            println!("misses (sample):");
-            for (f, v) in misses {
-                for t in v {
-                    println!("  [{f}] {t}");
-                }
-            }
-        }
+    for r in &details {
+        println!("{}", r.curve);
     }
 }

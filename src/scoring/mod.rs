@@ -26,16 +26,31 @@ use crate::listing::Listing;
 use crate::registry::Mark;
 use crate::text::context::{CodeWord, Context, Referential};
 use crate::text::lexicon::Strength;
-use crate::text::{fold, MatchKind, Matcher, TermKind, TitleMatch};
+use crate::text::nice::{self, ClassFit};
+use crate::text::{fold, ListingContext, MatchKind, Matcher, TermKind, TitleMatch};
 
 /// Findings at or above this score are suspects: reports and the review queue show
-/// them by default. Every title mention alone reaches it; referential use or an
-/// authorised seller take a plain mention below it.
+/// them by default. Every title mention alone reaches it, except a mark that is an
+/// ordinary word on goods of other classes; referential use or an authorised seller
+/// take a plain mention below it.
 pub const SUSPECT_THRESHOLD: f64 = 0.5;
 
 /// The mark's name, written as registered: a use of the mark, most often by a
 /// reseller, worth a reviewer's look but not proof.
 pub const W_TITLE_EXACT: f64 = 0.6;
+/// The mark's name as written when the name is also an ordinary word ("Case",
+/// "Apple", "Shell"), or its inflection or misspelling (then the weight of the
+/// misspelling if lower), on goods of none of the mark's Nice classes: the title
+/// means the thing, not the brand, so the mention alone stays below the suspect
+/// threshold; a declared brand, a code word, a low price or a photo lifts it.
+pub const W_TITLE_ORDINARY_WORD: f64 = 0.3;
+/// The same when the goods are not known (the mark has no classes, or no word of the
+/// listing names goods): at the suspect threshold, below a coined name's
+/// [`W_TITLE_EXACT`]. Requiring agreeing goods instead left 22 % (Walmart-Amazon)
+/// and 60 % (Amazon-Google: Adobe, Apple) of exact mentions below the threshold in
+/// the evaluation, whose registry has no classes (EVALUATION.md, "Calibration").
+/// On goods of the mark's classes the mention weighs [`W_TITLE_EXACT`].
+pub const W_TITLE_ORDINARY_WORD_UNKNOWN: f64 = 0.5;
 /// A registered alias (another script, a short form) or its pinyin, as written.
 pub const W_TITLE_ALIAS: f64 = 0.6;
 /// The mark disguised: look-alike letters, leetspeak, full-width forms, invisible
@@ -207,6 +222,12 @@ impl Scorer {
     /// Indexes `marks` for matching.
     pub fn new(marks: Vec<Mark>, rates: Rates) -> Scorer {
         let matcher = Matcher::new(&marks);
+        Scorer::with_matcher(marks, rates, matcher)
+    }
+
+    /// A scorer with a title matcher built elsewhere (other known brands, some
+    /// rules switched off) from the same `marks`.
+    pub fn with_matcher(marks: Vec<Mark>, rates: Rates, matcher: Matcher) -> Scorer {
         Scorer {
             marks,
             matcher,
@@ -234,11 +255,50 @@ impl Scorer {
     /// for the mark at the given index of [`Scorer::marks`].
     pub fn score_with(&self, listing: &Listing, extra: &[(usize, Signal)]) -> Vec<Finding> {
         let folded = fold(&listing.title);
-        let matches = self.matcher.find_folded(&listing.title, &folded);
-        let brand_matches = match listing.brand.as_deref() {
-            Some(b) if !b.trim().is_empty() => self.matcher.find(b),
-            _ => Vec::new(),
+        let declared = listing.brand.as_deref().filter(|b| !b.trim().is_empty());
+        let mut brand_matches = declared.map(|b| self.matcher.find(b)).unwrap_or_default();
+        // Every mention first, misspellings of other brands included: the code words
+        // decide below whether those are excused, and are read only when needed.
+        let all = ListingContext {
+            declared_brand: None,
+            code_words: true,
         };
+        let mut matches = self.matcher.find_in_context(&listing.title, &folded, &all);
+        if matches.is_empty() && brand_matches.is_empty() && extra.is_empty() {
+            return Vec::new();
+        }
+        let mut code_words = self.context.code_words(&listing.title, &folded);
+        if let Some(d) = &listing.description {
+            for w in self.context.code_words(d, &fold(d)) {
+                if !code_words.iter().any(|c| c.word == w.word) {
+                    code_words.push(w);
+                }
+            }
+        }
+        // A declared brand that is only a misspelling of a mark names another brand
+        // ("Metra" is not Metro), and so does a title word spelt like it, unless the
+        // listing speaks of imitations.
+        if code_words.is_empty() {
+            brand_matches.retain(|m| m.kind != MatchKind::Fuzzy);
+            let other = declared.filter(|_| brand_matches.is_empty());
+            self.matcher
+                .excuse_other_brands(&folded, &mut matches, other);
+        }
+        // The goods the listing sells, against each mark's Nice classes: a
+        // misspelling on goods the mark is not registered for is another name.
+        let goods = if matches
+            .iter()
+            .any(|m| !self.marks[m.mark].classes.is_empty())
+        {
+            let texts = [listing.category.as_deref(), Some(listing.title.as_str())];
+            nice::classes_of(texts.into_iter().flatten())
+        } else {
+            Vec::new()
+        };
+        matches.retain(|m| {
+            m.kind != MatchKind::Fuzzy
+                || nice::fit(&goods, &self.marks[m.mark].classes) != ClassFit::Disagrees
+        });
         let mut marks: Vec<usize> = matches
             .iter()
             .chain(&brand_matches)
@@ -250,20 +310,13 @@ impl Scorer {
         if marks.is_empty() {
             return Vec::new();
         }
-        let mut code_words = self.context.code_words(&listing.title, &folded);
-        if let Some(d) = &listing.description {
-            for w in self.context.code_words(d, &fold(d)) {
-                if !code_words.iter().any(|c| c.word == w.word) {
-                    code_words.push(w);
-                }
-            }
-        }
         let referential = self.context.referential(&folded);
         let mut findings: Vec<Finding> = marks
             .into_iter()
             .map(|mi| {
                 let evidence = TitleEvidence {
                     listing,
+                    goods: nice::fit(&goods, &self.marks[mi].classes),
                     title_matches: matches.iter().filter(|m| m.mark == mi).collect(),
                     brand_declared: brand_matches.iter().any(|m| m.mark == mi),
                     code_words: &code_words,
@@ -365,7 +418,7 @@ impl Scorer {
         let best = ev
             .title_matches
             .iter()
-            .map(|m| (self.title_signal(mark, &ev.listing.title, m), *m))
+            .map(|m| (self.title_signal(mark, &ev.listing.title, m, ev.goods), *m))
             .max_by(|a, b| {
                 a.0.weight
                     .total_cmp(&b.0.weight)
@@ -453,7 +506,7 @@ impl Scorer {
         }
     }
 
-    fn title_signal(&self, mark: &Mark, title: &str, m: &TitleMatch) -> Signal {
+    fn title_signal(&self, mark: &Mark, title: &str, m: &TitleMatch, goods: ClassFit) -> Signal {
         let term = self.matcher.term(m.term);
         let written = sanitize(&title[m.start..m.end]);
         let how = if m.evasions.is_empty() {
@@ -465,13 +518,20 @@ impl Scorer {
             (MatchKind::Fuzzy, _) => {
                 let t = ((m.similarity as f64 - 0.75) / 0.25).clamp(0.0, 1.0);
                 let plural = if m.edits == 1 { "" } else { "s" };
+                let mut weight =
+                    round3(W_TITLE_FUZZY_MIN + t * (W_TITLE_FUZZY_MAX - W_TITLE_FUZZY_MIN));
+                // An inflection or misspelling of an ordinary word ("shells") is the
+                // word as often as the mark: not a suspect on its own.
+                if self.matcher.is_ordinary_word(m.term) {
+                    weight = weight.min(ordinary_word_weight(goods));
+                }
                 Signal {
                     kind: SignalKind::TitleFuzzy,
                     detail: format!(
                         "\"{written}\" ~ {} ({} edit{plural}){how}",
                         term.text, m.edits
                     ),
-                    weight: round3(W_TITLE_FUZZY_MIN + t * (W_TITLE_FUZZY_MAX - W_TITLE_FUZZY_MIN)),
+                    weight,
                     photo: None,
                 }
             }
@@ -481,6 +541,19 @@ impl Scorer {
                 weight: W_TITLE_CONFUSABLE,
                 photo: None,
             },
+            (MatchKind::Exact, TermKind::Name)
+                if self.matcher.is_ordinary_word(m.term) && goods != ClassFit::Agrees =>
+            {
+                Signal {
+                    kind: SignalKind::TitleExact,
+                    detail: format!(
+                        "\"{written}\" is the mark {}, also an ordinary word",
+                        mark.name
+                    ),
+                    weight: ordinary_word_weight(goods),
+                    photo: None,
+                }
+            }
             (MatchKind::Exact, TermKind::Name) => Signal {
                 kind: SignalKind::TitleExact,
                 detail: format!("\"{written}\" is the mark {}", mark.name),
@@ -537,6 +610,8 @@ struct TitleEvidence<'a> {
     title_matches: Vec<&'a TitleMatch>,
     brand_declared: bool,
     code_words: &'a [CodeWord],
+    /// The listing's goods against the mark's Nice classes.
+    goods: ClassFit,
     referential: &'a [Referential],
     extra: Vec<&'a Signal>,
 }
@@ -577,6 +652,15 @@ fn short_path(path: &str) -> String {
     let parts: Vec<&str> = path.rsplit(['/', '\\']).take(2).collect();
     let short: Vec<&str> = parts.into_iter().rev().collect();
     sanitize(&short.join("/"))
+}
+
+/// The weight of a mark that is an ordinary word, by what the listing's goods say.
+fn ordinary_word_weight(goods: ClassFit) -> f64 {
+    match goods {
+        ClassFit::Agrees => W_TITLE_EXACT,
+        ClassFit::Disagrees => W_TITLE_ORDINARY_WORD,
+        ClassFit::Unknown => W_TITLE_ORDINARY_WORD_UNKNOWN,
+    }
 }
 
 fn round3(x: f64) -> f64 {
@@ -628,6 +712,59 @@ mod tests {
             title: title.into(),
             ..Listing::default()
         }
+    }
+
+    fn classed(name: &str, classes: &[u8]) -> Mark {
+        Mark {
+            id: name.to_lowercase(),
+            name: name.into(),
+            classes: classes.to_vec(),
+            ..Mark::default()
+        }
+    }
+
+    #[test]
+    fn a_mark_that_is_an_ordinary_word_needs_its_goods() {
+        let s = Scorer::new(vec![classed("Shell", &[4])], Rates::default());
+        // On other goods: found, below the suspect threshold.
+        let f = s.score(&listing("Shell leather wallet"));
+        assert_eq!(f[0].score, W_TITLE_ORDINARY_WORD);
+        // Goods unknown: at the threshold, below a coined name.
+        let f = s.score(&listing("Shell 6208 walnut"));
+        assert_eq!(f[0].score, W_TITLE_ORDINARY_WORD_UNKNOWN);
+        // On goods of the mark's class it is the mark.
+        let f = s.score(&listing("Shell motor oil 5W-30"));
+        assert_eq!(f[0].score, W_TITLE_EXACT);
+        // Its plural is found, weighed like the word; on other goods it is dropped
+        // as any misspelling is.
+        let f = s.score(&listing("sea shells 6208"));
+        assert_eq!(f[0].score, W_TITLE_ORDINARY_WORD_UNKNOWN);
+        assert!(s.score(&listing("sea shells wall art poster")).is_empty());
+        // A mark that is a product noun loses its plural altogether.
+        let s = Scorer::new(vec![classed("Case", &[8])], Rates::default());
+        assert!(s.score(&listing("jewel cases, 12 pack")).is_empty());
+    }
+
+    #[test]
+    fn a_misspelling_on_goods_of_other_classes_is_another_name() {
+        let s = Scorer::new(vec![classed("Kinetix", &[25])], Rates::default());
+        assert!(s.score(&listing("Kinettix speaker cable")).is_empty());
+        assert_eq!(s.score(&listing("Kinettix running shoes")).len(), 1);
+        // Goods unknown: the misspelling counts.
+        assert_eq!(s.score(&listing("Kinettix 3000")).len(), 1);
+        // Written as registered, any goods.
+        assert_eq!(s.score(&listing("Kinetix speaker cable")).len(), 1);
+    }
+
+    #[test]
+    fn a_declared_brand_spelt_like_the_title_word_is_another_brand() {
+        let s = Scorer::new(vec![classed("Kinetix", &[])], Rates::default());
+        let mut l = listing("Kinetex 70-1721 wiring harness");
+        l.brand = Some("Kinetex".into());
+        assert!(s.score(&l).is_empty());
+        // With a counterfeit code word the misspelling counts again.
+        l.title = "Kinetex replica wiring harness".into();
+        assert_eq!(s.score(&l).len(), 1);
     }
 
     #[test]

@@ -42,7 +42,20 @@
 //!   names are coined by prefixing (i+Phone, e+Bay), typos and dnstwist's families do
 //!   not add letters in front;
 //! * it would shorten a four-letter mark to three letters;
-//! * the word is itself an exact mention of another registered term.
+//! * the word is itself an exact mention of another registered term;
+//! * the word spells a *known other brand* ([`brands`](super::brands): simple-icons'
+//!   brand names, the listing's declared brand, names learnt in review), unless the
+//!   listing carries counterfeit code words. One edit from a mark lie the names of
+//!   many real companies ("Metra" and Metro); nothing in the word tells them from a
+//!   disguise, what is known about the word does. Exact and look-alike mentions are
+//!   never excused;
+//! * the mark is one ordinary English word ("Case", "Shell", "Apple") or ordinary
+//!   words ending in a product noun of the Nice classification ("Camera Bag"), and
+//!   the title word is its plural: that is the word ("jewel cases", "camera bags").
+//!   As written the mark is still found, and the scorer weighs it by the listing's
+//!   goods (`nice`). Misspellings that are no word ("Shwll") still count: refusing
+//!   them as well cost 8 to 19 points of recall (Adobe, Canon and Apple are ordinary
+//!   words) for 0.2 points of false matches (EVALUATION.md).
 //!
 //! Short names are crowded, so the shorter the mark, the more a misspelling must look
 //! like a slip rather than another name ([`verify_fuzzy`]). A *slip* is a letter
@@ -55,7 +68,17 @@
 //! * four-letter marks accept a swap, a doubled letter, a plural, a letter slipped in
 //!   beside its neighbouring key, or a vowel or bit-flip replacement, nothing else
 //!   ("lumix" is not Lumi, "nano" is not Namo);
-//! * a letter repeated three times or more counts as one edit ("peeerless").
+//! * a letter repeated three times or more counts as one edit ("peeerless");
+//! * a key beside the mark's first letter struck in front of it is a slip
+//!   ("sadidas", "uiphone": dnstwist's insertion family), which a different letter in
+//!   front ("vantec" for Antec) is not;
+//! * a word of four letters or more with one digit inside it (not at its end) is
+//!   read with the digit as a typo ("adi9das": the number row is next to the letters);
+//!   a digit at the end is a model or size ("ipad2"), and two digits make a model
+//!   code, which leetspeak folding handles as written.
+//!
+//! Each of these rules can be switched off ([`Rules`]) so that EVALUATION.md can give
+//! its gain in recall and its cost in false matches.
 //!
 //! These rules come from the typo model (keyboard, vowels, bits) and from what each
 //! relaxation cost in false matches on unrelated titles, checked on both halves of the
@@ -65,6 +88,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind as AcMatchKind};
 use pinyin::ToPinyin;
 use rustc_hash::FxHashMap;
 
+use super::brands::{brand_key, KnownBrands};
 use super::fuzzy::{for_each_deletion, DeletionIndex};
 use super::lexicon::{is_common_word, is_dictionary_word};
 use super::normalize::{self, describe_flags, fold, Folded, Sep, TokenKind};
@@ -117,6 +141,21 @@ pub struct Term {
     cjk: bool,
     /// Every word of the term is an ordinary English word ("Glad", "Camera Bag").
     common: bool,
+    /// Its last word is a product noun of the Nice classification ("Camera Bag").
+    generic: bool,
+}
+
+impl Term {
+    /// One ordinary English word, or ordinary words ending in a product noun
+    /// ([`Matcher::is_ordinary_word`]).
+    fn ordinary_word(&self) -> bool {
+        self.common && (self.words == 1 || self.generic)
+    }
+
+    /// Ordinary words ending in a product noun: a generic name ("Case", "Camera Bag").
+    fn generic_name(&self) -> bool {
+        self.common && self.generic
+    }
 }
 
 /// A mention of a mark found in a title.
@@ -165,6 +204,47 @@ pub struct Matcher {
     /// The words of multi-word terms (fuzzy keys): a span of several title words is
     /// looked up only when one of its words is one of these.
     multi_words: rustc_hash::FxHashSet<String>,
+    /// Brands that are not registered marks: a misspelling that spells one is that
+    /// brand ([`brands`](super::brands)).
+    known: KnownBrands,
+    rules: Rules,
+}
+
+/// The matching rules that can be switched off one by one, so that each one's gain
+/// in recall and cost in false matches can be measured (EVALUATION.md). Every rule
+/// is on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// A misspelling that spells a known other brand is that brand.
+    pub other_brands: bool,
+    /// A mark that is an ordinary word is not found in the plural.
+    pub ordinary_word_marks: bool,
+    /// A key beside the first letter struck in front of it is a typo ("sadobe").
+    pub front_slips: bool,
+    /// A word with one digit inside is read with the digit as a typo ("so9ny").
+    pub typo_digits: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            other_brands: true,
+            ordinary_word_marks: true,
+            front_slips: true,
+            typo_digits: true,
+        }
+    }
+}
+
+/// What the listing says besides its title, as far as matching the title needs it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListingContext<'a> {
+    /// The brand the page declares (schema.org `brand`), when it is not itself a
+    /// registered mark: a title word spelt as the declared brand names that brand.
+    pub declared_brand: Option<&'a str>,
+    /// The listing carries counterfeit code words ("replica", 高仿): then no
+    /// misspelling is excused as another brand's name.
+    pub code_words: bool,
 }
 
 impl std::fmt::Debug for Matcher {
@@ -177,8 +257,19 @@ impl std::fmt::Debug for Matcher {
 }
 
 impl Matcher {
-    /// Builds the indexes for `marks`.
+    /// Builds the indexes for `marks`, with the bundled list of other brands.
     pub fn new(marks: &[Mark]) -> Matcher {
+        Matcher::with_known_brands(marks, KnownBrands::bundled())
+    }
+
+    /// Builds the indexes for `marks`; a misspelling of a mark that spells one of
+    /// `known` is not reported (a registered mark's own key is never in it).
+    pub fn with_known_brands(marks: &[Mark], known: KnownBrands) -> Matcher {
+        Matcher::with_rules(marks, known, Rules::default())
+    }
+
+    /// [`Matcher::with_known_brands`] with some rules switched off.
+    pub fn with_rules(marks: &[Mark], known: KnownBrands, rules: Rules) -> Matcher {
         let mut terms = Vec::new();
         for (i, mark) in marks.iter().enumerate() {
             push_term(&mut terms, i, TermKind::Name, &mark.name);
@@ -240,7 +331,11 @@ impl Matcher {
         pairs.sort_unstable();
         pairs.dedup();
         let deletions = DeletionIndex::new(pairs);
+        let own: Vec<String> = terms.iter().map(|t| t.fkey.iter().collect()).collect();
+        let known = known.without(own.iter().map(String::as_str));
         Matcher {
+            known,
+            rules,
             terms,
             automaton,
             pattern_terms,
@@ -257,6 +352,14 @@ impl Matcher {
         &self.terms[i]
     }
 
+    /// True when term `i` is one ordinary English word ("Case", "Apple", "Shell") or
+    /// ordinary words ending in a product noun of the Nice classification ("Camera
+    /// Bag", "Toner Cartridge"): as written it names the thing as often as the mark.
+    /// Other phrases of ordinary words ("Copper Finch") are coinages.
+    pub fn is_ordinary_word(&self, i: usize) -> bool {
+        self.terms[i].ordinary_word()
+    }
+
     /// Number of terms (names, aliases, generated pinyin).
     pub fn term_count(&self) -> usize {
         self.terms.len()
@@ -271,14 +374,53 @@ impl Matcher {
 
     /// [`Matcher::find`] on a title folded already.
     pub fn find_folded(&self, title: &str, f: &Folded) -> Vec<TitleMatch> {
+        self.find_in_context(title, f, &ListingContext::default())
+    }
+
+    /// [`Matcher::find_folded`] knowing what else the listing says: a misspelling
+    /// that spells the declared brand is that brand.
+    pub fn find_in_context(
+        &self,
+        title: &str,
+        f: &Folded,
+        cx: &ListingContext<'_>,
+    ) -> Vec<TitleMatch> {
         let mut out = Vec::new();
         let mut covered = vec![false; f.tokens.len()];
         self.find_exact(title, f, &mut out, &mut covered);
         self.find_short(f, &mut out, &mut covered);
         self.find_fuzzy(f, &covered, &mut out);
+        if !cx.code_words {
+            self.excuse_other_brands(f, &mut out, cx.declared_brand);
+        }
         out.sort_by_key(|m| (m.start, m.mark, m.kind));
         out.dedup_by(|b, a| a.mark == b.mark && a.start == b.start && a.end == b.end);
         out
+    }
+
+    /// Drops the misspellings in `matches` (found in `f`) that spell a known other
+    /// brand or the listing's declared brand ([`brands`](super::brands)).
+    pub fn excuse_other_brands(
+        &self,
+        f: &Folded,
+        matches: &mut Vec<TitleMatch>,
+        declared_brand: Option<&str>,
+    ) {
+        if !self.rules.other_brands {
+            return;
+        }
+        let declared = declared_brand.map(declared_keys).unwrap_or_default();
+        let mut key = String::new();
+        matches.retain(|m| {
+            if m.kind != MatchKind::Fuzzy {
+                return true;
+            }
+            key.clear();
+            for t in m.first_token..=m.last_token {
+                key.push_str(f.fkey_of(t));
+            }
+            !(self.known.contains(&key) || declared.contains(&key))
+        });
     }
 
     fn find_exact(&self, title: &str, f: &Folded, out: &mut Vec<TitleMatch>, covered: &mut [bool]) {
@@ -510,14 +652,23 @@ impl Matcher {
             for last in first..(first + 3).min(f.tokens.len()) {
                 let t = &f.tokens[last];
                 // Leetspeak is recognised as written, not with typos on top: model
-                // numbers ("ci10") read as leet too often.
+                // numbers ("ci10") read as leet too often. A word of four letters or
+                // more with one digit in it is read with the digit as a typo (a key
+                // of the number row struck with its neighbour: "so9ny", "ad1das").
+                let one_digit = self.rules.typo_digits
+                    && t.flags & normalize::FLAG_LEET != 0
+                    && typo_digit(f.plain_of(last));
                 if t.kind != TokenKind::Word
-                    || t.flags & normalize::FLAG_LEET != 0
+                    || (t.flags & normalize::FLAG_LEET != 0 && !one_digit)
                     || (last > first && t.sep_before == Sep::None)
                 {
                     break;
                 }
-                span.extend(f.fkey_of(last).chars());
+                if one_digit {
+                    span.extend(f.plain_of(last).chars());
+                } else {
+                    span.extend(f.fkey_of(last).chars());
+                }
                 let len = span.len();
                 // A word matched exactly is not misspelt, but may begin a misspelt
                 // multi-word mark ("griffin technologys").
@@ -550,7 +701,7 @@ impl Matcher {
                     if pieces > 1 && !words_close(f, first, last, term) {
                         continue;
                     }
-                    if let Some(edits) = verify_fuzzy(&span, term) {
+                    if let Some(edits) = verify_fuzzy(&span, term, self.rules.front_slips) {
                         let tf = &f.tokens[first];
                         let tl = &f.tokens[last];
                         let longer = len.max(term.fkey.len()) as f32;
@@ -602,6 +753,11 @@ impl Matcher {
             Some((stem.len(), *self.by_fkey.get(&key)?.first()?))
         })?;
         let term = &self.terms[ti as usize];
+        // The plural of a mark that is a product noun is the product ("jewel cases",
+        // "camera bags"); of other words it is the mark ("adobes").
+        if term.generic_name() && self.rules.ordinary_word_marks {
+            return None;
+        }
         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
         let edits = n - stem_len;
         Some(TitleMatch {
@@ -619,6 +775,18 @@ impl Matcher {
     }
 }
 
+/// The keys a declared brand names: the whole name and each of its words of four
+/// characters or more ("Metra Electronics" names "metra" and "metraelectronics").
+fn declared_keys(brand: &str) -> Vec<String> {
+    let f = fold(brand);
+    let mut keys: Vec<String> = (0..f.tokens.len())
+        .map(|i| f.fkey_of(i).to_string())
+        .filter(|k| k.chars().count() >= 4)
+        .collect();
+    keys.extend(brand_key(brand));
+    keys
+}
+
 /// For a span of several title words against a multi-word term: each title word is
 /// within the edit bound of the term's word in the same place (so "microsoft crm" is
 /// not "Microsoft Corp").
@@ -634,7 +802,7 @@ fn words_close(f: &Folded, first: usize, last: usize, term: &Term) -> bool {
 }
 
 /// The edit distance of `span` to `term` when it is an acceptable misspelling.
-fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
+fn verify_fuzzy(span: &[char], term: &Term, front_slips: bool) -> Option<usize> {
     let tk = &term.fkey[..];
     let k = max_edits(tk.len());
     let (ls, lt) = (span.len(), tk.len());
@@ -646,8 +814,11 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
         return None;
     }
     // A different letter added in front makes a different coinage ("vantec" is not
-    // Antec); a doubled first letter is a typo ("aadobe").
-    if ls == lt + 1 && span[1..] == tk[..] && span[0] != tk[0] {
+    // Antec); a doubled first letter is a typo ("aadobe"), and so is a key beside
+    // the first letter struck with it ("sadobe", "1iphone": dnstwist's insertion).
+    let front_slip =
+        front_slips && ls == lt + 1 && span[1..] == tk[..] && adjacent_keys(span[0], tk[0]);
+    if ls == lt + 1 && span[1..] == tk[..] && span[0] != tk[0] && !front_slip {
         return None;
     }
     // Up to eight letters, the first letter stays: names that differ in their first
@@ -661,7 +832,7 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
             && span[1..] == tk[1..]
             && (adjacent_keys(span[0], tk[0]) || vowels(span[0], tk[0]));
         let dropped = ls + 1 == lt && span[..] == tk[1..];
-        if !(swapped || (lt >= 5 && (slipped || dropped))) {
+        if !(swapped || front_slip || (lt >= 5 && (slipped || dropped))) {
             return None;
         }
     }
@@ -690,6 +861,15 @@ fn verify_fuzzy(span: &[char], term: &Term) -> Option<usize> {
     (edits <= k).then_some(edits)
 }
 
+/// True when `plain` (a token's plain form) is four letters or more with exactly one
+/// digit among them, not at its end (a trailing digit is a model or size: "ipad2").
+fn typo_digit(plain: &str) -> bool {
+    let b = plain.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let letters = b.iter().filter(|c| c.is_ascii_lowercase()).count();
+    digits == 1 && letters >= 4 && letters + 1 == b.len() && !b[b.len() - 1].is_ascii_digit()
+}
+
 /// Up to this length a misspelling keeps the mark's first letter.
 const FIRST_LETTER_MAX: usize = 8;
 
@@ -712,25 +892,34 @@ fn one_bit(a: char, b: char) -> bool {
     (u32::from(a) ^ u32::from(b)).count_ones() == 1
 }
 
-/// Letters on neighbouring keys of a QWERTY keyboard. Written here because the
-/// question is three rows of letters; a keyboard-layout crate would bring far more.
+/// Neighbouring keys, letters and digits, on a QWERTY, QWERTZ or AZERTY keyboard:
+/// dnstwist's keyboard tables (`data/glyphs/dnstwist.tsv`), from which its insertion
+/// and replacement families draw. Symmetric: each table lists a key's neighbours.
+static KEYBOARD: std::sync::LazyLock<rustc_hash::FxHashSet<(char, char)>> =
+    std::sync::LazyLock::new(|| {
+        let mut pairs = rustc_hash::FxHashSet::default();
+        for line in include_str!("../../data/glyphs/dnstwist.tsv").lines() {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let [key, near, table] = cols[..] else {
+                continue;
+            };
+            if !matches!(table, "qwerty" | "qwertz" | "azerty") {
+                continue;
+            }
+            let Some(k) = key.chars().next() else {
+                continue;
+            };
+            for n in near.chars() {
+                pairs.insert((k, n));
+                pairs.insert((n, k));
+            }
+        }
+        pairs
+    });
+
+/// True when `a` and `b` are neighbouring keys on one of dnstwist's keyboards.
 fn adjacent_keys(a: char, b: char) -> bool {
-    const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
-    let pos = |c: char| {
-        ROWS.iter()
-            .enumerate()
-            .find_map(|(r, row)| row.find(c).map(|x| (r, x)))
-    };
-    let (Some((ra, xa)), Some((rb, xb))) = (pos(a), pos(b)) else {
-        return false;
-    };
-    // Each row sits half a key to the right of the one above it: the key at `x`
-    // touches keys `x` and `x + 1` of the row above.
-    match ra.cmp(&rb) {
-        std::cmp::Ordering::Equal => xa.abs_diff(xb) == 1,
-        std::cmp::Ordering::Greater => ra - rb == 1 && (xb == xa || xb == xa + 1),
-        std::cmp::Ordering::Less => rb - ra == 1 && (xa == xb || xa == xb + 1),
-    }
+    KEYBOARD.contains(&(a, b))
 }
 
 /// True when `long` is `short` with one letter inserted beside a letter on a
@@ -797,6 +986,9 @@ fn term_from(f: &Folded, mark: usize, kind: TermKind, text: &str) -> Option<Term
         .collect();
     let short = !cjk && key_chars <= 3;
     let common = !cjk && (0..f.tokens.len()).all(|i| is_common_word(f.plain_of(i)));
+    let generic = common
+        && !f.tokens.is_empty()
+        && !super::nice::classes_of([f.plain_of(f.tokens.len() - 1)]).is_empty();
     Some(Term {
         mark,
         kind,
@@ -810,6 +1002,7 @@ fn term_from(f: &Folded, mark: usize, kind: TermKind, text: &str) -> Option<Term
         short,
         cjk,
         common,
+        generic,
     })
 }
 
@@ -978,6 +1171,91 @@ mod tests {
     }
 
     #[test]
+    fn a_misspelling_that_is_another_known_brand_is_that_brand() {
+        let marks = vec![
+            mark("kinetix", "Kinetix", &[]),
+            mark("altrex", "Altrex", &[]),
+        ];
+        let known = KnownBrands::empty().with_names(["Kinetex", "Alterex"]);
+        let m = Matcher::with_known_brands(&marks, known);
+        assert!(m.find("Kinetex 70-1721 wiring harness").is_empty());
+        assert!(m.find("alterex task chair").is_empty());
+        // Other misspellings, exact mentions and look-alikes still count.
+        assert_eq!(m.find("Kinettix harness")[0].kind, MatchKind::Fuzzy);
+        assert_eq!(m.find("Altrex ladder")[0].kind, MatchKind::Exact);
+        assert_eq!(m.find("Кinetix harness")[0].kind, MatchKind::Confusable);
+        // A known brand that is a registered mark is that mark.
+        let known = KnownBrands::empty().with_names(["Kinettix", "Kinetix"]);
+        let m = Matcher::with_known_brands(&marks, known);
+        assert!(m.find("Kinettix harness").is_empty());
+        assert_eq!(m.find("Kinetix harness").len(), 1);
+    }
+
+    #[test]
+    fn the_declared_brand_names_the_title_word_spelt_like_it() {
+        let marks = vec![mark("kinetix", "Kinetix", &[])];
+        let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
+        let title = "Kinetex 70-1721 wiring harness";
+        let f = fold(title);
+        let declared = ListingContext {
+            declared_brand: Some("Kinetex Electronics"),
+            code_words: false,
+        };
+        assert!(m.find_in_context(title, &f, &declared).is_empty());
+        // Code words in the listing: no excuse.
+        let suspicious = ListingContext {
+            code_words: true,
+            ..declared
+        };
+        assert_eq!(m.find_in_context(title, &f, &suspicious).len(), 1);
+        assert_eq!(m.find(title).len(), 1);
+    }
+
+    #[test]
+    fn marks_that_are_ordinary_words_are_not_inflected() {
+        let marks = vec![mark("case", "Case", &[]), mark("shell", "Shell", &[])];
+        let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
+        assert!(m.find("jewel cases, 12 pack").is_empty());
+        // The plural of a word that is no product name is found (the scorer keeps it
+        // below the suspect threshold without context).
+        assert_eq!(m.find("shells and sand").len(), 1);
+        // A misspelling that is no word is still the mark's.
+        assert_eq!(m.find("Shwll oil").len(), 1);
+        let m2 = Matcher::with_known_brands(&[mark("cb", "Camera Bag", &[])], KnownBrands::empty());
+        assert!(m2.find("digital camera bags").is_empty());
+        let m3 =
+            Matcher::with_known_brands(&[mark("cf", "Copper Finch", &[])], KnownBrands::empty());
+        assert_eq!(m3.find("copper finches").len(), 1);
+        // As written they are still found (the scorer weighs them).
+        assert_eq!(m.find("Case knife")[0].kind, MatchKind::Exact);
+        // Switched off, the plural counts again.
+        let rules = Rules {
+            ordinary_word_marks: false,
+            ..Rules::default()
+        };
+        let m = Matcher::with_rules(&marks, KnownBrands::empty(), rules);
+        assert_eq!(m.find("jewel cases").len(), 1);
+    }
+
+    #[test]
+    fn a_key_beside_the_first_letter_struck_in_front_is_a_typo() {
+        assert_eq!(ids("sadidas shoes"), ["adidas"]);
+        assert_eq!(ids("uiphone case"), ["iphone"]);
+        // Not beside it: another coinage.
+        assert!(ids("vantec cable").is_empty());
+        assert!(ids("padidas").is_empty());
+    }
+
+    #[test]
+    fn one_digit_inside_a_word_is_a_typo() {
+        assert_eq!(ids("adi9das shoes"), ["adidas"]);
+        assert_eq!(ids("cas1io watch"), ["casio"]);
+        // Two digits, or a digit at the end, make a model code.
+        assert!(ids("ad19das").is_empty());
+        assert!(typo_digit("so9ny") && !typo_digit("sony9") && !typo_digit("s9n8y"));
+    }
+
+    #[test]
     fn short_marks_match_whole_tokens_only() {
         assert!(ids("lgx cable").is_empty());
         assert!(ids("l g monitor").is_empty());
@@ -995,7 +1273,10 @@ mod tests {
         assert!(adjacent_keys('s', 'e') && adjacent_keys('b', 'h'));
         assert!(adjacent_keys('k', 'l') && adjacent_keys('m', 'k'));
         assert!(!adjacent_keys('a', 'e') && !adjacent_keys('z', 'd'));
-        assert!(!adjacent_keys('c', 'j') && !adjacent_keys('a', '1'));
+        assert!(!adjacent_keys('c', 'j') && !adjacent_keys('a', '9'));
+        // The number row, and the AZERTY and QWERTZ neighbours of dnstwist's tables.
+        assert!(adjacent_keys('o', '0') && adjacent_keys('a', '1') && adjacent_keys('s', 'q'));
+        assert!(adjacent_keys('t', 'z'));
     }
 
     #[test]

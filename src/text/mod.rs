@@ -6,11 +6,15 @@
 //! as look-alikes or misspelt; [`lexicon`] holds the dictionary and the word lists
 //! (counterfeit code words, referential phrases) that tell a mark from a word.
 
+pub mod brands;
 pub mod context;
 pub mod fuzzy;
 pub mod lexicon;
 pub mod matcher;
+pub mod nice;
 pub mod normalize;
 
-pub use matcher::{max_edits, MatchKind, Matcher, Term, TermKind, TitleMatch};
+pub use matcher::{
+    max_edits, ListingContext, MatchKind, Matcher, Rules, Term, TermKind, TitleMatch,
+};
 pub use normalize::{fold, Folded};

@@ -8,6 +8,14 @@
 //!   letter replaced by its Unicode TR39 confusable prototype when that prototype is
 //!   ASCII (Cyrillic "а" becomes "a", Greek "ο" becomes "o"). Zero-width and bidi
 //!   control characters are dropped. The plain form is what a dictionary is asked.
+//!   Letters TR39 leaves alone are looked up in dnstwist's glyph table
+//!   (`data/glyphs/dnstwist.tsv`, the look-alikes its homoglyph fuzzer writes: "ɑ",
+//!   "ł", "ᴄ", "ƅ"), and a word written in Cyrillic or Greek letters that all have a
+//!   Latin twin, or mixing them with Latin letters, is transliterated whole
+//!   (dnstwist's Latin-to-Cyrillic table and the Greek look-alikes below: "к", "м",
+//!   "т", "κ", "η" have no ASCII prototype in TR39 because their shapes differ in
+//!   some fonts, yet "сіѕсо" and "ѕамѕunԍ" are read as Latin). A Russian or Greek
+//!   word with a letter that has no Latin twin ("для", "привет") keeps its letters.
 //! * the **key**: the plain form with leetspeak undone ("N1KE", "@didas", "Adida$")
 //!   when the token has at least two letters, and the look-alike pairs that survive
 //!   plain folding merged: `l`/`i`/`1`/`|`/`!` to `i`, `0` to `o`, `rn` to `m`, `vv`
@@ -220,6 +228,12 @@ fn class_of(c: char) -> Class {
 /// Folds each character of `text` into zero or more units.
 fn units(text: &str) -> Vec<Unit> {
     let mut out = Vec::with_capacity(text.len());
+    let words = if text.is_ascii() {
+        Vec::new()
+    } else {
+        look_alike_words(text)
+    };
+    let mut w = 0;
     for (start, c) in text.char_indices() {
         let end = (start + c.len_utf8()) as u32;
         let start = start as u32;
@@ -256,12 +270,130 @@ fn units(text: &str) -> Vec<Unit> {
             }
             continue;
         }
-        fold_non_ascii(c, start, end, &mut out);
+        while words.get(w).is_some_and(|&(_, e)| e <= start as usize) {
+            w += 1;
+        }
+        let in_word = words
+            .get(w)
+            .is_some_and(|&(s, e)| s <= start as usize && (start as usize) < e);
+        fold_non_ascii(c, start, end, in_word, &mut out);
     }
     out
 }
 
-fn fold_non_ascii(c: char, start: u32, end: u32, out: &mut Vec<Unit>) {
+/// The look-alike tables of dnstwist (see `data/glyphs/`): for each glyph, the Latin
+/// letters it imitates and whether it is a Cyrillic letter (used only inside a
+/// look-alike word) or another Latin-like glyph (used everywhere).
+static GLYPHS: std::sync::LazyLock<rustc_hash::FxHashMap<char, (&'static str, bool)>> =
+    std::sync::LazyLock::new(|| {
+        let mut map = rustc_hash::FxHashMap::default();
+        for line in include_str!("../../data/glyphs/dnstwist.tsv").lines() {
+            let mut cols = line.split('\t');
+            let (Some(g), Some(letters), Some(table)) = (cols.next(), cols.next(), cols.next())
+            else {
+                continue;
+            };
+            let mut gc = g.chars();
+            let (Some(c), None) = (gc.next(), gc.next()) else {
+                continue;
+            };
+            if c.is_ascii() || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+                continue;
+            }
+            match table {
+                "unicode" => {
+                    map.entry(c).or_insert((letters, false));
+                }
+                "cyrillic" => {
+                    map.insert(c, (letters, true));
+                }
+                _ => {}
+            }
+        }
+        for &(c, l) in GREEK_LOOK_ALIKES {
+            map.insert(c, (l, true));
+        }
+        map
+    });
+
+/// Small Greek letters whose shape reads as a Latin letter in common fonts (the
+/// capitals mostly have TR39 prototypes already). Written here from the Greek
+/// alphabet; dnstwist has no Greek table.
+const GREEK_LOOK_ALIKES: &[(char, &str)] = &[
+    ('α', "a"),
+    ('β', "b"),
+    ('γ', "y"),
+    ('ε', "e"),
+    ('η', "n"),
+    ('ι', "i"),
+    ('κ', "k"),
+    ('μ', "u"),
+    ('ν', "v"),
+    ('ο', "o"),
+    ('ρ', "p"),
+    ('τ', "t"),
+    ('υ', "u"),
+    ('χ', "x"),
+    ('ω', "w"),
+];
+
+/// Cyrillic and Greek blocks: letters transliterated only inside a look-alike word.
+fn is_cyrillic_or_greek(c: char) -> bool {
+    matches!(c as u32, 0x0370..=0x03FF | 0x0400..=0x052F | 0x1F00..=0x1FFF)
+}
+
+/// True when `c` (Cyrillic or Greek) has a Latin twin: a TR39 ASCII prototype of
+/// itself or its capital, or an entry of the look-alike tables.
+fn has_latin_twin(c: char) -> bool {
+    // The letter without its accents ("ῲ" is "ω" with two marks), as folding sees it.
+    let base = c.nfkd().find(|d| !is_combining_mark(*d)).unwrap_or(c);
+    let small = base.to_lowercase().next().unwrap_or(base);
+    let c = base;
+    GLYPHS.contains_key(&small)
+        || ascii_prototype(c).is_some()
+        || ascii_prototype(small).is_some()
+        || c.to_uppercase()
+            .next()
+            .is_some_and(|u| ascii_prototype(u).is_some())
+}
+
+/// Byte ranges of the words of `text` to transliterate whole: a run of letters that
+/// holds Cyrillic or Greek letters and either Latin letters too or only Cyrillic and
+/// Greek letters that all have a Latin twin.
+fn look_alike_words(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let (mut foreign, mut latin, mut untwinned) = (false, false, false);
+    let mut close = |s: Option<usize>, e: usize, f: bool, l: bool, u: bool| {
+        if let Some(s) = s {
+            if f && (l || !u) {
+                out.push((s, e));
+            }
+        }
+    };
+    for (i, c) in text.char_indices() {
+        let part = c.is_alphanumeric() || is_combining_mark(c) || is_invisible(c);
+        if !part {
+            close(start.take(), i, foreign, latin, untwinned);
+            continue;
+        }
+        if start.is_none() {
+            start = Some(i);
+            (foreign, latin, untwinned) = (false, false, false);
+        }
+        let base = c.nfkd().find(|d| !is_combining_mark(*d)).unwrap_or(c);
+        if base.is_ascii_alphabetic() {
+            latin = true;
+        } else if is_cyrillic_or_greek(base) && base.is_alphabetic() {
+            foreign = true;
+            untwinned |= !has_latin_twin(c);
+        }
+    }
+    close(start, text.len(), foreign, latin, untwinned);
+    out
+}
+
+fn fold_non_ascii(c: char, start: u32, end: u32, in_look_alike: bool, out: &mut Vec<Unit>) {
     let mut decomposed = false;
     let mut flags = 0;
     let mut buf = [char::default(); 8];
@@ -299,6 +431,20 @@ fn fold_non_ascii(c: char, start: u32, end: u32, out: &mut Vec<Unit>) {
                     });
                 }
                 continue;
+            }
+            if let Some(&(letters, cyrillic)) = GLYPHS.get(&small) {
+                if !cyrillic || in_look_alike {
+                    for p in letters.chars() {
+                        out.push(Unit {
+                            c: p,
+                            class: Class::Letter,
+                            start,
+                            end,
+                            flags: flags | FLAG_HOMOGLYPH,
+                        });
+                    }
+                    continue;
+                }
             }
         }
         for l in d.to_lowercase() {
@@ -598,6 +744,28 @@ mod tests {
         assert_eq!(key_of("Коrvello ТRЕVАLLIОN"), "korveiiotrevaiiion");
         assert_eq!(keys("Аdidas NІKЕ"), ["adidas", "nike"]);
         assert_ne!(f.tokens[0].flags & FLAG_HOMOGLYPH, 0);
+    }
+
+    #[test]
+    fn dnstwist_glyphs_fold_to_latin() {
+        // Latin-extended and IPA look-alikes without a TR39 prototype or a
+        // decomposition.
+        assert_eq!(key_of("ɑdidɑs"), "adidas");
+        assert_eq!(key_of("Ƅose"), "bose");
+        let f = fold("ɑdidɑs");
+        assert_ne!(f.tokens[0].flags & FLAG_HOMOGLYPH, 0);
+    }
+
+    #[test]
+    fn words_in_cyrillic_look_alikes_are_transliterated_whole() {
+        // Every letter Cyrillic, each with a Latin twin (к, м, т have no TR39
+        // prototype).
+        assert_eq!(key_of("ѕамѕunԍ"), "samsung");
+        assert_eq!(key_of("коdак"), "kodak");
+        assert_eq!(key_of("ηικε"), "nike");
+        // A Russian word with letters that have no Latin twin keeps them.
+        assert!(key_of("мир").starts_with("ми"), "{}", key_of("мир"));
+        assert!(key_of("привет").contains("ив"), "{}", key_of("привет"));
     }
 
     #[test]
