@@ -268,7 +268,18 @@ fn fetch_images_matches_a_served_copy_of_a_reference_photo() {
             .unwrap()
     };
     let page = get(&format!("/findings/{id}")).text().unwrap();
-    assert!(page.contains(&format!("src=\"{url}\"")), "{page}");
+    // The photo as kept when it was fetched, served by the service itself (the
+    // reviewer's browser asks nothing of the shop), not the shop's URL.
+    assert!(!page.contains(&format!("src=\"{url}\"")), "{page}");
+    let kept = page
+        .split("src=\"/photos/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no kept photo on the page: {page}"));
+    let photo = get(&format!("/photos/{kept}"));
+    assert_eq!(photo.status(), 200);
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+    assert!(image::load_from_memory(&photo.bytes().unwrap()).is_ok());
     assert!(page.contains("src=\"/marks/zentrix/image?n=0\""), "{page}");
     let image = get("/marks/zentrix/image?n=0");
     assert_eq!(image.status(), 200);
