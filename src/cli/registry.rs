@@ -116,7 +116,7 @@ fn import(global: &Global, registry: &Registry, paths: &[PathBuf]) -> anyhow::Re
             }
             Err(err) => {
                 failed += 1;
-                eprintln!("error: {}", chain(err));
+                eprintln!("error: {}", markhound::photos::error_chain(err));
             }
         }
     }
@@ -131,17 +131,6 @@ fn import(global: &Global, registry: &Registry, paths: &[PathBuf]) -> anyhow::Re
         return Ok(Outcome::Failure);
     }
     Ok(Outcome::Success)
-}
-
-/// An error and its causes, as `main` prints them (`{:#}`).
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut messages = Vec::new();
-    let mut source = Some(err);
-    while let Some(err) = source {
-        messages.push(err.to_string());
-        source = err.source();
-    }
-    messages.join(": ")
 }
 
 fn list(registry: &Registry, json: bool) -> anyhow::Result<Outcome> {

@@ -10,6 +10,7 @@
 mod loaders;
 mod report;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use loaders::{KeptThumbnails, Sources};
@@ -194,7 +195,7 @@ impl Pipeline {
         let count = pending.len();
         // In batches, so that memory stays bounded on a large store.
         for chunk in pending.chunks(1024) {
-            let matched: Vec<Matched> = chunk
+            let mut matched: HashMap<String, Matched> = chunk
                 .par_iter()
                 .map(|stored| {
                     // The thumbnails are already kept; only their hashes are new.
@@ -203,7 +204,8 @@ impl Pipeline {
                         thumbnails: false,
                         ..self.keep
                     };
-                    self.matched_keeping(&stored.listing, Some(&kept), keep)
+                    let m = self.matched_keeping(&stored.listing, Some(&kept), keep);
+                    (stored.listing.id.clone(), m)
                 })
                 .collect();
             let incoming: Vec<Incoming> = chunk
@@ -214,9 +216,12 @@ impl Pipeline {
                     body: None,
                 })
                 .collect();
-            let mut matched = matched.into_iter();
-            let scored = store.score(incoming, self.registry_version, |_| {
-                matched.next().unwrap_or_default()
+            // Each listing takes its own answer, by id; one written meanwhile by
+            // another writer is matched again without photos.
+            let scored = store.score(incoming, self.registry_version, |l| {
+                matched
+                    .remove(&l.id)
+                    .unwrap_or_else(|| self.matched(l, false))
             })?;
             store.store(scored, |l| self.matched(l, false), actor)?;
         }
