@@ -25,3 +25,15 @@ pub mod scoring;
 pub mod server;
 pub mod store;
 pub mod text;
+
+/// An error and its causes, joined by `: `.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

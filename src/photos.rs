@@ -254,17 +254,7 @@ pub fn thumbnail(image: &DynamicImage) -> Option<Vec<u8>> {
     }
 }
 
-/// An error and its causes, joined by `: `.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use crate::error_chain;
 
 #[cfg(test)]
 mod tests {

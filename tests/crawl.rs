@@ -395,6 +395,58 @@ fn the_ssrf_guard_refuses_a_redirect_to_loopback() {
 }
 
 #[test]
+fn a_redirect_outside_the_crawled_site_is_not_followed() {
+    let other = Site::start(|_, _| Reply::html(product("elsewhere", "Other shop")));
+    let target = other.url("/item/1");
+    let site = Site::start(move |path, _| match path {
+        "/" => Reply::html(r#"<a href="/go">go</a>"#),
+        "/go" => Reply::status(301).header("location", target.clone()),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let out = ws.run(&["crawl", &site.url("/"), "--allow-private"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("outside the pages this crawl may fetch"),
+        "{err}"
+    );
+    assert_eq!(site.hits("/go"), 1);
+    assert!(other.requests().is_empty(), "the redirect was followed");
+    assert!(export(&ws).is_empty());
+}
+
+#[test]
+fn proxy_variables_do_not_bypass_the_address_guard() {
+    // A "proxy" that would happily fetch anything: it must never be asked.
+    let proxy = Site::start(|_, _| Reply::html(product("leak", "Internal")));
+    let ws = Workspace::new();
+    // `localhost` resolves to loopback: the guarded resolver must see the name.
+    let target = format!("http://localhost:{}/", proxy.addr.port());
+    let proxy_url = proxy.url("");
+    let out = ws
+        .cmd()
+        .args(["crawl", &target])
+        .env("HTTP_PROXY", &proxy_url)
+        .env("http_proxy", &proxy_url)
+        .env("ALL_PROXY", &proxy_url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("refused"), "{err}");
+    assert!(proxy.requests().is_empty(), "the proxy variable was used");
+    assert!(export(&ws).is_empty());
+    // An explicit --proxy is used, and the log says the guard is now its job.
+    let out = ws.run(&["crawl", "http://shop.invalid/", "--proxy", &proxy_url]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("refusing private and loopback addresses is its job"),
+        "{err}"
+    );
+    assert!(!proxy.requests().is_empty(), "--proxy was not used: {err}");
+}
+
+#[test]
 fn a_crawl_killed_with_sigkill_resumes_without_refetching_or_losing_listings() {
     const N: usize = 60;
     let site = Site::start(|path, _| match path {

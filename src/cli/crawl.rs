@@ -62,6 +62,11 @@ pub struct CrawlFlags {
     /// How site owners can reach you; added to the User-Agent.
     #[arg(long, value_name = "EMAIL|URL")]
     contact: Option<String>,
+    /// Fetch every page and photo through this HTTP(S) proxy. The proxy resolves
+    /// host names, so refusing private addresses becomes its job. Without this flag
+    /// the HTTP_PROXY/HTTPS_PROXY/ALL_PROXY variables are ignored.
+    #[arg(long, value_name = "URL")]
+    proxy: Option<String>,
     /// The largest page body kept, in bytes: a longer plain body is cut, a
     /// compressed one that inflates past it is refused [default: 5242880].
     #[arg(long, value_name = "BYTES")]
@@ -86,6 +91,8 @@ struct Limits {
     contact: Option<String>,
     max_body: Option<usize>,
     strict: bool,
+    #[serde(default)]
+    proxy: Option<String>,
 }
 
 /// The sled tree and key where a crawl's limits are kept.
@@ -130,6 +137,7 @@ impl CrawlFlags {
             contact: self.contact.clone(),
             max_body: self.max_body,
             strict: self.strict,
+            proxy: self.proxy.clone(),
         }
     }
 
@@ -152,6 +160,7 @@ impl CrawlFlags {
             contact: self.contact.clone().or_else(|| earlier.contact.clone()),
             max_body: self.max_body.or(earlier.max_body),
             strict: self.strict || earlier.strict,
+            proxy: self.proxy.clone().or_else(|| earlier.proxy.clone()),
         }
     }
 
@@ -184,6 +193,7 @@ impl CrawlFlags {
         let mut fetch = FetchConfig::new(self.contact.as_deref());
         fetch.allow_private = self.allow_private;
         fetch.allow_hosts = self.allow_host.clone();
+        fetch.proxy = self.proxy.clone();
         fetch.max_body = self.max_body.unwrap_or(5 << 20).max(1024);
         let delay_scale = match std::env::var(DELAY_SCALE_ENV) {
             Ok(v) => v

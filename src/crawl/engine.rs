@@ -207,8 +207,10 @@ impl Shared {
             .await
     }
 
-    /// Fetches with retries on 429, 5xx and transient errors.
-    async fn fetch(&self, url: &Url, host: &Host) -> Result<Page, FetchError> {
+    /// Fetches with retries on 429, 5xx and transient errors. A page follows
+    /// redirects only to pages the crawl may fetch (its `allow` patterns or start
+    /// hosts); photos and robots.txt may redirect to any host the guard allows.
+    async fn fetch(&self, url: &Url, host: &Host, page: bool) -> Result<Page, FetchError> {
         let backoff: Backoff = self.config.backoff;
         let mut attempt = 0;
         loop {
@@ -219,7 +221,16 @@ impl Shared {
                     .acquire()
                     .await
                     .expect("the semaphore is never closed");
-                self.fetcher.get(url).await
+                if page {
+                    let seeds = &self.seeds;
+                    self.fetcher
+                        .get_in_scope(url, &|next| {
+                            seeds.allows(next) && !canon::looks_like_trap(next)
+                        })
+                        .await
+                } else {
+                    self.fetcher.get(url).await
+                }
             };
             let retry_in = match &result {
                 Ok(p) if is_retryable(p.status) => {
@@ -281,7 +292,10 @@ impl Shared {
             Robots::Rules(_) => return Err(format!("{url}: disallowed by robots.txt")),
             Robots::Unreachable(e) => return Err(format!("{url}: robots.txt unavailable: {e}")),
         }
-        let page = self.fetch(&url, &host).await.map_err(|e| error_chain(&e))?;
+        let page = self
+            .fetch(&url, &host, false)
+            .await
+            .map_err(|e| error_chain(&e))?;
         if !(200..300).contains(&page.status) {
             return Err(format!("{url}: HTTP {}", page.status));
         }
@@ -371,7 +385,7 @@ impl Shared {
                 )))
             }
         }
-        let page = self.fetch(&url, &host).await.map_err(|e| {
+        let page = self.fetch(&url, &host, true).await.map_err(|e| {
             let kind = match &e {
                 FetchError::Http { source, .. } if source.is_timeout() => "timeout",
                 FetchError::Http { .. } => "network error",

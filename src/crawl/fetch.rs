@@ -40,6 +40,11 @@ pub struct FetchConfig {
     /// `host:port` pairs allowed even when private (one staging server), while
     /// every other private address stays refused.
     pub allow_hosts: Vec<String>,
+    /// An HTTP(S) proxy every request goes through (`--proxy`). The proxy then
+    /// resolves names, so refusing private addresses becomes its job. Without it
+    /// the `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY` variables are ignored: a
+    /// proxy taken from the environment would silently bypass the address guard.
+    pub proxy: Option<String>,
 }
 
 impl FetchConfig {
@@ -61,6 +66,7 @@ impl FetchConfig {
             max_redirects: 5,
             allow_private: false,
             allow_hosts: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -101,6 +107,15 @@ pub enum FetchError {
         /// The cause.
         #[source]
         source: super::decode::DecodeError,
+    },
+    /// A redirect leads outside the pages the caller may fetch (a crawl's `allow`
+    /// patterns, or its start hosts).
+    #[error("{url} redirects to {to}, outside the pages this crawl may fetch")]
+    OutOfScope {
+        /// The redirecting URL.
+        url: String,
+        /// Where it redirects.
+        to: String,
     },
     /// The request took longer than [`FetchConfig::total_timeout`].
     #[error("{url}: no complete answer within {} s", limit.as_secs_f64())]
@@ -179,6 +194,16 @@ impl Fetcher {
         if !config.allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
         }
+        builder = match &config.proxy {
+            Some(proxy) => {
+                tracing::warn!(
+                    "fetching through the proxy {proxy}: it resolves host names, so \
+                     refusing private and loopback addresses is its job"
+                );
+                builder.proxy(reqwest::Proxy::all(proxy.as_str())?)
+            }
+            None => builder.no_proxy(),
+        };
         Ok(Fetcher {
             client: builder.build()?,
             config: Arc::new(config),
@@ -221,8 +246,17 @@ impl Fetcher {
     /// GETs `url`, following redirects by hand and checking every hop, within the
     /// total deadline.
     pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
+        self.get_in_scope(url, &|_| true).await
+    }
+
+    /// [`Fetcher::get`], following a redirect only to a URL `in_scope` accepts.
+    pub async fn get_in_scope(
+        &self,
+        url: &Url,
+        in_scope: &(dyn Fn(&Url) -> bool + Sync),
+    ) -> Result<Page, FetchError> {
         let limit = self.config.total_timeout;
-        tokio::time::timeout(limit, self.get_within(url))
+        tokio::time::timeout(limit, self.get_within(url, in_scope))
             .await
             .unwrap_or_else(|_| {
                 Err(FetchError::Deadline {
@@ -232,7 +266,11 @@ impl Fetcher {
             })
     }
 
-    async fn get_within(&self, url: &Url) -> Result<Page, FetchError> {
+    async fn get_within(
+        &self,
+        url: &Url,
+        in_scope: &(dyn Fn(&Url) -> bool + Sync),
+    ) -> Result<Page, FetchError> {
         let mut current = url.clone();
         let mut seen = vec![current.clone()];
         loop {
@@ -264,6 +302,12 @@ impl Fetcher {
                     return Err(FetchError::BadRedirect {
                         url: current.to_string(),
                         reason: format!("not http(s): {next}"),
+                    });
+                }
+                if !in_scope(&next) {
+                    return Err(FetchError::OutOfScope {
+                        url: current.to_string(),
+                        to: next.to_string(),
                     });
                 }
                 if seen.len() > self.config.max_redirects || seen.contains(&next) {

@@ -323,10 +323,17 @@ pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, ImageError> {
 fn read_limited(path: &Path, max_bytes: u64) -> Result<Vec<u8>, ImageError> {
     let file = std::fs::File::open(path).map_err(ImageError::Read)?;
     let meta = file.metadata().map_err(ImageError::Read)?;
-    if meta.is_dir() {
+    // A device, pipe or socket (`/dev/zero`, a FIFO) has no size to check up front
+    // and may never end: only regular files are read.
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "is a directory"
+        } else {
+            "is not a regular file"
+        };
         return Err(ImageError::Read(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            "is a directory",
+            what,
         )));
     }
     if meta.len() > max_bytes {

@@ -4,14 +4,13 @@
 //! borders) so that listing photos can be matched against them.
 
 use std::collections::HashMap;
-use std::error::Error as _;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::model::{ImageRef, ImageVariant};
-use crate::image::{decode_bytes, reference_hashes, Limits, Variant, MIN_QUALITY};
+use crate::image::{decode_bytes, read_file, reference_hashes, Limits, Variant, MIN_QUALITY};
 
 /// What reading one image file gave.
 #[derive(Debug, Clone)]
@@ -99,19 +98,13 @@ fn read_and_hash(path: &Path, limits: &Limits) -> Result<Resolved, String> {
     let canonical = path
         .canonicalize()
         .map_err(|err| format!("cannot open {shown}: {err}"))?;
-    let bytes = std::fs::read(&canonical).map_err(|err| format!("cannot read {shown}: {err}"))?;
+    // Bounded by the image limits, regular files only (never `/dev/zero` or a FIFO).
+    let bytes = read_file(&canonical, limits).map_err(|err| crate::error_chain(&err))?;
     if image::guess_format(&bytes).is_err() {
         return Err(format!("{shown} is not an image in a known format"));
     }
-    let decoded = decode_bytes(&bytes, limits).map_err(|err| {
-        let mut reason = format!("{shown}: {err}");
-        let mut source = err.source();
-        while let Some(s) = source {
-            reason.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        reason
-    })?;
+    let decoded = decode_bytes(&bytes, limits)
+        .map_err(|err| format!("{shown}: {}", crate::error_chain(&err)))?;
     let mut hashes = reference_hashes(&decoded).into_iter();
     let whole = hashes
         .next()
@@ -251,5 +244,23 @@ mod tests {
         assert!(resolve("a.png", Some("00"))
             .unwrap_err()
             .contains("SHA-256"));
+    }
+
+    #[test]
+    fn refuses_devices_and_directories_without_reading_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("folder.png")).unwrap();
+        let mut resolver = ImageResolver::new(dir.path());
+        let mut resolve = |path: &str| {
+            resolver.resolve(&mut ImageRef {
+                path: path.into(),
+                ..ImageRef::default()
+            })
+        };
+        // `/dev/zero` never ends: it must be refused at once, not read into memory.
+        let err = resolve("/dev/zero").unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = resolve("folder.png").unwrap_err();
+        assert!(err.contains("is a directory"), "{err}");
     }
 }

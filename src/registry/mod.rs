@@ -21,4 +21,6 @@ pub use import::{parse_file, parse_str, Format, ImportError};
 pub use model::{ImageRef, ImageVariant, Mark, Money, Registration};
 pub use problem::Problem;
 pub use store::{ImportSummary, Registry, RegistryError, TREE};
-pub use validate::{check_id, MAX_ID_LEN, MAX_TEXT_LEN};
+pub use validate::{
+    check_id, MAX_ALIASES, MAX_AUTHORIZED_SELLERS, MAX_ID_LEN, MAX_IMAGES, MAX_TERMS, MAX_TEXT_LEN,
+};

@@ -9,6 +9,7 @@ use walkdir::WalkDir;
 use super::export::{self, ExportFormat};
 use super::import::{parse_file, Format, ImportError};
 use super::model::Mark;
+use super::validate::MAX_TERMS;
 
 /// The sled tree holding the registry.
 pub use crate::db::trees::REGISTRY as TREE;
@@ -50,6 +51,16 @@ pub enum RegistryError {
         /// The cause.
         #[source]
         source: serde_json::Error,
+    },
+    /// The import would take the registry past [`MAX_TERMS`] names and aliases.
+    #[error(
+        "the registry would hold {terms} names and aliases; at most {max} are allowed \
+         (remove marks or aliases first)",
+        max = MAX_TERMS
+    )]
+    TooManyTerms {
+        /// Names and aliases after the import.
+        terms: usize,
     },
     /// The export could not be written.
     #[error("cannot export the registry")]
@@ -140,6 +151,7 @@ impl Registry {
     /// Stores validated marks in one atomic batch, bumping the version if anything
     /// changed, then flushes to disk.
     fn upsert(&self, marks: &[Mark]) -> Result<ImportSummary, RegistryError> {
+        self.check_terms(marks)?;
         let encoded = marks
             .iter()
             .map(|mark| {
@@ -184,6 +196,28 @@ impl Registry {
         tracing::debug!("batch applied, flushing");
         self.tree.flush()?;
         Ok(summary)
+    }
+
+    /// Refuses an import that would take the registry past [`MAX_TERMS`]: counts the
+    /// names and aliases of the stored marks the import does not replace, plus its own.
+    fn check_terms(&self, marks: &[Mark]) -> Result<(), RegistryError> {
+        let terms_of = |mark: &Mark| 1 + mark.aliases.len();
+        let incoming: usize = marks.iter().map(terms_of).sum();
+        if incoming > MAX_TERMS {
+            return Err(RegistryError::TooManyTerms { terms: incoming });
+        }
+        let replaced: std::collections::HashSet<&str> =
+            marks.iter().map(|m| m.id.as_str()).collect();
+        let mut terms = incoming;
+        for mark in self.marks()? {
+            if !replaced.contains(mark.id.as_str()) {
+                terms += terms_of(&mark);
+            }
+        }
+        if terms > MAX_TERMS {
+            return Err(RegistryError::TooManyTerms { terms });
+        }
+        Ok(())
     }
 
     /// Every mark, sorted by id.
@@ -281,6 +315,27 @@ mod tests {
             name: name.into(),
             ..Mark::default()
         }
+    }
+
+    #[test]
+    fn an_import_past_the_term_cap_is_refused_and_changes_nothing() {
+        let (_dir, registry) = temp_registry();
+        let aliases = |n: usize| (0..n).map(|i| format!("a{i}")).collect::<Vec<_>>();
+        let mut big = mark("big", "Big");
+        big.aliases = aliases(MAX_TERMS / 2 - 1);
+        registry.upsert(&[big.clone()]).unwrap();
+        let mut other = mark("other", "Other");
+        other.aliases = aliases(MAX_TERMS / 2);
+        let err = registry.upsert(&[other.clone()]).unwrap_err();
+        assert!(
+            matches!(err, RegistryError::TooManyTerms { terms } if terms == MAX_TERMS + 1),
+            "{err}"
+        );
+        assert_eq!(registry.version().unwrap(), 1);
+        assert!(registry.get("other").unwrap().is_none());
+        // Replacing a mark counts its new terms instead of its old ones.
+        big.aliases.clear();
+        registry.upsert(&[big, other]).unwrap();
     }
 
     #[test]

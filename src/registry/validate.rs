@@ -13,6 +13,28 @@ pub const MAX_ID_LEN: usize = 64;
 /// characters.
 pub const MAX_TEXT_LEN: usize = 200;
 
+/// The most aliases one mark may have. A mark's aliases are its spellings in other
+/// scripts and languages and its short forms: the bundled registry uses at most 5;
+/// 64 leaves room for every official language of the EU and of the largest
+/// marketplaces twice over. Each alias becomes several matcher terms (its folded,
+/// look-alike and pinyin keys, its misspelling index entries), so an unbounded list
+/// would make every later scan slow to start.
+pub const MAX_ALIASES: usize = 64;
+
+/// The most authorised sellers one mark may list (a brand's authorised resellers on
+/// one registry record; larger lists belong in the feedback banks).
+pub const MAX_AUTHORIZED_SELLERS: usize = 10_000;
+
+/// The most reference images one mark may have: each is decoded and hashed (with its
+/// crops) at import and indexed for every listing photo.
+pub const MAX_IMAGES: usize = 64;
+
+/// The most names and aliases one registry may hold in all. The matcher is built
+/// from all of them when a scan starts: 1.3 s for the 140,341 terms of a
+/// 100,000-mark registry on one idle core (BENCHMARKS.md, "Scale"), so 500,000 keeps
+/// a start near 5 s and its memory near 1.5 GiB.
+pub const MAX_TERMS: usize = 500_000;
+
 /// Normalises `mark` in place and returns every rule it breaks (images excepted:
 /// they need the file system, see `images.rs`).
 pub fn validate(mark: &mut Mark) -> Vec<FieldProblem> {
@@ -22,6 +44,14 @@ pub fn validate(mark: &mut Mark) -> Vec<FieldProblem> {
         problems.push(FieldProblem::new(FieldPath::key("id"), reason));
     }
     text(&mut mark.name, FieldPath::key("name"), &mut problems);
+    count(mark.aliases.len(), MAX_ALIASES, "aliases", &mut problems);
+    count(
+        mark.authorized_sellers.len(),
+        MAX_AUTHORIZED_SELLERS,
+        "authorized_sellers",
+        &mut problems,
+    );
+    count(mark.images.len(), MAX_IMAGES, "images", &mut problems);
     for (i, alias) in mark.aliases.iter_mut().enumerate() {
         text(alias, FieldPath::key("aliases").index(i), &mut problems);
     }
@@ -118,6 +148,16 @@ pub fn check_id(id: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Refuses a list longer than `max`, naming the field and the limit.
+fn count(len: usize, max: usize, field: &str, problems: &mut Vec<FieldProblem>) {
+    if len > max {
+        problems.push(FieldProblem::new(
+            FieldPath::key(field),
+            format!("has {len} entries; at most {max} are allowed"),
+        ));
+    }
 }
 
 /// Trims `value` and checks it is non-empty, short enough and free of control and
@@ -223,6 +263,19 @@ mod tests {
                 "authorized_sellers[0]",
             ]
         );
+    }
+
+    #[test]
+    fn caps_aliases_sellers_and_images_per_mark() {
+        let mut m = mark("a", "A");
+        m.aliases = (0..=MAX_ALIASES).map(|i| format!("alias {i}")).collect();
+        assert_eq!(fields(&validate(&mut m)), ["aliases"]);
+        m.aliases.truncate(MAX_ALIASES);
+        assert!(validate(&mut m).is_empty());
+        m.authorized_sellers = vec!["s".into(); MAX_AUTHORIZED_SELLERS + 1];
+        let problems = validate(&mut m);
+        assert_eq!(fields(&problems), ["authorized_sellers"]);
+        assert!(problems[0].reason.contains("at most 10000"), "{problems:?}");
     }
 
     #[test]

@@ -147,14 +147,35 @@ impl fmt::Display for Problems<'_> {
     }
 }
 
+/// The largest import file read, in bytes (256 MiB). The whole file is read and
+/// checked before anything is stored, so this bounds an import's memory; a larger
+/// registry is imported as several files (each all or nothing).
+pub const MAX_IMPORT_BYTES: u64 = 256 << 20;
+
 /// Reads, validates and resolves every mark of `path`, without touching a database.
 pub fn parse_file(path: &Path) -> Result<Vec<Mark>, ImportError> {
     let read_error = |source| ImportError::Read {
         path: path.to_owned(),
         source,
     };
-    // A missing path is reported as missing, whatever its extension.
-    std::fs::metadata(path).map_err(read_error)?;
+    // A missing path is reported as missing, whatever its extension; a device or
+    // pipe (which may never end) and a file past the size limit are not read.
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    if meta.len() > MAX_IMPORT_BYTES {
+        return Err(read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} bytes; import files are at most {MAX_IMPORT_BYTES} bytes (split it)",
+                meta.len()
+            ),
+        )));
+    }
     let format = Format::from_path(path).ok_or_else(|| ImportError::UnknownFormat {
         path: path.to_owned(),
     })?;
