@@ -1,5 +1,5 @@
 //! The listing: what a marketplace shows for one offer, as handed to `match`, crawled,
-//! or posted to the review service. The JSON shape is the contract of INTERFACES.md.
+//! or posted to the review service. The JSON shape is the contract of docs/INTERFACES.md.
 
 use serde::{Deserialize, Serialize};
 

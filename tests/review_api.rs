@@ -852,6 +852,91 @@ fn web_sign_in_uses_a_strict_cookie_a_csrf_token_and_a_rate_limit() {
 }
 
 #[test]
+fn tokens_are_listed_created_and_revoked_while_the_service_runs() {
+    let svc = Service::start();
+    // Only the admin manages tokens.
+    assert_eq!(svc.get(&svc.reviewer, "/api/v1/tokens").status(), 403);
+    let listed: Value = svc.get(&svc.admin, "/api/v1/tokens").json().unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let text = listed.to_string();
+    for token in [&svc.admin, &svc.reviewer, &svc.ingest] {
+        assert!(
+            !text.contains(token.rsplit('_').next().unwrap()),
+            "a secret is listed"
+        );
+    }
+    let r = svc.post(
+        &svc.admin,
+        "/api/v1/tokens",
+        &json!({"name": "night shift", "role": "reviewer"}),
+    );
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().unwrap();
+    let fresh = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(svc.get(&fresh, "/api/v1/findings").status(), 200);
+    let bad = svc.post(
+        &svc.admin,
+        "/api/v1/tokens",
+        &json!({"name": "x", "role": "root"}),
+    );
+    assert_eq!(bad.status(), 400);
+
+    // A web session of the reviewer token ends when the token is revoked.
+    let (c, cookie, _) = svc.web_session();
+    let queue = || {
+        c.get(format!("{}/queue", svc.base))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(queue(), 200);
+    let reviewer_id = svc.reviewer.split('_').nth(1).unwrap().to_owned();
+    let revoke = |id: &str| {
+        Client::new()
+            .delete(format!("{}/api/v1/tokens/{id}", svc.base))
+            .bearer_auth(&svc.admin)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(revoke(&reviewer_id).status(), 200);
+    assert_eq!(svc.get(&svc.reviewer, "/api/v1/findings").status(), 401);
+    assert_eq!(queue(), 303, "the revoked token's session still works");
+    assert_eq!(revoke(&reviewer_id).status(), 404);
+    let fresh_id = created["id"].as_str().unwrap();
+    assert_eq!(revoke(fresh_id).status(), 200);
+    assert_eq!(svc.get(&fresh, "/api/v1/findings").status(), 401);
+}
+
+#[test]
+fn token_list_and_revoke_from_the_command_line() {
+    let ws = Workspace::new();
+    assert!(ws
+        .run(&[
+            "registry",
+            "import",
+            repo_root().join("trademarks").to_str().unwrap()
+        ])
+        .status
+        .success());
+    let out = ws.run(&["token", "create", "--role", "ingest", "--name", "feed"]);
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = ws.run(&["token", "list", "--json"]);
+    assert!(out.status.success());
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["name"], "feed");
+    assert_eq!(listed["role"], "ingest");
+    let id = listed["id"].as_str().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(token.rsplit('_').next().unwrap()));
+    assert!(ws.run(&["token", "revoke", id]).status.success());
+    let out = ws.run(&["token", "revoke", id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no token with id"));
+    assert!(ws.run(&["token", "list"]).stdout.is_empty());
+}
+
+#[test]
 fn a_web_session_survives_a_restart_until_sign_out() {
     let mut svc = Service::start();
     let (c, cookie, csrf) = svc.web_session();

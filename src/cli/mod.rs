@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes of INTERFACES.md: 0 success, 1 handled failure, 2 usage error.
+/// Exit codes of docs/INTERFACES.md: 0 success, 1 handled failure, 2 usage error.
 pub const EXIT_FAILURE: u8 = 1;
 
 /// markhound: find trademark infringements in marketplace listings.

@@ -1,5 +1,6 @@
-//! `markhound token create`: mint an API token for the review service. The token is
-//! printed alone on stdout, once; only its salted hash is stored.
+//! `markhound token create|list|revoke`: the review service's API tokens. A new
+//! token is printed alone on stdout, once; only its salted hash is stored. While
+//! the service runs it holds the database: use `/api/v1/tokens` then.
 
 use std::io::Write;
 
@@ -14,6 +15,17 @@ use super::{Global, Outcome};
 pub enum TokenCommand {
     /// Create a token and print it (shown once).
     Create(CreateArgs),
+    /// List tokens: id, role, name and creation time (never a secret).
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (the part after `mh_`) or the whole token.
+    Revoke {
+        /// The token's id, as `token list` shows it.
+        id: String,
+    },
 }
 
 /// Arguments of `markhound token create`.
@@ -40,6 +52,38 @@ pub fn run(global: &Global, cmd: TokenCommand) -> anyhow::Result<Outcome> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{token}")?;
             Ok(Outcome::Success)
+        }
+        TokenCommand::List { json } => {
+            let db = markhound::db::open_existing(&global.db)?;
+            let tokens = Tokens::open(&db)
+                .context("cannot open the token store")?
+                .list()
+                .context("cannot read the tokens")?;
+            let mut out = std::io::stdout().lock();
+            for t in &tokens {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(t)?)?;
+                } else {
+                    writeln!(out, "{}  {:<8}  {}  {}", t.id, t.role, t.created_at, t.name)?;
+                }
+            }
+            Ok(Outcome::Success)
+        }
+        TokenCommand::Revoke { id } => {
+            let db = markhound::db::open_existing(&global.db)?;
+            let revoked = Tokens::open(&db)
+                .context("cannot open the token store")?
+                .revoke(&id)
+                .context("cannot revoke the token")?;
+            if revoked {
+                eprintln!(
+                    "revoked token {}",
+                    markhound::review::token_id(&id).unwrap_or(&id)
+                );
+                Ok(Outcome::Success)
+            } else {
+                anyhow::bail!("no token with id {id:?} (see `markhound token list`)")
+            }
         }
     }
 }

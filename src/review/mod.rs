@@ -18,7 +18,7 @@ pub use model::{
 };
 pub use notice::{notice_for, notices_csv};
 pub use state::{State, UnknownState, ALL_STATES};
-pub use token::{Permission, Role, TokenRecord, Tokens};
+pub use token::{token_id, Permission, Role, TokenInfo, TokenRecord, Tokens};
 
 /// What can go wrong in the review queue.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! The records the review service stores and answers with: a finding under review,
 //! the audit entry of every change, a stored listing and a seller's tally. Their JSON
-//! is the FINDING contract of INTERFACES.md (extended with a few fields).
+//! is the FINDING contract of docs/INTERFACES.md (extended with a few fields).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

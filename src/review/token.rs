@@ -39,6 +39,8 @@ pub enum Permission {
     Read,
     /// Move findings through the workflow.
     Transition,
+    /// Create, list and revoke tokens.
+    Manage,
 }
 
 impl Role {
@@ -48,6 +50,7 @@ impl Role {
             Role::Admin => true,
             Role::Ingest => p == Permission::Ingest,
             Role::Reviewer => matches!(p, Permission::Read | Permission::Transition),
+            // Managing tokens is the admin's alone.
         }
     }
 
@@ -95,6 +98,28 @@ pub struct TokenRecord {
     pub hash: String,
     /// When it was created (UTC, RFC 3339).
     pub created_at: String,
+}
+
+/// A token as listed: its public id and record, never the secret or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// The public id (the part after `mh_`), used to revoke it.
+    pub id: String,
+    /// Who holds it.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// When it was created (UTC, RFC 3339).
+    pub created_at: String,
+}
+
+/// The public id of a token string (`mh_<id>_<secret>`), if it has that shape.
+pub fn token_id(token: &str) -> Option<&str> {
+    token
+        .trim()
+        .strip_prefix("mh_")
+        .and_then(|rest| rest.split_once('_'))
+        .map(|(id, _)| id)
 }
 
 /// The token store.
@@ -151,6 +176,44 @@ impl Tokens {
         self.tree.insert(id.as_bytes(), json)?;
         self.tree.flush()?;
         Ok(format!("mh_{id}_{secret}"))
+    }
+
+    /// Every token, sorted by id.
+    pub fn list(&self) -> Result<Vec<TokenInfo>, ReviewError> {
+        self.tree
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                let id = String::from_utf8_lossy(&key).into_owned();
+                let record: TokenRecord =
+                    serde_json::from_slice(&value).map_err(|source| ReviewError::Damaged {
+                        tree: TOKENS,
+                        key: id.clone(),
+                        source,
+                    })?;
+                Ok(TokenInfo {
+                    id,
+                    name: record.name,
+                    role: record.role,
+                    created_at: record.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes the token with public id `id` (or the token string itself); `false`
+    /// when there was none. Takes effect at once: every API call and every web
+    /// session checks the token's record.
+    pub fn revoke(&self, id: &str) -> Result<bool, ReviewError> {
+        let id = token_id(id).unwrap_or(id.trim());
+        let removed = self.tree.remove(id.as_bytes())?.is_some();
+        self.tree.flush()?;
+        Ok(removed)
+    }
+
+    /// Whether the token with public id `id` still exists (not revoked).
+    pub fn exists(&self, id: &str) -> Result<bool, ReviewError> {
+        Ok(self.tree.contains_key(id.as_bytes())?)
     }
 
     /// The record of `token` when it is valid.
@@ -216,5 +279,30 @@ mod tests {
         assert!(tokens.verify(&tampered).unwrap().is_none());
         assert!(tokens.verify("nonsense").unwrap().is_none());
         assert!(tokens.create("  ", Role::Admin).is_err());
+    }
+
+    #[test]
+    fn tokens_are_listed_without_secrets_and_revoked_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::open(&dir.path().join("db")).unwrap();
+        let tokens = Tokens::open(&db).unwrap();
+        let ana = tokens.create("ana", Role::Reviewer).unwrap();
+        let bot = tokens.create("bot", Role::Ingest).unwrap();
+        let listed = tokens.list().unwrap();
+        assert_eq!(listed.len(), 2);
+        let ana_id = token_id(&ana).unwrap();
+        let info = listed.iter().find(|t| t.id == ana_id).unwrap();
+        assert_eq!((info.name.as_str(), info.role), ("ana", Role::Reviewer));
+        let json = serde_json::to_string(&listed).unwrap();
+        assert!(!json.contains(ana.rsplit('_').next().unwrap()));
+        assert!(tokens.revoke(ana_id).unwrap());
+        assert!(tokens.verify(&ana).unwrap().is_none());
+        assert!(!tokens.exists(ana_id).unwrap());
+        assert!(!tokens.revoke(ana_id).unwrap());
+        // The whole token string is accepted too.
+        assert!(tokens.revoke(&bot).unwrap());
+        assert!(tokens.list().unwrap().is_empty());
+        assert!(!Role::Reviewer.may(Permission::Manage));
+        assert!(Role::Admin.may(Permission::Manage));
     }
 }

@@ -1,4 +1,4 @@
-//! The review service over HTTP: the JSON API under `/api/v1` (INTERFACES.md,
+//! The review service over HTTP: the JSON API under `/api/v1` (docs/INTERFACES.md,
 //! "Review service"), the web UI at `/` and `/healthz`, on axum and tokio, with
 //! request logs, security headers on every answer and a graceful shutdown that lets
 //! requests in flight finish.
@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod error;
+mod tokens;
 mod ui;
 
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -94,6 +95,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/audit", get(api::audit_log))
         .route("/sellers", get(api::sellers))
         .route("/sellers/{id}", get(api::seller))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
         .fallback(api::not_found);
     let headers = [
         (header::CONTENT_SECURITY_POLICY, CSP),

@@ -278,7 +278,10 @@ impl Store {
         mut matcher: impl FnMut(&Listing) -> Matched,
     ) -> Result<Vec<Scored>, StoreError> {
         let mut out = Vec::with_capacity(incoming.len());
-        for item in incoming {
+        for mut item in incoming {
+            // Whatever path the listing came by, bidi controls never reach the store
+            // or a reviewer's screen (they can make "gnp.exe" read "exe.png").
+            item.listing.strip_bidi_controls();
             let sha256 = listing_sha256(&item.listing);
             let current = self
                 .listing(&item.listing.id)?

@@ -116,13 +116,28 @@ impl IntoResponse for Refusal {
 
 /// The signed-in reviewer, or a redirect to the sign-in page.
 fn reviewer(state: &AppState, headers: &HeaderMap) -> Result<Reviewer, Refusal> {
-    let s = cookie_value(headers).and_then(|id| state.sessions.get(&id));
-    match s {
-        Some(s) => match s.user {
-            Some((name, role)) if role.may(Permission::Read) => Ok(Reviewer { name, csrf: s.csrf }),
-            _ => Err(Refusal::SignIn),
-        },
-        None => Err(Refusal::SignIn),
+    let Some(id) = cookie_value(headers) else {
+        return Err(Refusal::SignIn);
+    };
+    let Some(s) = state.sessions.get(&id) else {
+        return Err(Refusal::SignIn);
+    };
+    // A revoked token ends its sessions at once.
+    let token_live = s.token.as_deref().is_some_and(|t| {
+        state.tokens.exists(t).unwrap_or_else(|e| {
+            tracing::warn!("checking a session's token: {e}");
+            false
+        })
+    });
+    match s.user {
+        Some((name, role)) if token_live && role.may(Permission::Read) => {
+            Ok(Reviewer { name, csrf: s.csrf })
+        }
+        Some(_) if !token_live => {
+            state.sessions.remove(&id);
+            Err(Refusal::SignIn)
+        }
+        _ => Err(Refusal::SignIn),
     }
 }
 
@@ -150,7 +165,7 @@ async fn signin_page(AxState(state): Shared, headers: HeaderMap) -> Response {
     if signed_in {
         return Redirect::to("/queue").into_response();
     }
-    let (id, s) = state.sessions.create(None);
+    let (id, s) = state.sessions.create_anonymous();
     (
         [(header::SET_COOKIE, set_cookie(&headers, &id))],
         pages::signin(&s.csrf, None),
@@ -195,7 +210,8 @@ async fn signin(
         Some(r) if r.role.may(Permission::Read) => {
             // A fresh id on sign-in, so a planted cookie cannot be promoted.
             state.sessions.remove(&pre_id);
-            let (id, _) = state.sessions.create(Some((r.name, r.role)));
+            let token = crate::review::token_id(&form.token).unwrap_or_default();
+            let (id, _) = state.sessions.create_signed_in((r.name, r.role), token);
             (
                 [(header::SET_COOKIE, set_cookie(&headers, &id))],
                 Redirect::to("/queue"),

@@ -40,6 +40,9 @@ pub struct Session {
     pub user: Option<(String, Role)>,
     /// The per-session CSRF token every form carries in a hidden field.
     pub csrf: String,
+    /// The public id of the token signed in with: revoking the token ends the
+    /// session at its next request.
+    pub token: Option<String>,
     last_seen: Instant,
     /// When the stored copy's last use was last written.
     stored_at: Instant,
@@ -60,6 +63,10 @@ struct Stored {
     csrf: String,
     /// Last use, seconds since the Unix epoch.
     last_seen: u64,
+    /// The public id of the token signed in with (absent in sessions stored by
+    /// earlier versions: those must sign in again).
+    #[serde(default)]
+    token: Option<String>,
 }
 
 /// Addresses whose failed sign-ins are remembered at once; past it, finished
@@ -135,6 +142,7 @@ impl Sessions {
             role: *role,
             csrf: session.csrf.clone(),
             last_seen: unix_now(),
+            token: session.token.clone(),
         };
         let value = serde_json::to_vec(&stored).expect("a session serialises");
         if let Err(e) = tree.insert(stored_key(id), value) {
@@ -149,7 +157,7 @@ impl Sessions {
         let value = tree.get(stored_key(id)).ok()??;
         let stored: Stored = serde_json::from_slice(&value).ok()?;
         let idle = unix_now().saturating_sub(stored.last_seen);
-        if idle >= IDLE.as_secs() {
+        if idle >= IDLE.as_secs() || stored.token.is_none() {
             let _ = tree.remove(stored_key(id));
             return None;
         }
@@ -157,6 +165,7 @@ impl Sessions {
         Some(Session {
             user: Some((stored.name, stored.role)),
             csrf: stored.csrf,
+            token: stored.token,
             last_seen: now.checked_sub(Duration::from_secs(idle)).unwrap_or(now),
             stored_at: now,
         })
@@ -200,12 +209,23 @@ impl Sessions {
         }
     }
 
-    /// A new session for `user`; returns its id.
-    pub fn create(&self, user: Option<(String, Role)>) -> (String, Session) {
+    /// A new session before sign-in; returns its id.
+    pub fn create_anonymous(&self) -> (String, Session) {
+        self.create(None, None)
+    }
+
+    /// A new session for `user`, signed in with the token whose public id is
+    /// `token`; returns its id.
+    pub fn create_signed_in(&self, user: (String, Role), token: &str) -> (String, Session) {
+        self.create(Some(user), Some(token.to_owned()))
+    }
+
+    fn create(&self, user: Option<(String, Role)>, token: Option<String>) -> (String, Session) {
         let id = random_hex();
         let now = Instant::now();
         let session = Session {
             user,
+            token,
             csrf: random_hex(),
             last_seen: now,
             stored_at: now,
@@ -315,9 +335,9 @@ mod tests {
     #[test]
     fn anonymous_visits_never_evict_a_signed_in_session() {
         let s = Sessions::default();
-        let (id, _) = s.create(Some(("ana".into(), Role::Reviewer)));
+        let (id, _) = s.create_signed_in(("ana".into(), Role::Reviewer), "t1");
         for _ in 0..MAX_SESSIONS + 50 {
-            s.create(None);
+            s.create_anonymous();
         }
         assert!(s.get(&id).is_some(), "the reviewer was signed out");
         let anonymous = s
@@ -333,7 +353,7 @@ mod tests {
     #[test]
     fn sessions_carry_a_csrf_token_and_end() {
         let s = Sessions::default();
-        let (id, session) = s.create(Some(("ana".into(), Role::Reviewer)));
+        let (id, session) = s.create_signed_in(("ana".into(), Role::Reviewer), "t1");
         let got = s.get(&id).unwrap();
         assert!(got.csrf_ok(&session.csrf));
         assert!(!got.csrf_ok("") && !got.csrf_ok(&id));
@@ -347,8 +367,8 @@ mod tests {
         let db = sled::open(dir.path()).unwrap();
         let (id, session, anonymous) = {
             let s = Sessions::open(&db).unwrap();
-            let (id, session) = s.create(Some(("ana".into(), Role::Reviewer)));
-            let (anonymous, _) = s.create(None);
+            let (id, session) = s.create_signed_in(("ana".into(), Role::Reviewer), "t1");
+            let (anonymous, _) = s.create_anonymous();
             (id, session, anonymous)
         };
         // The database holds a hash of the id, never the id itself.
@@ -379,6 +399,7 @@ mod tests {
             role: Role::Reviewer,
             csrf: "x".into(),
             last_seen: unix_now() - IDLE.as_secs() - 1,
+            token: Some("t1".into()),
         };
         tree.insert(stored_key("old"), serde_json::to_vec(&old).unwrap())
             .unwrap();
