@@ -74,6 +74,20 @@ pub enum DbError {
         #[source]
         source: sled::Error,
     },
+    /// Another process holds the database (sled allows one at a time).
+    #[error(
+        "the database {} is in use by {holder}; one process opens a database at a \
+         time: stop that process, or while `markhound serve` runs use its API (listings, \
+         findings, tokens), or pass another --db",
+        path.display()
+    )]
+    Locked {
+        /// The database path.
+        path: PathBuf,
+        /// Which process holds it, as far as it can be told ("another process" when
+        /// not).
+        holder: String,
+    },
     /// There is no database at the path given (only commands that write create
     /// one).
     #[error(
@@ -150,10 +164,62 @@ pub fn open(path: &Path) -> Result<sled::Db, DbError> {
         Err(sled::Error::Corruption { .. }) if remove_partial_snapshots(path) > 0 => {
             reopen_after_recovery(path).map_err(open_error)?
         }
+        Err(sled::Error::Io(err)) if is_lock_error(&err) => {
+            return Err(DbError::Locked {
+                path: path.to_owned(),
+                holder: holder(path),
+            })
+        }
         result => result.map_err(open_error)?,
     };
     check_schema(&db, path)?;
+    write_holder(path);
     Ok(db)
+}
+
+/// The file beside sled's own that names the process holding the database, so that
+/// a second process can say who holds it (sled's lock error names no one).
+const HOLDER_FILE: &str = "markhound.holder";
+
+fn is_lock_error(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::WouldBlock || err.to_string().contains("acquire lock")
+}
+
+/// Records this process as the database's holder: its pid and command line. Best
+/// effort: the database works without it, and a stale file is recognised by its pid.
+fn write_holder(path: &Path) {
+    let command: Vec<String> = std::env::args().collect();
+    let text = format!("{}\n{}\n", std::process::id(), command.join(" "));
+    if let Err(err) = std::fs::write(path.join(HOLDER_FILE), text) {
+        tracing::debug!("cannot record the database's holder: {err}");
+    }
+}
+
+/// Who holds the database, from [`HOLDER_FILE`]: `process 4242 (markhound serve
+/// --bind ...)`, or "another process" when the file is missing or names a process
+/// that is gone.
+fn holder(path: &Path) -> String {
+    let unknown = || "another process".to_owned();
+    let Ok(text) = std::fs::read_to_string(path.join(HOLDER_FILE)) else {
+        return unknown();
+    };
+    let mut lines = text.lines();
+    let Some(pid) = lines.next().and_then(|p| p.trim().parse::<u32>().ok()) else {
+        return unknown();
+    };
+    // Where /proc exists, a pid that is gone means the file is stale.
+    let proc = Path::new("/proc");
+    if proc.is_dir() && !proc.join(pid.to_string()).exists() {
+        return unknown();
+    }
+    let command: String = lines
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    format!("process {pid} ({command})")
 }
 
 /// Works around a sled 0.34 recovery bug: a process killed while writing a

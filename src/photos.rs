@@ -129,10 +129,16 @@ impl PhotoMatcher {
                 );
             }
         }
-        let looked: Vec<Looked> = images
-            .par_iter()
+        // A photo named twice is decoded once: a listing repeating one huge photo
+        // costs what the photo costs.
+        let firsts: Vec<(usize, &String)> = images
+            .iter()
             .take(MAX_PHOTOS)
             .enumerate()
+            .filter(|(i, source)| !images[..*i].contains(source))
+            .collect();
+        let looked: Vec<Looked> = firsts
+            .into_par_iter()
             .filter_map(|(i, source)| {
                 let loader = loader?;
                 match self.look_at(i, source, loader, keep) {

@@ -181,6 +181,60 @@ fn robots_txt_is_obeyed() {
 }
 
 #[test]
+fn pages_sharing_a_sku_keep_their_own_listings() {
+    // A shop reusing "sku": "1" on two products must not make one overwrite the other.
+    let site = Site::start(|path, _| match path {
+        "/" => Reply::html(r#"<a href="/item/a">a</a> <a href="/item/b">b</a>"#),
+        "/item/a" => Reply::html(product("1", "Leather bag")),
+        "/item/b" => Reply::html(product("1", "Canvas shoe")),
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let crawl = || {
+        let out = ws.run(&[
+            "crawl",
+            &site.url("/"),
+            "--allow-private",
+            "--per-host-rps",
+            "0",
+            "--concurrency",
+            "2",
+            "--per-host-concurrency",
+            "2",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mut lines = export(&ws);
+        lines.sort_by_key(|l| l["title"].as_str().unwrap().to_owned());
+        lines
+            .iter()
+            .map(|l| {
+                (
+                    l["id"].as_str().unwrap().to_owned(),
+                    l["title"].as_str().unwrap().to_owned(),
+                    l["final_url"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = crawl();
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!(first[0].1, "Canvas shoe");
+    assert_eq!(first[1].1, "Leather bag");
+    // One page keeps the sku; the other is known by its own URL.
+    let mut ids: Vec<&str> = first.iter().map(|(id, _, _)| id.as_str()).collect();
+    ids.sort_unstable();
+    assert!(
+        ids == ["1", site.url("/item/b").as_str()] || ids == ["1", site.url("/item/a").as_str()],
+        "{first:?}"
+    );
+    for (id, _, url) in &first {
+        assert!(id == "1" || id == url, "{first:?}");
+    }
+    // A second crawl gives each page the same id again.
+    assert_eq!(crawl(), first);
+}
+
+#[test]
 fn the_per_host_rate_limit_holds() {
     let site = Site::start(|path, _| match path {
         "/" => Reply::html(

@@ -4,7 +4,6 @@
 //! whole, a database of the previous release migrated, and the HTML report showing
 //! every listing photo after the shop is gone.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use markhound::review::State;
 use markhound::store::Store;
 use serde_json::Value;
 
-use crate::util::{repo_root, stderr, stdout, Workspace};
+use crate::util::{listening, repo_root, stderr, stdout, Workspace};
 
 const MARKS: &str = r#"
 [[mark]]
@@ -72,15 +71,7 @@ fn serve(db: &Path) -> Served {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let base = listening(&mut child);
     Served { child, base }
 }
 

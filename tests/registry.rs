@@ -595,3 +595,120 @@ fn kill_during_import_leaves_old_or_new_state() {
         state = now;
     }
 }
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (as `mount -o size=` reads it), or `None` where this
+    /// machine does not let the tests mount (not root, no CAP_SYS_ADMIN).
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then_some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// A full disk during an import: the file is not imported at all (the registry and
+/// its version stay as they were) and the command ends at once with exit status 1
+/// and the cause, instead of hanging while the database closes.
+#[test]
+fn a_full_disk_during_import_changes_nothing_and_exits_at_once() {
+    let Some(disk) = SmallDisk::mount("6m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let ws = Workspace::new();
+    let db = disk.path().join("markhound.db");
+    let on = |db: &Path| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_markhound"));
+        cmd.arg("--db").arg(db).env_remove("MARKHOUND_DB");
+        cmd
+    };
+    let run = |args: &[&str]| {
+        let mut cmd = on(&db);
+        cmd.args(args);
+        cmd
+    };
+    let out = run(&["registry", "import"])
+        .arg(repo_root().join("trademarks"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = |db: &Path| {
+        let out = on(db)
+            .args(["registry", "list", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let before = listed(&db);
+    // 7,000 marks with 60 aliases each: far more than the 6 MiB disk holds.
+    let mut text = String::new();
+    for i in 0..7_000 {
+        let aliases: Vec<String> = (0..60).map(|a| format!("\"Alias{i}x{a}\"")).collect();
+        text.push_str(&format!(
+            "{{\"id\": \"bulk-{i:05}\", \"name\": \"Bulkmark{i}\", \"owner\": \"Bulk Owner {i}\", \
+             \"classes\": [25], \"aliases\": [{}]}}\n",
+            aliases.join(", ")
+        ));
+    }
+    let big = ws.write("bulk.jsonl", text);
+    let started = Instant::now();
+    let mut child = run(&["registry", "import"])
+        .arg(&big)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = started + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().unwrap();
+            panic!("the import on a full disk still runs after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("bulk.jsonl"), "{err}");
+    eprintln!("exited after {:?}: {err}", started.elapsed());
+    // What was stored is intact: the old marks, the old version, read from a copy of
+    // the database on a disk with room (opening may need to write).
+    let copy = ws.path().join("copy.db");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&db)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    assert_eq!(listed(&copy), before, "the registry changed");
+}

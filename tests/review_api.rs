@@ -1,13 +1,13 @@
 //! The review service's JSON API, end to end: the real binary serving on
 //! 127.0.0.1:0, driven over HTTP.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::process::{Child, Command, Stdio};
 
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
 
-use crate::util::{repo_root, Workspace};
+use crate::util::{listening, repo_root, Workspace};
 
 const MARKS: &str = r#"
 [[mark]]
@@ -88,15 +88,7 @@ impl Service {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start markhound serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        self.base = addr.to_owned();
+        self.base = listening(&mut child);
         self.child = Some(child);
     }
 
@@ -937,6 +929,95 @@ fn token_list_and_revoke_from_the_command_line() {
 }
 
 #[test]
+fn idle_and_half_sent_connections_do_not_stop_the_service() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    const IDLE: usize = 1_200;
+    // The test itself holds 1,200 sockets.
+    rlimit::increase_nofile_limit(4_096).unwrap();
+    let ws = Workspace::new();
+    let marks = ws.write("marks.toml", MARKS);
+    assert!(ws
+        .run(&["registry", "import", marks.to_str().unwrap()])
+        .status
+        .success());
+    // The service under a 1,024-descriptor limit (soft and hard), as the report was.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 1024 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_markhound"))
+        .args([
+            "--db",
+            ws.db().to_str().unwrap(),
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        // Long enough that the first idle connections are still held when the last
+        // ones are opened on a loaded machine, so every slot is taken at once.
+        .args(["--header-timeout", "8"])
+        .env_remove("MARKHOUND_DB")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = listening(&mut child);
+    let addr = base.strip_prefix("http://").unwrap().to_owned();
+    let stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        BufReader::new(stderr).read_to_string(&mut text).unwrap();
+        text
+    });
+    let mut held = Vec::new();
+    for i in 0..IDLE {
+        let Ok(mut c) = TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(5))
+        else {
+            continue;
+        };
+        if i % 2 == 0 {
+            // Half the connections start a request and never finish its headers.
+            let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+        }
+        held.push(c);
+    }
+    assert!(held.len() > 1_000, "only {} connections opened", held.len());
+    let started = Instant::now();
+    let health = Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .expect("/healthz answers while 1,200 connections are held");
+    assert_eq!(health.status(), 200);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(20), "/healthz took {waited:?}");
+    // The idle connections were closed by the server, not left open.
+    let first = &mut held[1];
+    first
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        first.read(&mut buf).unwrap_or(0),
+        0,
+        "an idle connection stayed open"
+    );
+    drop(held);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let log = log.join().unwrap();
+    assert!(log.contains("connection slots are taken"), "{log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+}
+
+#[test]
 fn a_web_session_survives_a_restart_until_sign_out() {
     let mut svc = Service::start();
     let (c, cookie, csrf) = svc.web_session();
@@ -1060,4 +1141,36 @@ fn web_pages_escape_listing_strings_and_bulk_actions_move_findings() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 409);
+}
+
+#[test]
+fn a_second_process_is_told_who_holds_the_database() {
+    let ws = Workspace::new();
+    let marks = ws.write("marks.toml", MARKS);
+    assert!(ws
+        .run(&["registry", "import", marks.to_str().unwrap()])
+        .status
+        .success());
+    let mut child = ws
+        .cmd()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    listening(&mut child);
+    let out = ws.run(&["registry", "list"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("is in use by process {} (", child.id())),
+        "{err}"
+    );
+    assert!(err.contains("serve --bind 127.0.0.1:0"), "{err}");
+    assert!(err.contains("stop that process"), "{err}");
+    assert!(!err.contains("WouldBlock"), "{err}");
+    // Once the holder is gone, the database opens again.
+    assert!(ws.run(&["registry", "list"]).status.success());
 }

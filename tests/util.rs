@@ -178,3 +178,16 @@ pub fn serve(routes: Vec<(&'static str, Vec<u8>)>) -> String {
     });
     base
 }
+
+/// The base URL (`http://ADDR`) a just-started `markhound serve` announces on the
+/// first line of its standard output, which must be piped.
+pub fn listening(child: &mut std::process::Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout piped"))
+        .read_line(&mut line)
+        .expect("read the service's first line");
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned()
+}

@@ -132,11 +132,17 @@ pub fn run(global: &Global, args: DemoArgs) -> anyhow::Result<Outcome> {
             .create("demo", Role::Admin)
             .context("cannot create a sign-in token")?;
         let pipeline = Pipeline::from_registry(&db, &CrawlFlags::demo().pipeline_config(None)?)?;
-        super::serve::serve_until_stopped(&db, pipeline, args.bind, |addr| {
-            format!(
+        super::serve::serve_until_stopped(
+            &db,
+            pipeline,
+            args.bind,
+            markhound::server::listen::ConnectionLimits::for_this_process(),
+            |addr| {
+                format!(
                 "\nreview queue at http://{addr}/ - sign in with the token\n{token}\n(Ctrl-C stops it)"
             )
-        })?;
+            },
+        )?;
     }
     Ok(Outcome::Success)
 }

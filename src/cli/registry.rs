@@ -114,6 +114,19 @@ fn import(global: &Global, registry: &Registry, paths: &[PathBuf]) -> anyhow::Re
                     if problems.len() == 1 { "" } else { "s" }
                 );
             }
+            Err(err) if err.is_storage_failure() => {
+                eprintln!("error: {}", markhound::photos::error_chain(err));
+                eprintln!(
+                    "error: {}: nothing of this file was imported and the registry keeps \
+                     what it had; free disk space and import it again",
+                    path.display()
+                );
+                // The database could not write: closing it would try to flush again,
+                // and sled's flush on a full disk may never return. What is on disk is
+                // what a kill would leave (the import's batch whole or absent, checked
+                // by the kill tests), so the process ends here without closing it.
+                std::process::exit(i32::from(super::EXIT_FAILURE));
+            }
             Err(err) => {
                 failed += 1;
                 eprintln!("error: {}", markhound::photos::error_chain(err));

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use markhound::crawl::FetchOptions;
 use markhound::pipeline::{Config, PhotoSources, Pipeline};
+use markhound::server::listen::ConnectionLimits;
 use markhound::server::{serve, shutdown_signal, AppState};
 
 use super::{Global, Outcome};
@@ -32,9 +33,37 @@ pub struct ServeArgs {
     /// addresses too (your own test servers; refused by default).
     #[arg(long, requires = "fetch_images")]
     allow_private: bool,
+    /// Seconds a client may take to send a request's headers (also how long an
+    /// idle keep-alive connection stays open).
+    #[arg(long, value_name = "SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// Connections open at once; more wait for a free slot [default: 10000, or
+    /// the file-descriptor limit less 128 when that is lower].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: Option<u64>,
 }
 
 impl ServeArgs {
+    /// The accept loop's limits: the flags, within what the process may open.
+    fn limits(&self) -> ConnectionLimits {
+        let mut limits = ConnectionLimits::for_this_process();
+        if let Some(n) = self.max_connections {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if n > limits.max_connections {
+                tracing::warn!(
+                    "--max-connections {n} is above what the file-descriptor limit allows; \
+                     using {}",
+                    limits.max_connections
+                );
+            } else {
+                limits.max_connections = n;
+            }
+        }
+        limits.header_timeout = std::time::Duration::from_secs(self.header_timeout);
+        limits
+    }
+
     /// The pipeline configuration of the service.
     fn config(&self) -> anyhow::Result<Config> {
         Ok(Config {
@@ -58,7 +87,7 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<Outcome> {
     let db = markhound::db::open_existing(&global.db)?;
     super::registry_marks(&db, &global.db)?;
     let pipeline = Pipeline::from_registry(&db, &args.config()?)?;
-    serve_until_stopped(&db, pipeline, args.bind, |addr| {
+    serve_until_stopped(&db, pipeline, args.bind, args.limits(), |addr| {
         format!("listening on http://{addr}")
     })?;
     Ok(Outcome::Success)
@@ -70,6 +99,7 @@ pub fn serve_until_stopped(
     db: &sled::Db,
     pipeline: Pipeline,
     bind: SocketAddr,
+    limits: ConnectionLimits,
     announce: impl FnOnce(SocketAddr) -> String,
 ) -> anyhow::Result<()> {
     let state = AppState::new(db, pipeline).context("cannot open the review queue")?;
@@ -88,7 +118,7 @@ pub fn serve_until_stopped(
         writeln!(out, "{}", announce(addr))?;
         out.flush()?;
         drop(out);
-        serve(listener, Arc::new(state), shutdown_signal())
+        serve(listener, Arc::new(state), limits, shutdown_signal())
             .await
             .context("the server failed")
     })?;

@@ -122,6 +122,9 @@ struct Shared {
     config: CrawlConfig,
     seeds: Seeds,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
+    /// The page each listing id of this crawl was given to (see
+    /// [`Shared::unique_id`]).
+    claimed: Mutex<HashMap<String, String>>,
     store: Arc<Store>,
     matcher: Arc<dyn CrawlMatcher>,
 }
@@ -308,6 +311,50 @@ impl Shared {
         Ok(page.body)
     }
 
+    /// The id a crawled listing is stored under. A page's declared id (a `sku`, a
+    /// product id) is only trusted within its marketplace and crawl: shops reuse a
+    /// `sku` across pages, and two shops may both have product "1". So a page whose
+    /// declared id is already another page's (claimed by another URL in this crawl,
+    /// or stored from another marketplace) is stored under its own canonical URL,
+    /// and keeps that id in every later crawl. A listing whose URL changed within its
+    /// marketplace (a new slug) keeps its declared id and its findings.
+    fn unique_id(&self, listing: &Listing, final_url: &Url) -> Result<String, PageError> {
+        let page = listing.url.clone().unwrap_or_else(|| final_url.to_string());
+        if listing.id == page {
+            return Ok(page);
+        }
+        let stored = |id: &str| {
+            self.store
+                .listing(id)
+                .map_err(|e| failed("store error")(error_chain(&e)))
+        };
+        let mut claimed = self
+            .claimed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(owner) = claimed.get(&listing.id) {
+            return Ok(if *owner == page {
+                listing.id.clone()
+            } else {
+                page
+            });
+        }
+        // Set apart in an earlier crawl: it stays apart.
+        if stored(&page)?.is_some() {
+            return Ok(page);
+        }
+        let same_owner = stored(&listing.id)?.is_none_or(|s| {
+            let other = &s.listing;
+            other.url.as_deref() == Some(page.as_str())
+                || (other.url.is_some() && other.marketplace == listing.marketplace)
+        });
+        if !same_owner {
+            return Ok(page);
+        }
+        claimed.insert(listing.id.clone(), page);
+        Ok(listing.id.clone())
+    }
+
     /// Matches a crawled listing (its photos fetched first, unless the store
     /// already holds it unchanged), ready to be committed with its page.
     async fn score(
@@ -318,6 +365,7 @@ impl Shared {
         fetched_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Scored, PageError> {
         let mut listing = listing;
+        listing.id = self.unique_id(&listing, &page.final_url)?;
         listing.fit_to_limits();
         let version = self.matcher.registry_version();
         let current = self
@@ -595,6 +643,7 @@ pub async fn run(
         config: config.clone(),
         seeds,
         hosts: Mutex::new(HashMap::new()),
+        claimed: Mutex::new(HashMap::new()),
         store: Arc::clone(&store),
         matcher: Arc::clone(&matcher),
     });

@@ -110,7 +110,8 @@ impl Registry {
     }
 
     /// Imports files and folders (every file of a known extension below a folder, in
-    /// sorted order), each file on its own: one bad file does not stop the others.
+    /// sorted order), each file on its own: one bad file does not stop the others. A
+    /// failing database (a full disk) stops the import at that file.
     pub fn import_paths(
         &self,
         paths: &[PathBuf],
@@ -119,6 +120,9 @@ impl Registry {
         for path in paths {
             if !path.is_dir() {
                 results.push((path.clone(), self.import_file(path)));
+                if stopped(&results) {
+                    return results;
+                }
                 continue;
             }
             let before = results.len();
@@ -129,6 +133,9 @@ impl Registry {
                         let file = entry.path();
                         if entry.file_type().is_file() && Format::from_path(file).is_some() {
                             results.push((file.to_owned(), self.import_file(file)));
+                            if stopped(&results) {
+                                return results;
+                            }
                         }
                     }
                     Err(err) => {
@@ -269,6 +276,14 @@ impl Registry {
     pub fn version(&self) -> Result<u64, RegistryError> {
         decode_version(self.tree.get(VERSION_KEY)?)
     }
+}
+
+/// Whether the last import failed in the database (see
+/// [`ImportError::is_storage_failure`]): the files after it are not tried.
+fn stopped(results: &[(PathBuf, Result<ImportSummary, ImportError>)]) -> bool {
+    results
+        .last()
+        .is_some_and(|(_, r)| r.as_ref().is_err_and(ImportError::is_storage_failure))
 }
 
 fn mark_key(id: &str) -> Vec<u8> {

@@ -6,11 +6,11 @@
 mod api;
 mod auth;
 mod error;
+pub mod listen;
 mod tokens;
 mod ui;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -18,6 +18,7 @@ use axum::http::{header, HeaderValue};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -109,7 +110,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/api/v1", api)
         .merge(ui::routes())
         .route("/healthz", get(|| async { "ok\n" }))
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(RequestBodyTimeoutLayer::new(listen::BODY_TIMEOUT));
     for (name, value) in headers {
         app = app.layer(SetResponseHeaderLayer::overriding(
             name,
@@ -124,17 +126,15 @@ pub fn router(state: Arc<AppState>) -> Router {
     .with_state(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then lets requests in
-/// flight finish.
+/// Serves `state` on `listener` under `limits` until `shutdown` resolves, then lets
+/// requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
+    limits: listen::ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    listen::serve(listener, router(state), limits, shutdown).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -116,6 +116,18 @@ pub enum ImportError {
 }
 
 impl ImportError {
+    /// Whether the database itself failed (a full disk, an I/O error): no later
+    /// import can succeed either, and the process should stop.
+    pub fn is_storage_failure(&self) -> bool {
+        matches!(
+            self,
+            ImportError::Store {
+                source: RegistryError::Db(_),
+                ..
+            }
+        )
+    }
+
     /// The problems of a file with bad records (empty for other errors).
     pub fn problems(&self) -> &[Problem] {
         match self {
