@@ -60,6 +60,14 @@ fn bad_lines_are_answered_in_place_and_the_batch_goes_on() {
     assert_eq!(v.len(), 5);
     assert_eq!(v[0]["findings"][0]["mark_id"], "korvello");
     assert_eq!(v[1]["line"], 2);
+    assert!(
+        v[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not a JSON object: "),
+        "{}",
+        v[1]
+    );
     assert_eq!(v[2]["line"], 3);
     assert!(v[2]["error"].as_str().unwrap().contains("id"));
     assert_eq!(v[3]["line"], 4);

@@ -596,6 +596,48 @@ fn the_queue_filters_orders_by_score_and_pages_with_a_cursor() {
 }
 
 #[test]
+fn the_web_queue_opens_on_suspects_only() {
+    let svc = Service::start();
+    svc.ingest(&json!([
+        listing("Q1", "Zentrix running shoes replica", "s1"),
+        listing(
+            "Q2",
+            "Phone case compatible with Zentrix trainers box",
+            "s2"
+        ),
+        listing("Q3", "Replacement laces for Zentrix shoes", "s3"),
+        listing("Q4", "Korvello handbag", "s4"),
+    ]));
+    let all = svc.all_findings("");
+    let (high, low): (Vec<&Value>, Vec<&Value>) = all
+        .iter()
+        .partition(|f| f["score"].as_f64().unwrap() >= 0.5);
+    assert!(!high.is_empty() && !low.is_empty(), "{all:?}");
+    let (c, cookie, _) = svc.web_session();
+    let page = |query: &str| {
+        c.get(format!("{}/queue{query}", svc.base))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let shows = |html: &str, f: &Value| {
+        html.contains(&format!("data-id=\"{}\"", f["id"].as_str().unwrap()))
+    };
+    let default = page("");
+    assert!(high.iter().all(|f| shows(&default, f)), "{default}");
+    assert!(low.iter().all(|f| !shows(&default, f)), "{default}");
+    // The filter says so, and clearing it shows every open finding.
+    assert!(
+        default.contains(r#"name="min_score" value="0.5""#),
+        "{default}"
+    );
+    let every = page("?min_score=");
+    assert!(all.iter().all(|f| shows(&every, f)), "{every}");
+}
+
+#[test]
 fn notices_are_drafted_for_confirmed_findings_only() {
     let svc = Service::start();
     let answer = svc.ingest(&json!([

@@ -322,3 +322,35 @@ fn the_service_never_reads_a_local_path_named_by_a_listing() {
         "{answer}"
     );
 }
+
+#[test]
+fn a_reference_image_is_served_only_while_it_is_the_file_imported() {
+    let svc = Service::start_with(PHOTO_MARKS, &["zentrix-product.png"], &[]);
+    let (c, cookie, _) = svc.web_session();
+    let image = || {
+        c.get(format!("{}/marks/zentrix/image", svc.base))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap()
+    };
+    let served = image();
+    assert_eq!(served.status(), 200);
+    let original = std::fs::read(svc.ws.path().join("zentrix-product.png")).unwrap();
+    assert_eq!(served.bytes().unwrap().as_ref(), original.as_slice());
+    // The file replaced by a link to a private file: not served.
+    let secret = svc.ws.write("secret.txt", "the operator's private key");
+    let path = svc.ws.path().join("zentrix-product.png");
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&secret, &path).unwrap();
+    let refused = image();
+    assert_eq!(refused.status(), 404);
+    assert!(!refused.text().unwrap().contains("private key"));
+    // Another picture in its place: not served either.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::copy(
+        repo_root().join("trademarks/images/korvello-product.png"),
+        &path,
+    )
+    .unwrap();
+    assert_eq!(image().status(), 404);
+}

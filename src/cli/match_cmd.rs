@@ -60,7 +60,10 @@ pub struct MatchArgs {
     /// network markhound runs in).
     #[arg(long)]
     allow_private: bool,
-    /// Only report findings with at least this score (0..1).
+    /// Only report findings with at least this score (0..1). The default, 0, prints
+    /// every finding with its score (a machine reads `match`'s output and picks its
+    /// own cut); `scan` and `report` default to the suspect threshold instead,
+    /// since people read them.
     #[arg(long, default_value_t = 0.0, value_parser = parse_score)]
     min_score: f64,
     /// Match against these registry files or folders instead of the database.
@@ -416,9 +419,17 @@ fn parse_listing(bytes: &[u8]) -> Result<Listing, String> {
         // serde_json says "at line 1 column N": the line is ours to name.
         let column = e.inner().column();
         let msg = e.to_string();
-        match msg.rfind(" at line ") {
+        let msg = match msg.rfind(" at line ") {
             Some(i) => format!("{} (column {column})", &msg[..i]),
             None => msg,
+        };
+        // A line that is not JSON at all gets said so, not just serde's "expected
+        // ident".
+        match e.inner().classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("not a JSON object: {msg}")
+            }
+            _ => msg,
         }
     })?;
     listing.check()?;

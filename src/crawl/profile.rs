@@ -156,8 +156,12 @@ impl Profile {
         let css = |field: &str, s: &Option<String>| -> Result<Option<Selector>, ProfileError> {
             s.as_deref()
                 .map(|s| {
-                    Selector::parse(s)
-                        .map_err(|e| field_err(field, format!("bad CSS selector {s:?}: {e}")))
+                    Selector::parse(s).map_err(|e| {
+                        field_err(
+                            field,
+                            format!("bad CSS selector {s:?}: {}", selector_error(&e)),
+                        )
+                    })
                 })
                 .transpose()
         };
@@ -215,6 +219,28 @@ impl Profile {
     }
 }
 
+/// A selector error in words. scraper prints some kinds as "Unexpected error
+/// occurred. Please report this to the developer" with a debug dump; the kind's own
+/// name ("NoQualifiedNameInAttributeSelector") says what is wrong, so it is spelt
+/// out ("no qualified name in attribute selector").
+fn selector_error(err: &scraper::error::SelectorErrorKind<'_>) -> String {
+    match err {
+        scraper::error::SelectorErrorKind::UnexpectedSelectorParseError(kind) => {
+            let debug = format!("{kind:?}");
+            let name = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+            let mut words = String::new();
+            for c in name.chars() {
+                if c.is_uppercase() && !words.is_empty() {
+                    words.push(' ');
+                }
+                words.extend(c.to_lowercase());
+            }
+            words
+        }
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +278,12 @@ mod tests {
         let e = Profile::parse(&bad, "shop.toml").unwrap_err().to_string();
         assert!(
             e.starts_with("shop.toml: fields.title: bad CSS selector"),
+            "{e}"
+        );
+        let bad = GOOD.replace("\"h1\"", "\"a[=x]\"");
+        let e = Profile::parse(&bad, "shop.toml").unwrap_err().to_string();
+        assert!(
+            e.ends_with("bad CSS selector \"a[=x]\": no qualified name in attribute selector"),
             "{e}"
         );
         let e = Profile::parse("name = 1", "p.toml")

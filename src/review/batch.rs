@@ -87,6 +87,32 @@ mod tests {
     }
 
     #[test]
+    fn photos_are_bounded_per_listing_and_per_batch() {
+        let photos: Vec<String> = (0..32)
+            .map(|i| format!("http://p.example/{i}.png"))
+            .collect();
+        let line = |id: usize| {
+            serde_json::json!({"id": format!("l{id}"), "title": "x", "images": photos}).to_string()
+        };
+        // 156 listings of 32 photos: 4,992 photos, within the batch's 5,000.
+        let body: Vec<String> = (0..156).map(line).collect();
+        assert!(parse_batch(body.join("\n").as_bytes(), BatchFormat::JsonLines).is_ok());
+        let body: Vec<String> = (0..157).map(line).collect();
+        let err = parse_batch(body.join("\n").as_bytes(), BatchFormat::JsonLines).unwrap_err();
+        assert!(err.to_string().contains("more than 5000 photos"), "{err}");
+        // 33 photos in one listing: that listing is refused, by index and field.
+        let mut many = photos.clone();
+        many.push("http://p.example/extra.png".into());
+        let body = serde_json::json!([{"id": "a", "title": "x", "images": many}]).to_string();
+        let err = parse_batch(body.as_bytes(), BatchFormat::JsonArray).unwrap_err();
+        assert!(
+            matches!(err, ReviewError::BadItem { index: 0, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("images"), "{err}");
+    }
+
+    #[test]
     fn a_bad_item_is_named_by_index_and_field() {
         let body = br#"[{"id":"a","title":"x"},{"id":"b"}]"#;
         let err = parse_batch(body, BatchFormat::JsonArray).unwrap_err();

@@ -261,8 +261,9 @@ struct QueueQuery {
     mark: String,
     #[serde(default)]
     seller: String,
-    #[serde(default)]
-    min_score: String,
+    /// Absent: the suspect threshold, so the queue opens on suspects only; empty:
+    /// every finding.
+    min_score: Option<String>,
     cursor: Option<String>,
 }
 
@@ -284,7 +285,11 @@ async fn queue(
         Err(refusal) => return refusal.into_response(),
     };
     let state_param = q.state.clone().unwrap_or_else(|| "open".into());
-    let min_score = match q.min_score.trim() {
+    let min_text = q
+        .min_score
+        .clone()
+        .unwrap_or_else(|| crate::scoring::SUSPECT_THRESHOLD.to_string());
+    let min_score = match min_text.trim() {
         "" => None,
         s => match s.parse::<f64>() {
             Ok(v) if v.is_finite() => Some(v),
@@ -335,7 +340,7 @@ async fn queue(
         ("state", state_param.as_str()),
         ("mark", q.mark.as_str()),
         ("seller", q.seller.as_str()),
-        ("min_score", q.min_score.as_str()),
+        ("min_score", min_text.as_str()),
     ];
     let mut with_cursor = base.to_vec();
     if let Some(c) = &q.cursor {
@@ -352,7 +357,7 @@ async fn queue(
         state: &state_param,
         mark: &q.mark,
         seller: &q.seller,
-        min_score: &q.min_score,
+        min_score: &min_text,
         back: &back,
         next_url,
     };
