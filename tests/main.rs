@@ -1,4 +1,5 @@
 mod crawl;
+mod feedback;
 mod image;
 mod image_match;
 mod match_cmd;

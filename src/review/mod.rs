@@ -94,6 +94,9 @@ pub enum ReviewError {
         #[source]
         source: std::io::Error,
     },
+    /// The registry (a mark's feedback bank) failed.
+    #[error("cannot update the registry")]
+    Registry(#[source] crate::registry::RegistryError),
     /// A notice was asked for a finding nobody confirmed.
     #[error("finding {id} is {state}; notices are drafted for confirmed findings only")]
     NotConfirmed {
