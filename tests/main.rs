@@ -9,4 +9,5 @@ mod report_browser;
 mod review_api;
 mod review_browser;
 mod review_photos;
+mod statements;
 mod util;

@@ -5,8 +5,8 @@
 
 use super::Pipeline;
 use crate::registry::{term_key, EntryKind, NewEntry, Reason, Registry, RegistryError};
-use crate::review::{now, FindingRecord, ReviewError, State};
-use crate::scoring::SignalKind;
+use crate::review::{now, FindingRecord, ReviewError, State, Statement};
+use crate::scoring::{Finding, Signal, SignalKind, Span};
 use crate::store::Store;
 
 /// A reviewer's move of one finding.
@@ -79,6 +79,11 @@ impl Pipeline {
         let finding = store.transition(d.finding_id, d.to, d.version, d.actor, &note)?;
         let decision = format!("{}@{}", finding.id, finding.version);
         let listing = store.listing(&finding.listing_id)?;
+        // A removal, and a reinstatement after a counter-notice, each record their
+        // statement of reasons (DSA Article 17).
+        if let Some(s) = Statement::for_decision(&finding, d.to, listing.as_ref(), d.actor) {
+            store.record_statement(&s)?;
+        }
         let photos: Vec<String> = listing
             .as_ref()
             .map(|l| {
@@ -91,9 +96,17 @@ impl Pipeline {
             .unwrap_or_default();
         let (positive, entries) = match (d.to, d.reason) {
             (State::Confirmed, _) => (true, photo_entries(&photos)),
-            (State::Dismissed, Some(reason)) => {
-                (false, self.negative_entries(&finding, reason, &photos))
-            }
+            (State::Dismissed, Some(reason)) => (
+                false,
+                self.negative_entries(
+                    &finding.mark_id,
+                    &finding.spans,
+                    &finding.signals,
+                    finding.seller_id.as_deref(),
+                    reason,
+                    &photos,
+                ),
+            ),
             _ => (false, Vec::new()),
         };
         if entries.is_empty() {
@@ -122,18 +135,52 @@ impl Pipeline {
         })
     }
 
-    /// What a dismissal with `reason` banks for `finding`. A term that is the
-    /// mark's own name or alias is not banked as another brand: that would hide
-    /// every later mention of the mark.
+    /// Records a dismissal with `reason` of `finding` (of a listing by `seller`)
+    /// in this pipeline's banks only, storing nothing: what [`Pipeline::decide`]
+    /// banks, for a pipeline without a database (a simulated reviewer). Answers
+    /// the entries added.
+    pub fn learn_dismissal(
+        &self,
+        finding: &Finding,
+        seller: Option<&str>,
+        reason: Reason,
+        decision: &str,
+        actor: &str,
+    ) -> Vec<u64> {
+        let entries = self.negative_entries(
+            &finding.mark_id,
+            &finding.spans,
+            &finding.signals,
+            seller,
+            reason,
+            &[],
+        );
+        let Some(mut bank) = self.bank(&finding.mark_id) else {
+            return Vec::new();
+        };
+        if entries.is_empty() {
+            return Vec::new();
+        }
+        let added = bank.add(false, entries, Some(reason), decision, actor, &now());
+        self.set_bank(&finding.mark_id, bank);
+        added
+    }
+
+    /// What a dismissal with `reason` banks for a finding of mark `mark_id`. A
+    /// term that is the mark's own name or alias is not banked as another brand:
+    /// that would hide every later mention of the mark.
     fn negative_entries(
         &self,
-        finding: &FindingRecord,
+        mark_id: &str,
+        spans: &[Span],
+        signals: &[Signal],
+        seller: Option<&str>,
         reason: Reason,
         photos: &[String],
     ) -> Vec<NewEntry> {
         let own: Vec<String> = self
             .mark_index
-            .get(&finding.mark_id)
+            .get(mark_id)
             .and_then(|&mi| self.scorer().marks().get(mi))
             .map(|m| {
                 std::iter::once(&m.name)
@@ -144,7 +191,7 @@ impl Pipeline {
             .unwrap_or_default();
         let terms = |keep_own: bool| -> Vec<NewEntry> {
             let mut out: Vec<NewEntry> = Vec::new();
-            for span in &finding.spans {
+            for span in spans {
                 let key = term_key(&span.text);
                 if key.is_empty() || (!keep_own && own.contains(&key)) {
                     continue;
@@ -160,12 +207,11 @@ impl Pipeline {
             out
         };
         let seller = || {
-            finding
-                .seller_id
+            seller
                 .iter()
                 .map(|s| NewEntry {
                     kind: EntryKind::Seller,
-                    value: s.clone(),
+                    value: (*s).to_owned(),
                 })
                 .collect::<Vec<_>>()
         };
@@ -175,10 +221,7 @@ impl Pipeline {
             Reason::Authorised => seller(),
             Reason::NotInfringing => {
                 let mut out = seller();
-                let by_photo = finding
-                    .signals
-                    .iter()
-                    .any(|s| s.kind == SignalKind::ImageMatch);
+                let by_photo = signals.iter().any(|s| s.kind == SignalKind::ImageMatch);
                 if by_photo {
                     out.extend(photo_entries(photos));
                 }

@@ -17,7 +17,8 @@ use super::{ApiError, AppState};
 use crate::pipeline::Decision;
 use crate::registry::Reason;
 use crate::review::{
-    notice_for, notices_csv as render_csv, parse_batch, BatchFormat, Permission, ReviewError, State,
+    notice_for, notices_csv as render_csv, parse_batch, statements_csv, BatchFormat, Permission,
+    ReviewError, State,
 };
 use crate::store::{Filter, Incoming};
 
@@ -379,6 +380,33 @@ pub async fn notices_csv(
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+}
+
+/// `GET /api/v1/statements[?format=csv]`: every statement of reasons, as the
+/// body of a Transparency Database batch submission (`{"statements": [...]}`) or
+/// as CSV.
+pub async fn statements(
+    AxState(state): Shared,
+    caller: Caller,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let all = state.store.statements()?;
+    match q.format.as_deref() {
+        None | Some("json") => {
+            let items: Vec<serde_json::Value> = all.iter().map(|s| s.submission()).collect();
+            Ok(Json(json!({ "statements": items })).into_response())
+        }
+        Some("csv") => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            statements_csv(&all)?,
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("format: {other:?} is not json or csv"),
+        )),
+    }
 }
 
 /// `GET /api/v1/sellers`: sellers with counts, repeat infringers first.

@@ -95,6 +95,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/findings/{id}/notice", get(api::notice))
         .route("/findings/{id}/audit", get(api::audit))
         .route("/notices.csv", get(api::notices_csv))
+        .route("/statements", get(api::statements))
         .route("/marks/{id}/bank", get(api::bank))
         .route("/marks/{id}/bank/{entry}/undo", post(api::undo_bank_entry))
         .route("/audit", get(api::audit_log))

@@ -138,6 +138,7 @@ fn actions(f: &FindingRecord, csrf: &str, back: &str) -> Markup {
             (action_form(f, csrf, "removed", "Removed", back))
             (action_form(f, csrf, "reinstated", "Reinstated", back))
         }
+        @if f.state == State::Removed { (action_form(f, csrf, "reinstated", "Reinstated (counter-notice)", back)) }
         @if f.state == State::Dismissed { (action_form(f, csrf, "reopen", "Reopen", back)) }
     }
 }
