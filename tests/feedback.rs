@@ -250,3 +250,55 @@ fn a_confirmed_counterfeit_photo_finds_its_relisting_under_a_clean_title() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(text.contains("bank entry 1"), "{text} {out:?}");
 }
+
+#[test]
+fn a_bulk_dismissal_carries_its_reason_into_the_bank() {
+    let svc = Service::start();
+    let answer = svc.ingest(&json!([
+        listing("B1", "Zentrax running shoes", "s1"),
+        listing("B2", "Zentrex running shoes", "s2"),
+    ]));
+    let (c, cookie, csrf) = svc.web_session();
+    let mut form: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf),
+        ("action".into(), "dismiss".into()),
+        ("reason".into(), "other_brand".into()),
+        ("back".into(), "/queue".into()),
+    ];
+    for id in ["B1", "B2"] {
+        let f = finding_of(&answer, id);
+        form.push((
+            "sel".into(),
+            format!("{}:{}", f["id"].as_str().unwrap(), f["version"]),
+        ));
+    }
+    let r = c
+        .post(format!("{}/bulk", svc.base))
+        .header("Cookie", &cookie)
+        .form(&form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let bank: Value = svc
+        .get(&svc.reviewer, "/api/v1/marks/zentrix/bank")
+        .json()
+        .unwrap();
+    let terms: Vec<&str> = bank["negative"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(terms, ["Zentrax", "Zentrex"]);
+    // A bad reason is refused, naming the field.
+    let mut bad = form.clone();
+    bad[2].1 = "spam".into();
+    let r = c
+        .post(format!("{}/bulk", svc.base))
+        .header("Cookie", &cookie)
+        .form(&bad)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("reason"));
+}

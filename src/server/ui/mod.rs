@@ -590,8 +590,9 @@ async fn bulk(
     };
     let action = field("action").unwrap_or("").to_owned();
     let back = safe_back(field("back").unwrap_or("")).to_owned();
+    // The bulk form's reason goes with dismissals only.
     let reason = match reason_of(field("reason")) {
-        Ok(r) => r,
+        Ok(r) => r.filter(|_| action == "dismiss"),
         Err(e) => return e.into_response(),
     };
     let mut targets = Vec::new();

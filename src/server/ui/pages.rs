@@ -197,6 +197,12 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
                             option value="escalate" { "Escalate" }
                         }
                     }
+                    label { " Reason (dismissals): "
+                        select name="reason" {
+                            option value="" { "no reason" }
+                            @for r in ALL_REASONS { option value=(r.as_str()) { (r.label()) } }
+                        }
+                    }
                     button type="submit" { "Apply to selected" }
                 }
                 table.queue {
