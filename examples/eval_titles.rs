@@ -47,13 +47,13 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
-struct Dataset {
-    name: &'static str,
-    files: &'static [&'static str],
-    brand_column: &'static str,
+pub struct Dataset {
+    pub name: &'static str,
+    pub files: &'static [&'static str],
+    pub brand_column: &'static str,
 }
 
-const DATASETS: &[Dataset] = &[
+pub const DATASETS: &[Dataset] = &[
     Dataset {
         name: "walmart-amazon",
         files: &[
@@ -73,7 +73,7 @@ const DATASETS: &[Dataset] = &[
 ];
 
 /// The mutation families, in report order.
-const FAMILIES: &[&str] = &[
+pub const FAMILIES: &[&str] = &[
     "addition",
     "bitsquatting",
     "hyphenation",
@@ -95,7 +95,7 @@ const FAMILIES: &[&str] = &[
 ];
 
 /// Families that change letters (edits); the others only disguise them.
-const EDIT_FAMILIES: &[&str] = &[
+pub const EDIT_FAMILIES: &[&str] = &[
     "addition",
     "bitsquatting",
     "insertion",
@@ -107,9 +107,9 @@ const EDIT_FAMILIES: &[&str] = &[
     "vowel-swap",
 ];
 
-struct Row {
-    title: String,
-    brand: String,
+pub struct Row {
+    pub title: String,
+    pub brand: String,
 }
 
 #[derive(serde::Serialize)]
@@ -136,7 +136,7 @@ struct Case {
     named_by_brand: Vec<String>,
 }
 
-fn words(s: &str) -> Vec<String> {
+pub fn words(s: &str) -> Vec<String> {
     s.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
@@ -144,7 +144,7 @@ fn words(s: &str) -> Vec<String> {
 }
 
 /// Byte range of the first word-aligned occurrence of `brand` in `title`.
-fn find_mention(title: &str, brand: &str) -> Option<(usize, usize)> {
+pub fn find_mention(title: &str, brand: &str) -> Option<(usize, usize)> {
     let lt = title.to_lowercase();
     if lt.len() != title.len() {
         return None;
@@ -174,7 +174,7 @@ fn find_mention(title: &str, brand: &str) -> Option<(usize, usize)> {
 /// True when some run of consecutive words of `title`, joined, spells the words of
 /// `brand` joined ("punch! software" is named by "punch software", "e frontier" by
 /// "efrontier"): such a title names the mark, whatever the data set's brand column.
-fn names(title: &str, brand: &str) -> bool {
+pub fn names(title: &str, brand: &str) -> bool {
     let b = words(brand).concat();
     let t = words(title);
     (0..t.len()).any(|i| {
@@ -195,11 +195,11 @@ fn names(title: &str, brand: &str) -> bool {
 /// Whether `brand` is registered: those whose hash's first byte is even (the
 /// default), or the other half with `odd` (`--split odd`), to check that no rule
 /// depends on which brands happen to be registered.
-fn registered(brand: &str, odd: bool) -> bool {
+pub fn registered(brand: &str, odd: bool) -> bool {
     (Sha256::digest(brand.as_bytes())[0] % 2 == 1) == odd
 }
 
-fn slug(brand: &str) -> String {
+pub fn slug(brand: &str) -> String {
     let s: String = brand
         .chars()
         .map(|c| {
@@ -356,12 +356,12 @@ fn adjacent(c: char) -> Vec<char> {
 /// dnstwist's look-alike tables as bundled in `data/glyphs/dnstwist.tsv`: the
 /// homoglyph family (Latin letters and their ASCII and Latin-extended look-alikes)
 /// and the Latin-to-Cyrillic table.
-struct Glyphs {
+pub struct Glyphs {
     homoglyph: Vec<(String, String)>,
     cyrillic: Vec<(char, char)>,
 }
 
-fn glyphs() -> Glyphs {
+pub fn glyphs() -> Glyphs {
     let mut g = Glyphs {
         homoglyph: Vec::new(),
         cyrillic: Vec::new(),
@@ -407,7 +407,7 @@ fn letter_positions(s: &[char]) -> Vec<usize> {
 
 /// Rewrites a brand mention with one mutation of `family`. `None` when the family
 /// does not apply (no vowel to swap, ...).
-fn mutate(brand: &str, family: &str, rng: &mut SmallRng, glyphs: &Glyphs) -> Option<String> {
+pub fn mutate(brand: &str, family: &str, rng: &mut SmallRng, glyphs: &Glyphs) -> Option<String> {
     let mut s: Vec<char> = brand.chars().collect();
     let letters = letter_positions(&s);
     if letters.is_empty() {
@@ -624,7 +624,7 @@ fn mutate(brand: &str, family: &str, rng: &mut SmallRng, glyphs: &Glyphs) -> Opt
     (out.to_lowercase() != brand.to_lowercase() || family == "case").then_some(out)
 }
 
-fn read_rows(data: &Path, ds: &Dataset) -> Vec<Row> {
+pub fn read_rows(data: &Path, ds: &Dataset) -> Vec<Row> {
     let mut rows = Vec::new();
     for f in ds.files {
         let path = data.join(f);

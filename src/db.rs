@@ -40,6 +40,8 @@ pub mod trees {
     /// with the move to `removed` and dropped with the move to `reinstated`; what
     /// relisting by seller reads.
     pub const REMOVED_BY_SELLER: &str = "review/removed_by_seller";
+    /// Statements of reasons (DSA Article 17) by their `puid` (JSON).
+    pub const STATEMENTS: &str = "review/statements";
     /// API tokens by id (JSON), secrets stored hashed.
     pub const TOKENS: &str = "review/tokens";
     /// Signed-in web sessions by the SHA-256 of their cookie.

@@ -1,4 +1,5 @@
 mod crawl;
+mod feedback;
 mod image;
 mod image_match;
 mod match_cmd;
@@ -8,4 +9,5 @@ mod report_browser;
 mod review_api;
 mod review_browser;
 mod review_photos;
+mod statements;
 mod util;

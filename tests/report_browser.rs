@@ -17,6 +17,7 @@ fn hostile_report() -> ReportData {
     let title = "<script>alert(1)</script> Z3NTRIX shoes <img src=x onerror=alert(2)>";
     let start = title.find("Z3NTRIX").unwrap();
     let finding = Finding {
+        suppressed: None,
         mark_id: "zentrix".into(),
         mark: "Zentrix".into(),
         score: 0.95,

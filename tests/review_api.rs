@@ -439,6 +439,7 @@ fn every_allowed_transition_succeeds_and_every_other_gets_422() {
         ("confirmed", "notice_sent"),
         ("notice_sent", "removed"),
         ("notice_sent", "reinstated"),
+        ("removed", "reinstated"),
         ("dismissed", "reopened"),
         ("reopened", "in_review"),
     ];

@@ -237,3 +237,64 @@ fn a_reviewer_signs_in_and_confirms_with_the_keyboard() {
     assert!(message.as_str().unwrap().contains("CSRF"), "{message}");
     assert_eq!(svc.finding(&other)["state"], "new");
 }
+
+#[test]
+fn a_reviewer_dismisses_with_a_reason_sees_the_suppression_and_undoes_it() {
+    let Some(bin) = crate::util::chromium_or_skip() else {
+        return;
+    };
+    let svc = Service::start();
+    svc.ingest(&json!([
+        {"id": "L1", "title": "Zentrax running shoes", "seller": {"id": "s1"}},
+    ]));
+    let first = svc.all_findings("")[0].clone();
+    let first_id = first["id"].as_str().unwrap().to_owned();
+
+    let mut b = Browser::launch(&bin);
+    b.goto(&format!("{}/findings/{first_id}", svc.base));
+    b.wait_for("location.pathname === '/signin' && document.querySelector('#token')");
+    b.eval(&format!(
+        "document.querySelector('#token').value = {}; document.querySelector('form[action=\"/signin\"]').submit(); true",
+        json!(svc.reviewer)
+    ));
+    b.wait_for("location.pathname === '/queue'");
+    b.goto(&format!("{}/findings/{first_id}", svc.base));
+    b.wait_for("document.querySelector('form[data-action=\"dismiss\"] select[name=reason]')");
+    b.eval(
+        "const f = document.querySelector('form[data-action=\"dismiss\"]'); \
+         f.querySelector('select[name=reason]').value = 'other_brand'; \
+         f.querySelector('button').click(); true",
+    );
+    b.wait_for("document.querySelector('#state') && document.querySelector('#state').textContent === 'dismissed' && document.querySelector('table.bank')");
+    let bank = b.eval("document.querySelector('table.bank').textContent");
+    assert!(bank.as_str().unwrap().contains("Zentrax"), "{bank}");
+
+    // The next listing with the same spelling is suppressed, and its page says by
+    // which entry and decision.
+    let answer = svc.ingest(&json!([
+        {"id": "L2", "title": "Zentrax trail shoes", "seller": {"id": "s2"}},
+    ]));
+    let second = answer["findings"][0].clone();
+    assert_eq!(second["state"], "dismissed", "{answer}");
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    b.goto(&format!("{}/findings/{second_id}", svc.base));
+    b.wait_for("document.querySelector('#suppressed')");
+    let text = b.eval("document.querySelector('#suppressed').textContent");
+    assert!(
+        text.as_str()
+            .unwrap()
+            .starts_with("suppressed by bank entry 1 (from decision "),
+        "{text}"
+    );
+
+    // Undo from the first finding's page: the entry stops acting and the
+    // suppressed finding is reopened.
+    b.goto(&format!("{}/findings/{first_id}", svc.base));
+    b.wait_for("document.querySelector('form.undo')");
+    b.eval("document.querySelector('form.undo button').click(); true");
+    b.wait_for("document.querySelector('table.bank') && document.querySelector('table.bank').textContent.includes('undone by rita')");
+    assert_eq!(svc.finding(&second_id)["state"], "reopened");
+    let history = svc.finding(&first_id)["history"].clone();
+    let last = history.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "feedback", "{history}");
+}

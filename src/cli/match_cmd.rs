@@ -273,6 +273,7 @@ impl Target<'_> {
         let mut by_listing: std::collections::HashMap<String, Vec<Finding>> = Default::default();
         for r in records {
             by_listing.entry(r.listing_id).or_default().push(Finding {
+                suppressed: r.suppressed,
                 mark_id: r.mark_id,
                 mark: r.mark,
                 score: r.score,

@@ -7,21 +7,24 @@
 //! read and how, address policy, what is kept as evidence) and the registry, and
 //! shared by whatever feeds it.
 
+mod feedback;
 mod loaders;
 mod report;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
+pub use feedback::{Decided, Decision, Undo};
 pub use loaders::{KeptThumbnails, Sources};
 pub use report::{report, ReportFilter};
 
 use crate::crawl::{CrawlMatcher, FetchOptions};
+use crate::image::Hash256;
 use crate::listing::Listing;
 use crate::photos::{Keep, PhotoLoader, PhotoMatcher};
-use crate::registry::{Mark, Registry, RegistryError};
+use crate::registry::{Bank, Mark, Registry, RegistryError};
 use crate::review::FindingRecord;
-use crate::scoring::{Finding, Rates, Scorer};
+use crate::scoring::{image_weight, Finding, Rates, Scorer, Signal, SignalKind};
 use crate::store::{Incoming, Matched, Store, StoreError};
 
 /// Where the photos named by a listing's `images` are read from.
@@ -89,6 +92,11 @@ pub struct Pipeline {
     sources: Sources,
     registry_version: u64,
     keep: Keep,
+    /// Each mark's feedback bank, by the mark's index in the scorer; replaced
+    /// when a decision changes one, so the next listing sees it.
+    banks: RwLock<Vec<Bank>>,
+    /// Mark ids to their index in the scorer.
+    mark_index: HashMap<String, usize>,
 }
 
 impl Pipeline {
@@ -98,9 +106,17 @@ impl Pipeline {
         registry_version: u64,
         config: &Config,
     ) -> Result<Pipeline, PipelineError> {
+        let banks = marks.iter().map(|m| m.bank.clone()).collect();
+        let mark_index = marks
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
         let scorer = Scorer::new(marks, config.rates.clone());
         let photos = PhotoMatcher::new(scorer.marks());
         Ok(Pipeline {
+            banks: RwLock::new(banks),
+            mark_index,
             scorer,
             photos,
             sources: Sources::new(config.photos, &config.fetch)?,
@@ -150,9 +166,10 @@ impl Pipeline {
         loader: Option<&dyn PhotoLoader>,
         keep: Keep,
     ) -> Matched {
-        let photos = self.photos.look_up(&self.scorer, listing, loader, keep);
+        let mut photos = self.photos.look_up(&self.scorer, listing, loader, keep);
+        let findings = self.score_with_banks(listing, &mut photos.signals, &photos.hashes);
         Matched {
-            findings: self.scorer.score_with(listing, &photos.signals),
+            findings,
             photos: photos.hashes,
             turned: photos.turned,
             kept: photos.kept,
@@ -165,10 +182,85 @@ impl Pipeline {
             .sources
             .reads_any()
             .then_some(&self.sources as &dyn PhotoLoader);
-        let photos = self
+        let mut photos = self
             .photos
             .look_up(&self.scorer, listing, loader, Keep::default());
-        self.scorer.score_with(listing, &photos.signals)
+        self.score_with_banks(listing, &mut photos.signals, &photos.hashes)
+    }
+
+    /// Scores a listing with its photo evidence and the marks' feedback banks: a
+    /// photo within PDQ's match distance of a confirmed counterfeit photo is
+    /// evidence for that mark (whatever the title says), and a finding that a
+    /// negative entry explains is marked suppressed.
+    fn score_with_banks(
+        &self,
+        listing: &Listing,
+        signals: &mut Vec<(usize, Signal)>,
+        hashes: &[Hash256],
+    ) -> Vec<Finding> {
+        let banks = self.banks.read().unwrap_or_else(|p| p.into_inner());
+        let mut photos: Vec<Hash256> = hashes.to_vec();
+        for h in &listing.image_hashes {
+            if !photos.contains(h) {
+                photos.push(*h);
+            }
+        }
+        if !photos.is_empty() {
+            for (mi, bank) in banks.iter().enumerate() {
+                if bank.positive.is_empty() {
+                    continue;
+                }
+                let Some(hit) = bank.positive_hit(&photos) else {
+                    continue;
+                };
+                if signals
+                    .iter()
+                    .any(|(m, s)| *m == mi && s.kind == SignalKind::ImageMatch)
+                {
+                    continue;
+                }
+                signals.push((
+                    mi,
+                    Signal {
+                        kind: SignalKind::ImageMatch,
+                        detail: format!(
+                            "a photo matches the counterfeit photo of bank entry {} (from decision {}), distance {}",
+                            hit.entry, hit.decision, hit.distance
+                        ),
+                        weight: image_weight(hit.distance),
+                        photo: None,
+                    },
+                ));
+            }
+        }
+        let mut findings = self.scorer.score_with(listing, signals);
+        let seller = listing.seller.as_ref().map(|s| s.id.as_str());
+        for f in &mut findings {
+            let Some(&mi) = self.mark_index.get(&f.mark_id) else {
+                continue;
+            };
+            if let Some(bank) = banks.get(mi).filter(|b| !b.negative.is_empty()) {
+                f.suppressed = bank.suppression(f, seller, &photos);
+            }
+        }
+        findings
+    }
+
+    /// The feedback bank of mark `mark_id` as this pipeline applies it.
+    pub fn bank(&self, mark_id: &str) -> Option<Bank> {
+        let mi = *self.mark_index.get(mark_id)?;
+        let banks = self.banks.read().unwrap_or_else(|p| p.into_inner());
+        banks.get(mi).cloned()
+    }
+
+    /// Replaces the bank of mark `mark_id` (after a decision stored it).
+    fn set_bank(&self, mark_id: &str, bank: Bank) {
+        if let Some(&mi) = self.mark_index.get(mark_id) {
+            let mut banks = self.banks.write().unwrap_or_else(|p| p.into_inner());
+            if let Some(slot) = banks.get_mut(mi) {
+                *slot = bank;
+            }
+        }
     }
 
     /// Matches and stores a batch of listings in one transaction, answering every

@@ -58,6 +58,7 @@ pub fn report(
             // A mark removed from the registry reports nothing.
             if registered.contains(f.mark_id.as_str()) && filter.states.contains(&f.state) {
                 findings.push(Finding {
+                    suppressed: f.suppressed,
                     mark_id: f.mark_id,
                     mark: f.mark,
                     score: f.score,

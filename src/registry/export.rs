@@ -6,6 +6,7 @@
 
 use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
+use super::bank::{BankEntry, EntryKind};
 use super::model::{ImageRef, Mark, Money, Registration};
 
 /// The formats `registry export` writes.
@@ -74,6 +75,18 @@ fn toml_document(marks: &[Mark]) -> String {
         if !mark.authorized_sellers.is_empty() {
             table.insert("authorized_sellers", strings(&mark.authorized_sellers));
         }
+        if !mark.bank.is_empty() {
+            let mut bank = Table::new();
+            for (name, entries) in [
+                ("negative", &mark.bank.negative),
+                ("positive", &mark.bank.positive),
+            ] {
+                if !entries.is_empty() {
+                    bank.insert(name, inline_list(entries.iter().map(bank_entry).collect()));
+                }
+            }
+            table.insert("bank", Item::Table(bank));
+        }
         tables.push(table);
     }
     let mut doc = DocumentMut::new();
@@ -117,6 +130,31 @@ fn image(image: &ImageRef) -> InlineTable {
     table
 }
 
+fn bank_entry(entry: &BankEntry) -> InlineTable {
+    let mut table = InlineTable::new();
+    table.insert("id", i64::try_from(entry.id).unwrap_or(i64::MAX).into());
+    let kind = match entry.kind {
+        EntryKind::Term => "term",
+        EntryKind::Seller => "seller",
+        EntryKind::Photo => "photo",
+    };
+    table.insert("kind", kind.into());
+    table.insert("value", entry.value.as_str().into());
+    if let Some(reason) = entry.reason {
+        table.insert("reason", reason.as_str().into());
+    }
+    table.insert("decision", entry.decision.as_str().into());
+    table.insert("actor", entry.actor.as_str().into());
+    table.insert("at", entry.at.as_str().into());
+    if let Some(undone) = &entry.undone {
+        let mut u = InlineTable::new();
+        u.insert("actor", undone.actor.as_str().into());
+        u.insert("at", undone.at.as_str().into());
+        table.insert("undone", u.into());
+    }
+    table
+}
+
 fn money(money: &Money) -> InlineTable {
     let mut table = InlineTable::new();
     table.insert("amount", money.amount.into());
@@ -148,6 +186,34 @@ mod tests {
                     currency: "GBP".into(),
                 }),
                 authorized_sellers: vec!["finch-store".into()],
+                bank: {
+                    use crate::registry::{Bank, NewEntry, Reason};
+                    let mut bank = Bank::default();
+                    bank.add(
+                        false,
+                        vec![NewEntry {
+                            kind: EntryKind::Term,
+                            value: "Copper Finh".into(),
+                        }],
+                        Some(Reason::OtherBrand),
+                        "0011223344556677@2",
+                        "reviewer",
+                        "2026-01-01T00:00:00.000Z",
+                    );
+                    bank.add(
+                        true,
+                        vec![NewEntry {
+                            kind: EntryKind::Photo,
+                            value: "ab".repeat(32),
+                        }],
+                        None,
+                        "8899aabbccddeeff@3",
+                        "reviewer",
+                        "2026-01-02T00:00:00.000Z",
+                    );
+                    bank.undo(1, "admin", "2026-01-03T00:00:00.000Z");
+                    bank
+                },
                 ..Mark::default()
             },
             Mark {

@@ -6,6 +6,7 @@
 //! bad record is reported as `FILE:LINE: field: reason`. The checked marks are then
 //! stored in one atomic batch ([`Registry::import_file`]).
 
+mod bank;
 mod currency;
 mod export;
 mod images;
@@ -15,6 +16,10 @@ mod problem;
 mod store;
 mod validate;
 
+pub use bank::{
+    term_key, Bank, BankEntry, EntryKind, NewEntry, PositiveHit, Reason, Suppression, Undone,
+    UnknownReason, ALL_REASONS, MAX_BANK_ENTRIES,
+};
 pub use currency::{is_iso_4217, ISO_4217};
 pub use export::{render as render_export, ExportError, ExportFormat};
 pub use import::{parse_file, parse_str, Format, ImportError};

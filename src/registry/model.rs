@@ -6,6 +6,7 @@ use std::fmt;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::bank::Bank;
 use crate::image::{Hash256, PdqHash, ReferenceHash, Variant};
 
 /// One registered mark, the unit of the registry. Fields beyond `id` and `name` are
@@ -38,6 +39,10 @@ pub struct Mark {
     /// Seller ids allowed to sell the genuine goods.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorized_sellers: Vec<String>,
+    /// What reviewers' decisions taught the matcher about this mark (stored apart
+    /// from the mark, so a decision does not change the registry version).
+    #[serde(default, skip_serializing_if = "Bank::is_empty")]
+    pub bank: Bank,
 }
 
 /// A registration of the mark at one office.

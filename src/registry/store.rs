@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
+use super::bank::Bank;
 use super::export::{self, ExportFormat};
 use super::import::{parse_file, Format, ImportError};
 use super::model::Mark;
@@ -19,6 +20,10 @@ const MARK_PREFIX: &[u8] = b"mark/";
 
 /// Key of the registry version, a big-endian u64.
 const VERSION_KEY: &[u8] = b"version";
+
+/// Key prefix of feedback banks: `bank/ID` (JSON [`Bank`]), kept apart from the
+/// marks so that a reviewer's decision does not change the registry version.
+const BANK_PREFIX: &[u8] = b"bank/";
 
 /// Errors of the registry store.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +56,12 @@ pub enum RegistryError {
         /// The cause.
         #[source]
         source: serde_json::Error,
+    },
+    /// There is no mark with this id.
+    #[error("there is no mark `{id}` in the registry")]
+    NoMark {
+        /// The id asked for.
+        id: String,
     },
     /// The import would take the registry past [`MAX_TERMS`] names and aliases.
     #[error(
@@ -159,14 +170,32 @@ impl Registry {
     /// changed, then flushes to disk.
     fn upsert(&self, marks: &[Mark]) -> Result<ImportSummary, RegistryError> {
         self.check_terms(marks)?;
+        // A mark is stored without its bank; a bank given with it replaces the
+        // stored one, a mark given without one keeps it.
         let encoded = marks
             .iter()
             .map(|mark| {
-                let value = serde_json::to_vec(mark).map_err(|source| RegistryError::Encode {
+                let bare = Mark {
+                    bank: Bank::default(),
+                    ..mark.clone()
+                };
+                let value = serde_json::to_vec(&bare).map_err(|source| RegistryError::Encode {
                     id: mark.id.clone(),
                     source,
                 })?;
                 Ok((mark_key(&mark.id), value))
+            })
+            .collect::<Result<Vec<_>, RegistryError>>()?;
+        let banks = marks
+            .iter()
+            .filter(|m| !m.bank.is_empty())
+            .map(|m| {
+                let value =
+                    serde_json::to_vec(&m.bank).map_err(|source| RegistryError::Encode {
+                        id: m.id.clone(),
+                        source,
+                    })?;
+                Ok((bank_key(&m.id), value))
             })
             .collect::<Result<Vec<_>, RegistryError>>()?;
         let summary = self
@@ -177,6 +206,13 @@ impl Registry {
                     ..ImportSummary::default()
                 };
                 let mut batch = sled::Batch::default();
+                let mut banks_changed = false;
+                for (key, value) in &banks {
+                    if tx.get(key)?.as_deref() != Some(value.as_slice()) {
+                        banks_changed = true;
+                        batch.insert(key.as_slice(), value.as_slice());
+                    }
+                }
                 for (key, value) in &encoded {
                     match tx.get(key)? {
                         Some(old) if old == value.as_slice() => summary.unchanged += 1,
@@ -195,6 +231,8 @@ impl Registry {
                 if summary.added + summary.updated > 0 {
                     summary.version += 1;
                     batch.insert(VERSION_KEY, &summary.version.to_be_bytes());
+                }
+                if summary.added + summary.updated > 0 || banks_changed {
                     tx.apply_batch(&batch)?;
                 }
                 Ok(summary)
@@ -227,23 +265,74 @@ impl Registry {
         Ok(())
     }
 
-    /// Every mark, sorted by id.
+    /// Every mark with its bank, sorted by id.
     pub fn marks(&self) -> Result<Vec<Mark>, RegistryError> {
         self.tree
             .scan_prefix(MARK_PREFIX)
             .map(|entry| {
                 let (key, value) = entry?;
-                decode_mark(&key[MARK_PREFIX.len()..], &value)
+                let mut mark = decode_mark(&key[MARK_PREFIX.len()..], &value)?;
+                mark.bank = self.bank(&mark.id)?;
+                Ok(mark)
             })
             .collect()
     }
 
-    /// The mark with this id, if any.
+    /// The mark with this id and its bank, if any.
     pub fn get(&self, id: &str) -> Result<Option<Mark>, RegistryError> {
-        self.tree
-            .get(mark_key(id))?
-            .map(|value| decode_mark(id.as_bytes(), &value))
-            .transpose()
+        let Some(value) = self.tree.get(mark_key(id))? else {
+            return Ok(None);
+        };
+        let mut mark = decode_mark(id.as_bytes(), &value)?;
+        mark.bank = self.bank(id)?;
+        Ok(Some(mark))
+    }
+
+    /// The feedback bank of mark `id` (empty when nothing was banked).
+    pub fn bank(&self, id: &str) -> Result<Bank, RegistryError> {
+        match self.tree.get(bank_key(id))? {
+            None => Ok(Bank::default()),
+            Some(value) => {
+                serde_json::from_slice(&value).map_err(|source| RegistryError::Corrupt {
+                    id: format!("{id} (its bank)"),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Changes the bank of mark `id` with `change` atomically (a concurrent
+    /// change is retried), flushes, and answers what `change` answered with the
+    /// bank as stored. The registry version stays: banks act from the next
+    /// listing on, they do not make every stored listing match again.
+    pub fn update_bank<T>(
+        &self,
+        id: &str,
+        change: impl Fn(&mut Bank) -> T,
+    ) -> Result<(T, Bank), RegistryError> {
+        if self.tree.get(mark_key(id))?.is_none() {
+            return Err(RegistryError::NoMark { id: id.to_owned() });
+        }
+        let key = bank_key(id);
+        loop {
+            let old = self.tree.get(&key)?;
+            let mut bank: Bank = match &old {
+                None => Bank::default(),
+                Some(v) => serde_json::from_slice(v).map_err(|source| RegistryError::Corrupt {
+                    id: format!("{id} (its bank)"),
+                    source,
+                })?,
+            };
+            let answer = change(&mut bank);
+            let value = serde_json::to_vec(&bank).map_err(|source| RegistryError::Encode {
+                id: id.to_owned(),
+                source,
+            })?;
+            if self.tree.compare_and_swap(&key, old, Some(value))?.is_ok() {
+                self.tree.flush()?;
+                return Ok((answer, bank));
+            }
+        }
     }
 
     /// Removes a mark; `false` when there was none with this id.
@@ -255,6 +344,7 @@ impl Registry {
                 if tx.remove(key.as_slice())?.is_none() {
                     return Ok(false);
                 }
+                tx.remove(bank_key(id))?;
                 let version = decode_version(tx.get(VERSION_KEY)?)
                     .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
                 tx.insert(VERSION_KEY, &(version + 1).to_be_bytes())?;
@@ -288,6 +378,10 @@ fn stopped(results: &[(PathBuf, Result<ImportSummary, ImportError>)]) -> bool {
 
 fn mark_key(id: &str) -> Vec<u8> {
     [MARK_PREFIX, id.as_bytes()].concat()
+}
+
+fn bank_key(id: &str) -> Vec<u8> {
+    [BANK_PREFIX, id.as_bytes()].concat()
 }
 
 fn decode_mark(id: &[u8], value: &[u8]) -> Result<Mark, RegistryError> {

@@ -119,6 +119,9 @@ pub fn validate(mark: &mut Mark) -> Vec<FieldProblem> {
             ));
         }
     }
+    if let Err((field, reason)) = mark.bank.check() {
+        problems.push(FieldProblem::new(FieldPath::key(&field), reason));
+    }
     problems
 }
 

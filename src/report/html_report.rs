@@ -260,6 +260,7 @@ mod tests {
 
     fn data(title: &str) -> ReportData {
         let finding = Finding {
+            suppressed: None,
             mark_id: "zentrix".into(),
             mark: "Zentrix".into(),
             score: 0.9,

@@ -185,6 +185,7 @@ mod tests {
 
     pub(crate) fn sample() -> ReportData {
         let finding = |score: f64| Finding {
+            suppressed: None,
             mark_id: "zentrix".into(),
             mark: "Zentrix".into(),
             score,

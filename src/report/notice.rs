@@ -190,6 +190,7 @@ mod tests {
             ..Listing::default()
         };
         let finding = Finding {
+            suppressed: None,
             mark_id: "zentrix".into(),
             mark: "Zentrix".into(),
             score: 0.9,

@@ -9,6 +9,7 @@ mod batch;
 mod model;
 mod notice;
 mod state;
+mod statement;
 mod token;
 
 pub use batch::{parse_batch, BatchFormat, MAX_BATCH, MAX_BATCH_PHOTOS};
@@ -18,6 +19,7 @@ pub use model::{
 };
 pub use notice::{notice_for, notices_csv};
 pub use state::{State, UnknownState, ALL_STATES};
+pub use statement::{statements_csv, DecisionType, Source, Statement, EEA, LEGAL_GROUND, REDRESS};
 pub use token::{token_id, Permission, Role, TokenInfo, TokenRecord, Tokens};
 
 /// What can go wrong in the review queue.
@@ -94,6 +96,9 @@ pub enum ReviewError {
         #[source]
         source: std::io::Error,
     },
+    /// The registry (a mark's feedback bank) failed.
+    #[error("cannot update the registry")]
+    Registry(#[source] crate::registry::RegistryError),
     /// A notice was asked for a finding nobody confirmed.
     #[error("finding {id} is {state}; notices are drafted for confirmed findings only")]
     NotConfirmed {

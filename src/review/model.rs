@@ -53,6 +53,9 @@ pub struct FindingRecord {
     /// cites this, whatever the listing became afterwards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed: Option<ConfirmedListing>,
+    /// The feedback-bank entry that suppressed the finding (stored dismissed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<crate::registry::Suppression>,
 }
 
 /// The listing a reviewer confirmed, kept with the finding.
@@ -89,6 +92,9 @@ pub enum Action {
     Rematched,
     /// A reviewer moved the finding.
     Transition,
+    /// A feedback-bank entry made by a decision on the finding was undone; the
+    /// state stays.
+    Feedback,
 }
 
 /// One entry of the audit log. Entries are never changed or deleted.

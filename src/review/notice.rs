@@ -29,6 +29,7 @@ pub fn notice_for(
         });
     }
     let scored = Finding {
+        suppressed: None,
         mark_id: finding.mark_id.clone(),
         mark: finding.mark.clone(),
         score: finding.score,
@@ -137,6 +138,7 @@ mod tests {
             seller_id: None,
             marketplace: None,
             spans: Vec::new(),
+            suppressed: None,
             relist_of: None,
             relist_rule: None,
             confirmed: None,

@@ -65,7 +65,9 @@ impl State {
             State::Dismissed => &[State::Reopened],
             State::Reopened => &[State::InReview],
             State::NoticeSent => &[State::Removed, State::Reinstated],
-            State::Removed | State::Reinstated => &[],
+            // A removed listing the marketplace puts back after a counter-notice.
+            State::Removed => &[State::Reinstated],
+            State::Reinstated => &[],
         }
     }
 
@@ -115,6 +117,7 @@ mod tests {
             ("confirmed", "notice_sent"),
             ("notice_sent", "removed"),
             ("notice_sent", "reinstated"),
+            ("removed", "reinstated"),
             ("dismissed", "reopened"),
             ("reopened", "in_review"),
         ];

@@ -207,6 +207,10 @@ pub struct Finding {
     /// Where the title names the mark (empty when only other evidence points to it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spans: Vec<Span>,
+    /// Set when an entry of the mark's negative feedback bank explains the finding
+    /// (see [`crate::registry::Bank`]): it is stored dismissed, not queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<crate::registry::Suppression>,
 }
 
 /// Scores listings against a fixed set of marks. Build once, share between threads.
@@ -498,6 +502,7 @@ impl Scorer {
         }
         signals.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
         Finding {
+            suppressed: None,
             mark_id: mark.id.clone(),
             mark: mark.name.clone(),
             score: combine(&signals),

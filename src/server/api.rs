@@ -14,8 +14,11 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
+use crate::pipeline::Decision;
+use crate::registry::Reason;
 use crate::review::{
-    notice_for, notices_csv as render_csv, parse_batch, BatchFormat, Permission, ReviewError, State,
+    notice_for, notices_csv as render_csv, parse_batch, statements_csv, BatchFormat, Permission,
+    ReviewError, State,
 };
 use crate::store::{Filter, Incoming};
 
@@ -166,6 +169,9 @@ pub struct TransitionBody {
     version: u64,
     #[serde(default)]
     note: String,
+    /// Why a dismissal was made: what it banks (see [`crate::registry::Reason`]).
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 /// The longest note accepted.
@@ -191,17 +197,88 @@ pub async fn transition(
             format!("note: at most {MAX_NOTE} characters"),
         ));
     }
-    let finding = blocking({
+    let reason = match body.reason.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => Some(
+            r.parse::<Reason>()
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("reason: {e}")))?,
+        ),
+        None => None,
+    };
+    let decided = blocking({
         let state = Arc::clone(&state);
         move || {
+            let decision = Decision {
+                finding_id: &id,
+                to,
+                version: body.version,
+                reason,
+                note: &body.note,
+                actor: &caller.name,
+            };
             state
-                .store
-                .transition(&id, to, body.version, &caller.name, &body.note)
+                .pipeline
+                .decide(&state.registry, &state.store, &decision)
         }
     })
     .await?;
     state.store.flush_async().await?;
-    Ok(Json(finding).into_response())
+    let mut answer = serde_json::to_value(&decided.finding).expect("a finding serializes");
+    answer["decision"] = decided.decision.into();
+    answer["bank_entries"] = decided.bank_entries.into();
+    Ok(Json(answer).into_response())
+}
+
+/// `GET /api/v1/marks/{id}/bank`: the mark's feedback bank, `{"mark_id",
+/// "negative": [ENTRY...], "positive": [ENTRY...]}`.
+pub async fn bank(
+    AxState(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    if state
+        .registry
+        .get(&id)
+        .map_err(ReviewError::Registry)?
+        .is_none()
+    {
+        return Err(ReviewError::NotFound(format!("mark {id}")).into());
+    }
+    let bank = state.registry.bank(&id).map_err(ReviewError::Registry)?;
+    Ok(Json(json!({
+        "mark_id": id,
+        "negative": bank.negative,
+        "positive": bank.positive,
+    }))
+    .into_response())
+}
+
+/// `POST /api/v1/marks/{id}/bank/{entry}/undo`: the entry stops acting; findings
+/// it suppressed are reopened. Answers `{"mark_id", "entry", "reopened": [ID...]}`.
+pub async fn undo_bank_entry(
+    AxState(state): Shared,
+    caller: Caller,
+    Path((id, entry)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Transition)?;
+    let number: u64 = entry.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("entry: {entry:?} is not an entry number"),
+        )
+    })?;
+    let undo = blocking({
+        let state = Arc::clone(&state);
+        let id = id.clone();
+        move || {
+            state
+                .pipeline
+                .undo_bank_entry(&state.registry, &state.store, &id, number, &caller.name)
+        }
+    })
+    .await?;
+    state.store.flush_async().await?;
+    Ok(Json(json!({ "mark_id": id, "entry": number, "reopened": undo.reopened })).into_response())
 }
 
 /// Query of the notice endpoint.
@@ -303,6 +380,33 @@ pub async fn notices_csv(
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
+}
+
+/// `GET /api/v1/statements[?format=csv]`: every statement of reasons, as the
+/// body of a Transparency Database batch submission (`{"statements": [...]}`) or
+/// as CSV.
+pub async fn statements(
+    AxState(state): Shared,
+    caller: Caller,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let all = state.store.statements()?;
+    match q.format.as_deref() {
+        None | Some("json") => {
+            let items: Vec<serde_json::Value> = all.iter().map(|s| s.submission()).collect();
+            Ok(Json(json!({ "statements": items })).into_response())
+        }
+        Some("csv") => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            statements_csv(&all)?,
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("format: {other:?} is not json or csv"),
+        )),
+    }
 }
 
 /// `GET /api/v1/sellers`: sellers with counts, repeat infringers first.

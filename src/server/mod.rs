@@ -25,7 +25,7 @@ use tracing::Level;
 pub use error::ApiError;
 
 use crate::pipeline::Pipeline;
-use crate::registry::Mark;
+use crate::registry::{Mark, Registry};
 use crate::review::{ReviewError, Tokens};
 use crate::store::Store;
 
@@ -42,6 +42,8 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 pub struct AppState {
     /// The store of listings and findings.
     pub store: Store,
+    /// The registry, where decisions record the marks' feedback banks.
+    pub registry: Registry,
     /// The API tokens.
     pub tokens: Tokens,
     /// Built once at startup from the registry: matches posted listings, their
@@ -66,6 +68,7 @@ impl AppState {
             .collect();
         Ok(AppState {
             store: Store::open(db)?,
+            registry: Registry::open(db).map_err(ReviewError::Registry)?,
             tokens: Tokens::open(db)?,
             pipeline,
             marks,
@@ -93,6 +96,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/findings/{id}/notice", get(api::notice))
         .route("/findings/{id}/audit", get(api::audit))
         .route("/notices.csv", get(api::notices_csv))
+        .route("/statements", get(api::statements))
+        .route("/marks/{id}/bank", get(api::bank))
+        .route("/marks/{id}/bank/{entry}/undo", post(api::undo_bank_entry))
         .route("/audit", get(api::audit_log))
         .route("/sellers", get(api::sellers))
         .route("/sellers/{id}", get(api::seller))

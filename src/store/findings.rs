@@ -393,19 +393,23 @@ impl Store {
                     Some(mut old) => {
                         let same_evidence = old.score == f.score
                             && old.signals == f.signals
-                            && old.spans == f.spans;
+                            && old.spans == f.spans
+                            && old.suppressed == f.suppressed;
                         let note = reason.clone().unwrap_or_else(|| "matched again".into());
                         // The state the finding moves to when it takes the new
                         // evidence, and the note of its audit entry.
                         let takes = match old.state {
                             _ if same_evidence => None,
-                            State::New | State::InReview | State::Reopened => {
-                                Some((old.state, note))
+                            State::New | State::InReview | State::Reopened => match &f.suppressed {
+                                Some(s) => Some((State::Dismissed, format!("{note}; {s}"))),
+                                None => Some((old.state, note)),
+                            },
+                            State::Dismissed if listing_changed && f.suppressed.is_none() => {
+                                Some((
+                                    State::Reopened,
+                                    format!("{note}; the evidence differs from what was dismissed"),
+                                ))
                             }
-                            State::Dismissed if listing_changed => Some((
-                                State::Reopened,
-                                format!("{note}; the evidence differs from what was dismissed"),
-                            )),
                             State::Dismissed => None,
                             State::Confirmed
                             | State::NoticeSent
@@ -433,6 +437,7 @@ impl Store {
                             old.signals = f.signals;
                             old.spans = f.spans;
                             old.mark = f.mark;
+                            old.suppressed = f.suppressed;
                             old.version += 1;
                             writes.audit.push(audit(
                                 old.version,
@@ -458,11 +463,23 @@ impl Store {
                             &photos,
                             &turned,
                         )?;
-                        let note = relist.as_ref().map(|r| r.note()).unwrap_or_default();
+                        let mut note = relist.as_ref().map(|r| r.note()).unwrap_or_default();
+                        // A finding the mark's feedback bank explains is stored
+                        // dismissed, saying which entry and decision dismissed it.
+                        let state = match &f.suppressed {
+                            Some(s) => {
+                                if !note.is_empty() {
+                                    note.push_str("; ");
+                                }
+                                note.push_str(&s.to_string());
+                                State::Dismissed
+                            }
+                            None => State::New,
+                        };
                         writes
                             .audit
-                            .push(audit(1, Action::Created, None, State::New, note));
-                        writes.reindex(&id, None, (f.score, State::New));
+                            .push(audit(1, Action::Created, None, state, note));
+                        writes.reindex(&id, None, (f.score, state));
                         FindingRecord {
                             id: id.clone(),
                             listing_id: listing.id.clone(),
@@ -470,7 +487,7 @@ impl Store {
                             mark: f.mark,
                             score: f.score,
                             signals: f.signals,
-                            state: State::New,
+                            state,
                             version: 1,
                             created_at: at.clone(),
                             updated_at: at.clone(),
@@ -480,6 +497,7 @@ impl Store {
                             relist_rule: relist.as_ref().map(|r| r.rule.to_string()),
                             relist_of: relist.map(|r| r.of),
                             confirmed: None,
+                            suppressed: f.suppressed,
                         }
                     }
                 };
@@ -581,6 +599,32 @@ impl Store {
     ) -> Result<FindingRecord, StoreError> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let (f, writes) = self.plan_transition(id, to, version, actor, note)?;
+        self.apply(&writes)?;
+        Ok(f)
+    }
+
+    /// Records `note` in finding `id`'s audit log without moving it (version
+    /// bumped, action `feedback`): an undo of a bank entry its decision made.
+    pub fn annotate(&self, id: &str, actor: &str, note: &str) -> Result<FindingRecord, StoreError> {
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let mut f = self.finding_or_404(id)?;
+        f.version += 1;
+        f.updated_at = now();
+        let entry = AuditEntry {
+            finding_id: id.to_owned(),
+            version: f.version,
+            at: f.updated_at.clone(),
+            actor: actor.to_owned(),
+            action: Action::Feedback,
+            from: Some(f.state),
+            to: f.state,
+            note: note.to_owned(),
+        };
+        let writes = Writes {
+            findings: vec![(id.as_bytes().to_vec(), to_json(&f))],
+            audit: vec![(audit_key(id, f.version), to_json(&entry))],
+            ..Writes::default()
+        };
         self.apply(&writes)?;
         Ok(f)
     }

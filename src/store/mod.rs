@@ -47,6 +47,7 @@ pub struct Store {
     urls: sled::Tree,
     queue: sled::Tree,
     crawl: sled::Tree,
+    statements: sled::Tree,
     write: Mutex<()>,
 }
 
@@ -73,11 +74,30 @@ impl Store {
             urls: db.open_tree(CRAWL_URLS)?,
             queue: db.open_tree(CRAWL_QUEUE)?,
             crawl: db.open_tree(CRAWL_META)?,
+            statements: db.open_tree(crate::db::trees::STATEMENTS)?,
             write: Mutex::new(()),
         };
         store.index_states()?;
         store.index_removed_sellers()?;
         Ok(store)
+    }
+
+    /// Records a statement of reasons (keyed by its `puid`: recording it again
+    /// changes nothing).
+    pub fn record_statement(&self, s: &crate::review::Statement) -> Result<(), StoreError> {
+        self.statements.insert(s.puid.as_bytes(), to_json(s))?;
+        Ok(())
+    }
+
+    /// Every statement of reasons, oldest decision first.
+    pub fn statements(&self) -> Result<Vec<crate::review::Statement>, StoreError> {
+        let mut out: Vec<crate::review::Statement> = Vec::new();
+        for entry in self.statements.iter() {
+            let (k, v) = entry?;
+            out.push(Self::decode(crate::db::trees::STATEMENTS, &k, &v)?);
+        }
+        out.sort_by(|a, b| a.decided_at.cmp(&b.decided_at).then(a.puid.cmp(&b.puid)));
+        Ok(out)
     }
 
     /// Waits until everything written so far is on disk.

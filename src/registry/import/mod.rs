@@ -328,6 +328,7 @@ const FIELDS: &[&str] = &[
     "images",
     "min_price",
     "authorized_sellers",
+    "bank",
 ];
 
 /// Reads the fields into a mark, reporting every field that is missing, unknown or
@@ -368,6 +369,7 @@ fn build_mark(fields: Vec<(String, RawField)>) -> (Mark, Vec<FieldProblem>) {
             "images" => read_field(&path, value, &mut mark.images),
             "min_price" => read_field(&path, value, &mut mark.min_price),
             "authorized_sellers" => read_field(&path, value, &mut mark.authorized_sellers),
+            "bank" => read_field(&path, value, &mut mark.bank),
             _ => Err(FieldProblem::new(
                 path,
                 format!("unknown field (a mark has {})", FIELDS.join(", ")),

@@ -25,6 +25,8 @@ use serde::Deserialize;
 pub use session::Sessions;
 
 use super::AppState;
+use crate::pipeline::Decision;
+use crate::registry::{BankEntry, Reason};
 use crate::review::{FindingRecord, Permission, ReviewError, State};
 
 type Shared = AxState<Arc<AppState>>;
@@ -42,6 +44,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/sellers", get(sellers))
         .route("/sellers/{id}", get(seller))
         .route("/marks/{id}/image", get(mark_image))
+        .route("/marks/{id}/bank/{entry}/undo", post(undo_bank_entry))
         .route("/photos/{sha256}", get(kept_photo))
         .route("/static/app.js", get(app_js))
         .route("/static/app.css", get(app_css))
@@ -378,14 +381,31 @@ async fn finding(AxState(state): Shared, headers: HeaderMap, Path(id): Path<Stri
             None => Vec::new(),
         };
         let refs = state.marks.get(&f.mark_id).map_or(0, |m| m.images.len());
+        // The bank entries this finding's decisions made.
+        let prefix = format!("{}@", f.id);
+        let bank: Vec<(bool, BankEntry)> = state
+            .pipeline
+            .bank(&f.mark_id)
+            .map(|b| {
+                let negative = b.negative.into_iter().map(|e| (false, e));
+                let positive = b.positive.into_iter().map(|e| (true, e));
+                negative
+                    .chain(positive)
+                    .filter(|(_, e)| e.decision.starts_with(&prefix))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(pages::finding(
             &r.name,
             &r.csrf,
             &f,
             listing.as_ref(),
             refs,
-            &history,
-            &seller,
+            &pages::Related {
+                history: &history,
+                seller_findings: &seller,
+                bank: &bank,
+            },
         ))
     })();
     match page {
@@ -414,27 +434,56 @@ fn steps(action: &str, from: State) -> Option<Vec<State>> {
     }
 }
 
-/// Applies a UI action to finding `id` seen at `version`.
+/// Applies a UI action to finding `id` seen at `version`; a dismissal's reason
+/// goes with its last step, which the pipeline records in the mark's bank.
 fn apply_action(
     state: &AppState,
     id: &str,
     version: u64,
     action: &str,
+    reason: Option<Reason>,
     actor: &str,
 ) -> Result<FindingRecord, ReviewError> {
     let f = state.store.existing_finding(id)?;
     let steps = steps(action, f.state).ok_or_else(|| {
         ReviewError::BadInput(format!("cannot {action} a finding that is {}", f.state))
     })?;
+    if reason.is_some() && action != "dismiss" {
+        return Err(ReviewError::BadInput(format!(
+            "reason: only a dismissal takes a reason, not {action}"
+        )));
+    }
     let note = format!("web UI: {action}");
     let mut version = version;
     let mut last = f;
     for to in steps {
-        last = state.store.transition(id, to, version, actor, &note)?;
+        let decision = Decision {
+            finding_id: id,
+            to,
+            version,
+            reason: reason.filter(|_| to == State::Dismissed),
+            note: &note,
+            actor,
+        };
+        last = state
+            .pipeline
+            .decide(&state.registry, &state.store, &decision)?
+            .finding;
         version = last.version;
     }
     state.store.flush()?;
     Ok(last)
+}
+
+/// Reads the optional `reason` field of a form.
+fn reason_of(reason: Option<&str>) -> Result<Option<Reason>, UiError> {
+    match reason.filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) => r
+            .parse()
+            .map(Some)
+            .map_err(|e| UiError(StatusCode::BAD_REQUEST, format!("reason: {e}"))),
+    }
 }
 
 /// Only same-site paths are followed back to: a path that starts with one `/`,
@@ -457,6 +506,53 @@ struct ActForm {
     version: u64,
     #[serde(default)]
     back: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UndoForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Undoes a feedback-bank entry from the finding page.
+async fn undo_bank_entry(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Path((mark, entry)): Path<(String, String)>,
+    Form(form): Form<UndoForm>,
+) -> Response {
+    let r = match reviewer_with_csrf(&state, &headers, &form.csrf) {
+        Ok(r) => r,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Ok(entry) = entry.parse::<u64>() else {
+        return UiError(
+            StatusCode::BAD_REQUEST,
+            format!("entry: {entry:?} is not an entry number"),
+        )
+        .into_response();
+    };
+    let back = safe_back(&form.back).to_owned();
+    let result = tokio::task::spawn_blocking(move || {
+        let undo =
+            state
+                .pipeline
+                .undo_bank_entry(&state.registry, &state.store, &mark, entry, &r.name)?;
+        state.store.flush()?;
+        Ok::<_, ReviewError>(undo)
+    })
+    .await;
+    match result {
+        Ok(Ok(_)) => Redirect::to(&back).into_response(),
+        Ok(Err(e)) => UiError::from(e).into_response(),
+        Err(_) => {
+            UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()
+        }
+    }
 }
 
 async fn act(
@@ -470,8 +566,12 @@ async fn act(
         Err(refusal) => return refusal.into_response(),
     };
     let back = safe_back(&form.back).to_owned();
+    let reason = match reason_of(form.reason.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
     let result = tokio::task::spawn_blocking(move || {
-        apply_action(&state, &id, form.version, &form.action, &r.name)
+        apply_action(&state, &id, form.version, &form.action, reason, &r.name)
     })
     .await;
     match result {
@@ -495,6 +595,11 @@ async fn bulk(
     };
     let action = field("action").unwrap_or("").to_owned();
     let back = safe_back(field("back").unwrap_or("")).to_owned();
+    // The bulk form's reason goes with dismissals only.
+    let reason = match reason_of(field("reason")) {
+        Ok(r) => r.filter(|_| action == "dismiss"),
+        Err(e) => return e.into_response(),
+    };
     let mut targets = Vec::new();
     for (_, v) in fields.iter().filter(|(n, _)| n == "sel") {
         match v
@@ -516,7 +621,7 @@ async fn bulk(
         // the others still move.
         let mut failed = Vec::new();
         for (id, version) in targets {
-            if let Err(e) = apply_action(&state, &id, version, &action, &r.name) {
+            if let Err(e) = apply_action(&state, &id, version, &action, reason, &r.name) {
                 failed.push(format!("{id}: {e}"));
             }
         }

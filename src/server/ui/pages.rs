@@ -4,6 +4,7 @@
 
 use maud::{html, Markup, DOCTYPE};
 
+use crate::registry::{BankEntry, ALL_REASONS};
 use crate::review::{AuditEntry, FindingRecord, SellerSummary, State, StoredListing};
 use crate::scoring::PhotoEvidence;
 
@@ -76,12 +77,60 @@ fn action_form(f: &FindingRecord, csrf: &str, action: &str, label: &str, back: &
     }
 }
 
+/// The dismiss form, with the reason that decides what the mark's feedback bank
+/// learns.
+fn dismiss_form(f: &FindingRecord, csrf: &str, back: &str) -> Markup {
+    html! {
+        form.action method="post" action={ "/findings/" (f.id) "/act" } data-action="dismiss" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="action" value="dismiss";
+            input type="hidden" name="version" value=(f.version);
+            input type="hidden" name="back" value=(back);
+            select name="reason" aria-label="reason" {
+                option value="" { "no reason" }
+                @for r in ALL_REASONS { option value=(r.as_str()) { (r.label()) } }
+            }
+            button type="submit" { "Dismiss (d)" }
+        }
+    }
+}
+
+/// The feedback-bank entries made by decisions on this finding, each with an undo
+/// button while it acts.
+fn bank_entries(f: &FindingRecord, csrf: &str, entries: &[(bool, BankEntry)]) -> Markup {
+    let back = format!("/findings/{}", f.id);
+    html! {
+        @if !entries.is_empty() {
+            h2 { "Feedback bank" }
+            table.bank { thead { tr { th { "Entry" } th { "Bank" } th { "Kind" } th { "Value" } th { "Reason" } th { "Decision" } th { "" } } }
+                tbody { @for (positive, e) in entries { tr {
+                    td { (e.id) }
+                    td { @if *positive { "positive" } @else { "negative" } }
+                    td { (format!("{:?}", e.kind).to_lowercase()) }
+                    td { code { (e.value) } }
+                    td { (e.reason.map(|r| r.as_str()).unwrap_or("")) }
+                    td { (e.decision) }
+                    td { @match &e.undone {
+                        Some(u) => { "undone by " (u.actor) " at " (u.at) }
+                        None => {
+                            form.undo method="post" action={ "/marks/" (f.mark_id) "/bank/" (e.id) "/undo" } {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="back" value=(back);
+                                button type="submit" { "Undo" }
+                            }
+                        }
+                    } }
+                } } } }
+        }
+    }
+}
+
 /// The actions a finding in `state` offers.
 fn actions(f: &FindingRecord, csrf: &str, back: &str) -> Markup {
     html! {
         @if f.state.is_open() {
             (action_form(f, csrf, "confirm", "Confirm (c)", back))
-            (action_form(f, csrf, "dismiss", "Dismiss (d)", back))
+            (dismiss_form(f, csrf, back))
             @if f.state != State::InReview { (action_form(f, csrf, "escalate", "Escalate", back)) }
         }
         @if f.state == State::Confirmed { (action_form(f, csrf, "notice_sent", "Notice sent", back)) }
@@ -89,6 +138,7 @@ fn actions(f: &FindingRecord, csrf: &str, back: &str) -> Markup {
             (action_form(f, csrf, "removed", "Removed", back))
             (action_form(f, csrf, "reinstated", "Reinstated", back))
         }
+        @if f.state == State::Removed { (action_form(f, csrf, "reinstated", "Reinstated (counter-notice)", back)) }
         @if f.state == State::Dismissed { (action_form(f, csrf, "reopen", "Reopen", back)) }
     }
 }
@@ -147,6 +197,12 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
                             option value="escalate" { "Escalate" }
                         }
                     }
+                    label { " Reason (dismissals): "
+                        select name="reason" {
+                            option value="" { "no reason" }
+                            @for r in ALL_REASONS { option value=(r.as_str()) { (r.label()) } }
+                        }
+                    }
                     button type="submit" { "Apply to selected" }
                 }
                 table.queue {
@@ -176,6 +232,16 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
     )
 }
 
+/// What the finding page shows beside the finding itself.
+pub struct Related<'a> {
+    /// Its audit history.
+    pub history: &'a [AuditEntry],
+    /// The seller's findings.
+    pub seller_findings: &'a [FindingRecord],
+    /// The feedback-bank entries its decisions made (`true`: positive bank).
+    pub bank: &'a [(bool, BankEntry)],
+}
+
 /// One finding with its evidence, history and the seller's other findings.
 pub fn finding(
     name: &str,
@@ -183,9 +249,13 @@ pub fn finding(
     f: &FindingRecord,
     listing: Option<&StoredListing>,
     reference_images: usize,
-    history: &[AuditEntry],
-    seller_findings: &[FindingRecord],
+    related: &Related<'_>,
 ) -> Markup {
+    let Related {
+        history,
+        seller_findings,
+        bank,
+    } = *related;
     let back = format!("/findings/{}", f.id);
     layout(
         &f.mark,
@@ -197,6 +267,9 @@ pub fn finding(
                     " · " span.badge { "relist" } " of " a href={ "/findings/" (r) } { (r) }
                     @if let Some(rule) = &f.relist_rule { " (" span.relist-rule { (rule) } ")" }
                 } }
+            @if let (Some(s), State::Dismissed) = (&f.suppressed, f.state) {
+                p #suppressed { (s.to_string()) }
+            }
             div.actions { (actions(f, csrf, &back)) }
             @if let Some(l) = listing {
                 h2 { "Listing" }
@@ -216,6 +289,7 @@ pub fn finding(
             }
             h2 { "Signals" }
             ul.signals { @for s in &f.signals { li { code { (s.kind.as_str()) } " " (format!("{:+.2}", s.weight)) " — " (s.detail) } } }
+            (bank_entries(f, csrf, bank))
             h2 { "History" }
             table { thead { tr { th { "When" } th { "Who" } th { "Change" } th { "Note" } } }
                 tbody { @for h in history { tr {
