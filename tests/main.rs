@@ -2,6 +2,7 @@ mod crawl;
 mod image;
 mod image_match;
 mod match_cmd;
+mod nats;
 mod pipeline;
 mod registry;
 mod report_browser;
