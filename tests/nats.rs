@@ -323,7 +323,8 @@ async fn read_all(js: &jetstream::Context, stream: &str) -> Vec<jetstream::Messa
     let total = s.get_info().await.unwrap().state.messages as usize;
     let consumer = s
         .create_consumer(jetstream::consumer::pull::Config {
-            ack_policy: jetstream::consumer::AckPolicy::None,
+            // A work-queue stream allows no other kind.
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
             ..Default::default()
         })
         .await
@@ -338,7 +339,10 @@ async fn read_all(js: &jetstream::Context, stream: &str) -> Vec<jetstream::Messa
             .await
             .unwrap();
         while let Some(m) = batch.next().await {
-            out.push(m.unwrap());
+            let m = m.unwrap();
+            // Acknowledged, so that the consumer's pending limit never stalls it.
+            m.ack().await.unwrap();
+            out.push(m);
         }
     }
     out
@@ -582,4 +586,47 @@ fn a_worker_without_a_published_registry_says_how_to_publish_one() {
         err.contains("markhound registry publish --nats URL"),
         "{err}"
     );
+}
+
+#[test]
+fn issue_10_crawl_publishes_the_listings_it_stores() {
+    use markhound::demo::server::{DemoServer, Shop};
+    let Some(nats) = nats_or_skip() else { return };
+    let rt = runtime();
+    let server = DemoServer::start(Shop::sample(None)).unwrap();
+    let ws = curator(MARKS);
+    let profile = ws.write("shop.toml", server.profile());
+    let out = ws.run(&[
+        "crawl",
+        profile.to_str().unwrap(),
+        "--allow-private",
+        "--per-host-rps",
+        "0",
+        "--nats",
+        &nats.url,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("published 36 listings"), "{err}");
+    let stored: BTreeSet<String> = stdout(&ws.run(&["listings", "export"]))
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(stored.len(), 36);
+    let js = rt.block_on(js(&nats.url));
+    let queued: BTreeSet<String> = rt
+        .block_on(read_all(&js, LISTINGS_STREAM))
+        .iter()
+        .map(|m| {
+            serde_json::from_slice::<markhound::listing::Listing>(&m.payload)
+                .unwrap()
+                .id
+        })
+        .collect();
+    assert_eq!(queued, stored);
 }

@@ -25,6 +25,10 @@ pub struct WorkerArgs {
     /// Listings matched at once (default: the number of cores).
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
+    /// Listings pulled and not yet acknowledged at most (matching, or waiting for
+    /// JetStream to store their result).
+    #[arg(long, value_name = "N", default_value_t = WorkerConfig::default().in_flight)]
+    in_flight: usize,
     /// Seconds a listing may go unacknowledged before another worker gets it
     /// (applies when the shared consumer is first created).
     #[arg(long, value_name = "SECONDS", default_value_t = WorkerConfig::default().ack_wait.as_secs_f64())]
@@ -57,6 +61,7 @@ impl WorkerArgs {
                 .clone()
                 .unwrap_or_else(|| format!("worker-{}", std::process::id())),
             concurrency: self.concurrency.unwrap_or(defaults.concurrency).max(1),
+            in_flight: self.in_flight.max(1),
             ack_wait: Duration::from_secs_f64(self.ack_wait),
             max_deliver: self.max_deliver,
             retry_delay: defaults.retry_delay,

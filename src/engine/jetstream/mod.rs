@@ -9,6 +9,7 @@
 //! docs/INTERFACES.md ("Several machines: NATS JetStream"); the names are declared
 //! here, once.
 
+pub mod crawl;
 pub mod message;
 pub mod results;
 pub mod snapshot;

@@ -202,3 +202,61 @@ pub async fn run(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listing::Listing;
+    use crate::review::listing_sha256;
+    use crate::scoring::Finding;
+
+    fn result(version: u64, mark: &str) -> ListingResult {
+        let listing = Listing {
+            id: "L1".into(),
+            title: "Zentrix shoes".into(),
+            ..Listing::default()
+        };
+        let finding = Finding {
+            mark_id: mark.into(),
+            mark: mark.into(),
+            score: 0.9,
+            signals: Vec::new(),
+            spans: Vec::new(),
+        };
+        let matched = Matched {
+            findings: vec![finding],
+            ..Matched::default()
+        };
+        let sha = listing_sha256(&listing);
+        ListingResult::new(listing, sha, version, matched, 1, 1, "w")
+    }
+
+    #[test]
+    fn results_are_stored_once_and_an_older_registry_never_overwrites_a_newer_one() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let store = Store::open(&db).unwrap();
+        let a = apply(&store, vec![result(2, "zentrix")]).unwrap();
+        assert_eq!(a.stored, 1);
+        // The same result again (a redelivery): nothing changes.
+        let a = apply(&store, vec![result(2, "zentrix")]).unwrap();
+        assert_eq!((a.stored, a.unchanged), (0, 1));
+        // A worker still on version 1: skipped.
+        let a = apply(&store, vec![result(1, "korvello")]).unwrap();
+        assert_eq!((a.stored, a.stale), (0, 1));
+        let stored = store.listing("L1").unwrap().unwrap();
+        assert_eq!(stored.registry_version, Some(2));
+        let marks: Vec<String> = stored
+            .finding_ids
+            .iter()
+            .map(|id| store.finding(id).unwrap().unwrap().mark_id)
+            .collect();
+        assert_eq!(marks, ["zentrix"]);
+        // Within one batch too, the newest version wins whatever the order.
+        let a = apply(&store, vec![result(4, "zentrix"), result(3, "korvello")]).unwrap();
+        assert_eq!((a.stored, a.stale), (1, 1));
+        assert_eq!(
+            store.listing("L1").unwrap().unwrap().registry_version,
+            Some(4)
+        );
+    }
+}

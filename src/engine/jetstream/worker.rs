@@ -36,8 +36,11 @@ use crate::review::listing_sha256;
 pub struct WorkerConfig {
     /// Its name in results and logs.
     pub name: String,
-    /// Listings matched at once (each on a blocking thread).
+    /// Listings matched at once (each on a blocking thread): the cores it uses.
     pub concurrency: usize,
+    /// Listings pulled and not yet acknowledged at most: matching, or waiting
+    /// for JetStream to store their result.
+    pub in_flight: usize,
     /// How long a delivered listing may go unacknowledged before JetStream hands
     /// it to another worker.
     pub ack_wait: Duration,
@@ -54,6 +57,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             name: "worker".into(),
             concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            in_flight: 64,
             ack_wait: Duration::from_secs(30),
             max_deliver: 5,
             retry_delay: Duration::from_secs(1),
@@ -231,6 +235,8 @@ fn process(
 /// What one message handler shares.
 struct Shared {
     js: jetstream::Context,
+    /// One permit per listing being matched.
+    cores: Semaphore,
     current: Arc<Current>,
     counters: Arc<Counters>,
     config: WorkerConfig,
@@ -254,11 +260,13 @@ async fn handle(shared: Arc<Shared>, message: jetstream::Message) -> Result<(), 
     let pipeline = shared.current.get();
     let payload = message.payload.clone();
     let name = shared.config.name.clone();
+    let core = shared.cores.acquire().await;
     let outcome = tokio::task::spawn_blocking(move || {
         process(&pipeline, &payload, sequence, delivered, &name)
     })
     .await
     .unwrap_or_else(|e| Err(format!("matching failed: {e}")));
+    drop(core);
     let reason = match outcome {
         Ok(result) => match publish_result(&shared.js, &result).await {
             Ok(()) => {
@@ -361,9 +369,10 @@ pub async fn run(
     ));
     let consumer = consumer(&js, &config).await?;
     let concurrency = config.concurrency.max(1);
+    let in_flight = config.in_flight.max(concurrency);
     let mut messages = consumer
         .stream()
-        .max_messages_per_batch(concurrency)
+        .max_messages_per_batch(in_flight)
         .heartbeat(Duration::from_secs(5))
         .expires(Duration::from_secs(30))
         .messages()
@@ -372,12 +381,13 @@ pub async fn run(
     let counters = Arc::new(Counters::default());
     let shared = Arc::new(Shared {
         js,
+        cores: Semaphore::new(concurrency),
         current,
         counters: Arc::clone(&counters),
         config,
     });
     // Bounded in flight: the next listing is pulled only when a slot is free.
-    let slots = Arc::new(Semaphore::new(concurrency));
+    let slots = Arc::new(Semaphore::new(in_flight));
     let mut tasks = JoinSet::new();
     let mut report = tokio::time::interval(Duration::from_secs(10));
     report.tick().await;
