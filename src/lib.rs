@@ -14,6 +14,7 @@
 pub mod crawl;
 pub mod db;
 pub mod demo;
+pub mod engine;
 pub mod image;
 pub mod listing;
 pub mod photos;

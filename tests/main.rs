@@ -3,6 +3,7 @@ mod feedback;
 mod image;
 mod image_match;
 mod match_cmd;
+mod nats;
 mod pipeline;
 mod registry;
 mod report_browser;

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use markhound::crawl::{CrawlConfig, FetchConfig, Profile, Seeds, Stats};
+use markhound::crawl::{CrawlConfig, CrawlMatcher, FetchConfig, Profile, Seeds, Stats};
+use markhound::engine::jetstream::crawl::publisher;
+use markhound::engine::jetstream::LISTINGS_SUBJECT;
 use markhound::pipeline::{Config, Pipeline};
 use markhound::registry::Registry;
 use markhound::store::Store;
@@ -256,6 +258,11 @@ pub struct CrawlArgs {
     targets: Vec<String>,
     #[command(flatten)]
     flags: CrawlFlags,
+    /// Also publish the listings stored on NATS JetStream (e.g.
+    /// nats://127.0.0.1:4222) for `markhound worker`s to match, instead of
+    /// matching them here; `serve --nats` stores their findings.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
 }
 
 /// Turns the targets into seeds: one profile, or URLs.
@@ -298,12 +305,12 @@ pub fn seeds(targets: &[String], db: &sled::Db) -> anyhow::Result<Seeds> {
 }
 
 /// Runs a crawl with a progress bar (on a terminal, unless quiet) and a summary line;
-/// each listing found is matched by `pipeline` and stored with its findings.
+/// each listing found is matched by `matcher` and stored with its findings.
 pub fn crawl(
     global: &Global,
     db: &sled::Db,
     store: &Arc<Store>,
-    pipeline: &Arc<Pipeline>,
+    matcher: Arc<dyn CrawlMatcher>,
     targets: &[String],
     flags: &CrawlFlags,
 ) -> anyhow::Result<Stats> {
@@ -364,7 +371,7 @@ pub fn crawl(
         seeds,
         config,
         flags.resume,
-        markhound::pipeline::crawl_matcher(Arc::clone(pipeline)),
+        matcher,
         &progress,
     ))?;
     if let Some(bar) = bar {
@@ -430,7 +437,33 @@ pub fn run(global: &Global, args: CrawlArgs) -> anyhow::Result<Outcome> {
         &db,
         &args.flags.pipeline_config(None)?,
     )?);
-    let stats = crawl(global, &db, &store, &pipeline, &args.targets, &args.flags)?;
+    let stats = match &args.nats {
+        None => {
+            let matcher = markhound::pipeline::crawl_matcher(pipeline);
+            crawl(global, &db, &store, matcher, &args.targets, &args.flags)?
+        }
+        Some(url) => {
+            let (forwarder, publisher) =
+                publisher(url, pipeline.registry_version()).context("crawl --nats")?;
+            let stats = crawl(
+                global,
+                &db,
+                &store,
+                Arc::new(forwarder),
+                &args.targets,
+                &args.flags,
+            )?;
+            // The crawl dropped the forwarder: the publisher drains and stops.
+            let published = publisher
+                .join()
+                .map_err(|_| anyhow::anyhow!("this is a bug in markhound: the publisher failed"))?
+                .context("cannot publish the crawled listings")?;
+            if !global.quiet {
+                eprintln!("published {published} listings on {LISTINGS_SUBJECT}");
+            }
+            stats
+        }
+    };
     let strict =
         args.flags.strict || (args.flags.resume && recorded_limits(&db)?.is_some_and(|l| l.strict));
     Ok(outcome(&stats, strict))

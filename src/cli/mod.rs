@@ -12,6 +12,7 @@ mod report;
 mod scan;
 mod serve;
 mod token;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +73,8 @@ pub enum Command {
     /// Manage the review service's API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Match listings from NATS JetStream: a stateless worker (no database).
+    Worker(worker::WorkerArgs),
 }
 
 /// What a command reports back: success, or a handled failure (already reported).
@@ -86,7 +89,7 @@ pub enum Outcome {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The service logs each request at info level; other commands stay quiet.
-    let serving = matches!(cli.command, Command::Serve(_));
+    let serving = matches!(cli.command, Command::Serve(_) | Command::Worker(_));
     init_logging(cli.quiet, cli.verbose + u8::from(serving));
     match run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
@@ -118,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Listings(cmd) => listings::run(&global, cmd),
         Command::Serve(args) => serve::run(&global, args),
         Command::Token(cmd) => token::run(&global, cmd),
+        Command::Worker(args) => worker::run(args),
     }
 }
 
@@ -176,10 +180,18 @@ pub fn registry_marks(
     path: &std::path::Path,
 ) -> anyhow::Result<Vec<markhound::registry::Mark>> {
     use anyhow::Context;
-    let marks = markhound::registry::Registry::open(db)
-        .context("cannot open the registry")?
-        .marks()
-        .context("cannot read the registry")?;
+    let registry = markhound::registry::Registry::open(db).context("cannot open the registry")?;
+    registry_marks_of(&registry, path)
+}
+
+/// The marks of `registry` (in the database at `path`), or an error that says how
+/// to import some when there are none.
+pub fn registry_marks_of(
+    registry: &markhound::registry::Registry,
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<markhound::registry::Mark>> {
+    use anyhow::Context;
+    let marks = registry.marks().context("cannot read the registry")?;
     if marks.is_empty() {
         anyhow::bail!(
             "the registry in {} is empty: import marks first, e.g. `markhound registry import trademarks/`",

@@ -51,6 +51,17 @@ pub enum RegistryCommand {
         #[arg(long, value_enum, default_value_t = FormatArg::Toml)]
         format: FormatArg,
     },
+    /// Publish the registry as a snapshot to NATS JetStream, for workers.
+    ///
+    /// The snapshot (every mark with its terms and reference-image hashes) goes to
+    /// the object store `markhound-registry` under its version, and the key
+    /// `current` of the key-value bucket `markhound-registry` names it; running
+    /// workers load it and swap to it. Prints the version published.
+    Publish {
+        /// The NATS server, e.g. nats://127.0.0.1:4222.
+        #[arg(long, value_name = "URL")]
+        nats: String,
+    },
 }
 
 /// `--format` of `registry export`.
@@ -75,6 +86,7 @@ pub fn run(global: &Global, cmd: RegistryCommand) -> anyhow::Result<Outcome> {
         RegistryCommand::List { json } => list(&registry, json),
         RegistryCommand::Show { id, json } => show(global, &registry, &id, json),
         RegistryCommand::Remove { id } => remove(global, &registry, &id),
+        RegistryCommand::Publish { nats } => publish(global, &registry, &nats),
         RegistryCommand::Export { format } => {
             let format = match format {
                 FormatArg::Toml => ExportFormat::Toml,
@@ -85,6 +97,30 @@ pub fn run(global: &Global, cmd: RegistryCommand) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
     }
+}
+
+fn publish(global: &Global, registry: &Registry, url: &str) -> anyhow::Result<Outcome> {
+    use markhound::engine::jetstream::{connect, snapshot};
+    let version = registry
+        .version()
+        .context("cannot read the registry version")?;
+    let marks = super::registry_marks_of(registry, &global.db)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let pointer = runtime.block_on(async {
+        let js = connect(url, "markhound registry publish").await?;
+        snapshot::publish(&js, version, marks).await
+    })?;
+    if !global.quiet {
+        eprintln!(
+            "published registry version {} ({} marks, {} bytes) as {}",
+            pointer.version, pointer.marks, pointer.bytes, pointer.object
+        );
+    }
+    write_stdout(&format!("{}\n", pointer.version))?;
+    Ok(Outcome::Success)
 }
 
 fn import(global: &Global, registry: &Registry, paths: &[PathBuf]) -> anyhow::Result<Outcome> {

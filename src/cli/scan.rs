@@ -70,8 +70,9 @@ pub fn scan(
     let crawl = if targets.is_empty() && !flags.resuming() {
         None
     } else {
+        let matcher = markhound::pipeline::crawl_matcher(Arc::clone(&pipeline));
         Some(super::crawl::crawl(
-            global, db, &store, &pipeline, targets, flags,
+            global, db, &store, matcher, targets, flags,
         )?)
     };
     let rematched = pipeline

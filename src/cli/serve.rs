@@ -9,9 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use markhound::crawl::FetchOptions;
+use markhound::engine::jetstream::{self, JetStreamEngine};
 use markhound::pipeline::{Config, PhotoSources, Pipeline};
 use markhound::server::listen::ConnectionLimits;
 use markhound::server::{serve, shutdown_signal, AppState};
+use markhound::store::Store;
 
 use super::{Global, Outcome};
 
@@ -42,6 +44,11 @@ pub struct ServeArgs {
     /// the file-descriptor limit less 128 when that is lower].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: Option<u64>,
+    /// Queue posted listings on NATS JetStream for `markhound worker`s instead of
+    /// matching them here, and store the workers' results (e.g.
+    /// nats://127.0.0.1:4222). A batch is answered 200 once JetStream holds it.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
 }
 
 impl ServeArgs {
@@ -87,9 +94,15 @@ pub fn run(global: &Global, args: ServeArgs) -> anyhow::Result<Outcome> {
     let db = markhound::db::open_existing(&global.db)?;
     super::registry_marks(&db, &global.db)?;
     let pipeline = Pipeline::from_registry(&db, &args.config()?)?;
-    serve_until_stopped(&db, pipeline, args.bind, args.limits(), |addr| {
-        format!("listening on http://{addr}")
-    })?;
+    let limits = args.limits();
+    serve_with(
+        &db,
+        pipeline,
+        args.bind,
+        limits,
+        args.nats.as_deref(),
+        |addr| format!("listening on http://{addr}"),
+    )?;
     Ok(Outcome::Success)
 }
 
@@ -102,12 +115,41 @@ pub fn serve_until_stopped(
     limits: ConnectionLimits,
     announce: impl FnOnce(SocketAddr) -> String,
 ) -> anyhow::Result<()> {
-    let state = AppState::new(db, pipeline).context("cannot open the review queue")?;
+    serve_with(db, pipeline, bind, limits, None, announce)
+}
+
+/// Serves as [`serve_until_stopped`]; with `nats`, posted listings go to JetStream
+/// and one task stores the workers' results until the service stops.
+fn serve_with(
+    db: &sled::Db,
+    pipeline: Pipeline,
+    bind: SocketAddr,
+    limits: ConnectionLimits,
+    nats: Option<&str>,
+    announce: impl FnOnce(SocketAddr) -> String,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut results = None;
+    let state = match nats {
+        None => AppState::new(db, pipeline).context("cannot open the review queue")?,
+        Some(url) => {
+            let engine = runtime.block_on(JetStreamEngine::connect(url, "markhound serve"))?;
+            let store = Arc::new(Store::open(db).context("cannot open the review queue")?);
+            let js = engine.context().clone();
+            let mut stopped = stopped.clone();
+            let until = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            results = Some(runtime.spawn(jetstream::results::run(js, Arc::clone(&store), until)));
+            AppState::with_engine(db, store, Arc::new(pipeline), Arc::new(engine))
+                .context("cannot open the review queue")?
+        }
+    };
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
@@ -121,7 +163,22 @@ pub fn serve_until_stopped(
         serve(listener, Arc::new(state), limits, shutdown_signal())
             .await
             .context("the server failed")
-    })?;
+    });
+    // The results consumer finishes the batch it is writing, then stops.
+    let _ = stop.send(true);
+    if let Some(task) = results {
+        match runtime.block_on(task) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(
+                "the results consumer failed: {}",
+                markhound::error_chain(&e)
+            ),
+            Err(e) => {
+                tracing::error!("this is a bug in markhound: the results consumer failed: {e}")
+            }
+        }
+    }
+    served?;
     db.flush().context("cannot flush the database")?;
     Ok(())
 }

@@ -14,13 +14,14 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
+use crate::engine::Submitted;
 use crate::pipeline::Decision;
 use crate::registry::Reason;
 use crate::review::{
     notice_for, notices_csv as render_csv, parse_batch, statements_csv, BatchFormat, Permission,
     ReviewError, State,
 };
-use crate::store::{Filter, Incoming};
+use crate::store::Filter;
 
 type Shared = AxState<Arc<AppState>>;
 
@@ -67,19 +68,21 @@ pub async fn ingest(
             "the server is shutting down",
         )
     })?;
-    let findings = blocking({
-        let state = Arc::clone(&state);
-        move || {
-            let incoming = listings.into_iter().map(Incoming::handed_in).collect();
-            state.pipeline.ingest(&state.store, incoming, &caller.name)
-        }
-    })
-    .await?;
+    let submitted = state.engine.submit(listings, caller.name.clone()).await;
     // The next batch may be matched while this one is written to disk; the answer
     // waits for the disk.
     drop(permit);
-    state.store.flush_async().await?;
-    Ok(Json(json!({ "listings": count, "findings": findings })).into_response())
+    match submitted.map_err(ApiError::from)? {
+        Submitted::Stored(findings) => {
+            state.store.flush_async().await?;
+            Ok(Json(json!({ "listings": count, "findings": findings })).into_response())
+        }
+        // JetStream holds them durably: the findings come later, through workers.
+        Submitted::Queued(queued) => Ok(Json(
+            json!({ "listings": count, "queued": queued, "findings": [] }),
+        )
+        .into_response()),
+    }
 }
 
 /// Query of `GET /api/v1/findings`.

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::engine::EngineError;
 use crate::review::ReviewError;
 
 /// An error answer.
@@ -25,6 +26,28 @@ impl ApiError {
             status,
             message: message.into(),
             index: None,
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        match e {
+            EngineError::Store(e) => ApiError::from(e),
+            EngineError::JetStream(e) => {
+                tracing::error!("{:#}", anyhow::Error::new(e));
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the listing queue is unavailable; send the batch again (listings already queued are not queued twice)",
+                )
+            }
+            e => {
+                tracing::error!("{:#}", anyhow::Error::new(e));
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; see the server log",
+                )
+            }
         }
     }
 }

@@ -24,6 +24,7 @@ use tracing::Level;
 
 pub use error::ApiError;
 
+use crate::engine::{Engine, InProcess};
 use crate::pipeline::Pipeline;
 use crate::registry::{Mark, Registry};
 use crate::review::{ReviewError, Tokens};
@@ -41,14 +42,17 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 #[derive(Debug)]
 pub struct AppState {
     /// The store of listings and findings.
-    pub store: Store,
+    pub store: Arc<Store>,
     /// The registry, where decisions record the marks' feedback banks.
     pub registry: Registry,
     /// The API tokens.
     pub tokens: Tokens,
     /// Built once at startup from the registry: matches posted listings, their
     /// supplied photo hashes always, their photo URLs with `serve --fetch-images`.
-    pub pipeline: Pipeline,
+    pub pipeline: Arc<Pipeline>,
+    /// Where posted listings go: matched here ([`InProcess`], the default), or
+    /// queued for workers (`serve --nats`).
+    pub engine: Arc<dyn Engine>,
     /// The registry's marks by id, for notices.
     pub marks: HashMap<String, Mark>,
     /// Web UI sessions.
@@ -58,8 +62,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state for `db`, matching listings with `pipeline`.
+    /// The state for `db`, matching listings with `pipeline` in this process.
     pub fn new(db: &sled::Db, pipeline: Pipeline) -> Result<AppState, ReviewError> {
+        let store = Arc::new(Store::open(db)?);
+        let pipeline = Arc::new(pipeline);
+        let engine = Arc::new(InProcess::new(Arc::clone(&pipeline), Arc::clone(&store)));
+        AppState::with_engine(db, store, pipeline, engine)
+    }
+
+    /// The state for `db` whose posted listings go to `engine`.
+    pub fn with_engine(
+        db: &sled::Db,
+        store: Arc<Store>,
+        pipeline: Arc<Pipeline>,
+        engine: Arc<dyn Engine>,
+    ) -> Result<AppState, ReviewError> {
         let marks = pipeline
             .scorer()
             .marks()
@@ -67,10 +84,11 @@ impl AppState {
             .map(|m| (m.id.clone(), m.clone()))
             .collect();
         Ok(AppState {
-            store: Store::open(db)?,
+            store,
             registry: Registry::open(db).map_err(ReviewError::Registry)?,
             tokens: Tokens::open(db)?,
             pipeline,
+            engine,
             marks,
             sessions: ui::Sessions::open(db)?,
             ingest_permits: tokio::sync::Semaphore::new(ingest_parallelism()),

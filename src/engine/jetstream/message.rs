@@ -1,0 +1,233 @@
+//! The messages on the engine's subjects and their deterministic ids: a listing
+//! (the `match` input schema), a listing's result (its findings, or none, with the
+//! registry version that found them) and the ids JetStream deduplicates by.
+
+use async_nats::jetstream::message::PublishMessage;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{NatsError, LISTINGS_SUBJECT, RESULTS_SUBJECT};
+use crate::image::Hash256;
+use crate::listing::{KeptPhoto, Listing, PhotoRecord};
+use crate::scoring::Finding;
+use crate::store::Matched;
+
+/// The format number of [`ListingResult`]; a consumer refuses others.
+pub const RESULT_FORMAT: u32 = 1;
+
+/// At most this many bytes of photo thumbnails travel with one result (NATS
+/// messages are at most 1 MiB by default); photos past it keep their hashes only.
+pub const MAX_THUMBNAIL_BYTES: usize = 512 * 1024;
+
+/// The header naming why a listing was dead-lettered.
+pub const ERROR_HEADER: &str = "Markhound-Error";
+/// The header giving how often a dead-lettered listing was delivered.
+pub const DELIVERIES_HEADER: &str = "Markhound-Deliveries";
+
+/// A short, header-safe key of a listing id (its id may hold any printable text).
+fn id_key(id: &str) -> String {
+    hex::encode(&Sha256::digest(id.as_bytes())[..12])
+}
+
+/// The message id of a listing put on the queue: its id and content, so the same
+/// listing sent twice is queued once.
+pub fn listing_message_id(listing_id: &str, sha256: &str) -> String {
+    format!("listing.{}.{sha256}", id_key(listing_id))
+}
+
+/// The message id of a result: listing key, content hash and registry version, so a
+/// redelivered listing's result is stored by JetStream once.
+pub fn result_message_id(listing_id: &str, sha256: &str, registry_version: u64) -> String {
+    format!("result.{}.{sha256}.{registry_version}", id_key(listing_id))
+}
+
+/// The message that puts `listing` on [`LISTINGS_SUBJECT`].
+pub fn listing_message(listing: &Listing) -> Result<PublishMessage, NatsError> {
+    let payload = serde_json::to_vec(listing).map_err(|e| NatsError::Message {
+        subject: LISTINGS_SUBJECT.into(),
+        reason: format!("listing {:?}: {e}", listing.id),
+    })?;
+    let id = listing_message_id(&listing.id, &crate::review::listing_sha256(listing));
+    Ok(PublishMessage::build()
+        .payload(payload.into())
+        .message_id(id))
+}
+
+/// A photo kept as evidence, its thumbnail in base64.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptThumbnail {
+    /// What is stored with the listing.
+    pub record: PhotoRecord,
+    /// The JPEG thumbnail, base64 (standard alphabet, padded).
+    pub thumbnail: String,
+}
+
+/// One listing's result on [`RESULTS_SUBJECT`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListingResult {
+    /// [`RESULT_FORMAT`].
+    pub format: u32,
+    /// The listing as matched (bidi controls stripped).
+    pub listing: Listing,
+    /// SHA-256 of the listing's JSON, as the store computes it.
+    pub sha256: String,
+    /// The registry version the findings were computed against.
+    pub registry_version: u64,
+    /// The findings, highest score first; `[]` when nothing matched.
+    pub findings: Vec<Finding>,
+    /// The PDQ hashes of the listing's photos.
+    #[serde(default)]
+    pub photos: Vec<Hash256>,
+    /// Their turned and mirrored copies.
+    #[serde(default)]
+    pub turned: Vec<Hash256>,
+    /// Photos kept as evidence, up to [`MAX_THUMBNAIL_BYTES`] of thumbnails.
+    #[serde(default)]
+    pub kept: Vec<KeptThumbnail>,
+    /// The sequence of the listing's message in the listings stream.
+    pub intake_sequence: u64,
+    /// How many times the listing had been delivered when this result was made.
+    pub deliveries: i64,
+    /// The worker that matched it.
+    pub worker: String,
+}
+
+impl ListingResult {
+    /// The result of matching `listing` (whose JSON hashes to `sha256`).
+    pub fn new(
+        listing: Listing,
+        sha256: String,
+        registry_version: u64,
+        matched: Matched,
+        intake_sequence: u64,
+        deliveries: i64,
+        worker: &str,
+    ) -> ListingResult {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut budget = MAX_THUMBNAIL_BYTES;
+        let kept = matched
+            .kept
+            .into_iter()
+            .filter(|k| {
+                let fits = k.thumbnail.len() <= budget;
+                budget = budget.saturating_sub(k.thumbnail.len());
+                fits
+            })
+            .map(|k| KeptThumbnail {
+                thumbnail: b64.encode(&k.thumbnail),
+                record: k.record,
+            })
+            .collect();
+        ListingResult {
+            format: RESULT_FORMAT,
+            listing,
+            sha256,
+            registry_version,
+            findings: matched.findings,
+            photos: matched.photos,
+            turned: matched.turned,
+            kept,
+            intake_sequence,
+            deliveries,
+            worker: worker.to_owned(),
+        }
+    }
+
+    /// Reads a result, refusing another format.
+    pub fn parse(payload: &[u8]) -> Result<ListingResult, NatsError> {
+        let bad = |reason: String| NatsError::Message {
+            subject: RESULTS_SUBJECT.into(),
+            reason,
+        };
+        let result: ListingResult =
+            serde_json::from_slice(payload).map_err(|e| bad(format!("not a result: {e}")))?;
+        if result.format != RESULT_FORMAT {
+            return Err(bad(format!(
+                "format: {} is not {RESULT_FORMAT}; upgrade this markhound",
+                result.format
+            )));
+        }
+        Ok(result)
+    }
+
+    /// The message id JetStream deduplicates this result by.
+    pub fn message_id(&self) -> String {
+        result_message_id(&self.listing.id, &self.sha256, self.registry_version)
+    }
+
+    /// What the store keeps of it.
+    pub fn matched(&self) -> Result<Matched, NatsError> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let kept = self
+            .kept
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                Ok(KeptPhoto {
+                    record: k.record.clone(),
+                    thumbnail: b64.decode(&k.thumbnail).map_err(|e| NatsError::Message {
+                        subject: RESULTS_SUBJECT.into(),
+                        reason: format!("kept[{i}].thumbnail: {e}"),
+                    })?,
+                })
+            })
+            .collect::<Result<Vec<_>, NatsError>>()?;
+        Ok(Matched {
+            findings: self.findings.clone(),
+            photos: self.photos.clone(),
+            turned: self.turned.clone(),
+            kept,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_name_listing_content_and_version() {
+        let a = result_message_id("L1", "ab", 3);
+        assert_eq!(a, result_message_id("L1", "ab", 3));
+        assert_ne!(a, result_message_id("L1", "ab", 4));
+        assert_ne!(a, result_message_id("L2", "ab", 3));
+        assert_ne!(a, result_message_id("L1", "ac", 3));
+        // Header-safe whatever the id holds.
+        let odd = result_message_id("id with spaces\u{00e9}:/", "ab", 1);
+        assert!(odd.bytes().all(|b| b.is_ascii_graphic()), "{odd}");
+    }
+
+    #[test]
+    fn a_result_round_trips_and_other_formats_are_refused() {
+        let listing = Listing {
+            id: "L1".into(),
+            title: "t".into(),
+            ..Listing::default()
+        };
+        let matched = Matched {
+            kept: vec![KeptPhoto {
+                record: PhotoRecord {
+                    index: 0,
+                    source: "http://x/a.png".into(),
+                    sha256: "00".into(),
+                    width: 1,
+                    height: 1,
+                },
+                thumbnail: vec![1, 2, 3],
+            }],
+            ..Matched::default()
+        };
+        let r = ListingResult::new(listing, "ab".into(), 2, matched.clone(), 7, 1, "w");
+        let json = serde_json::to_vec(&r).unwrap();
+        let back = ListingResult::parse(&json).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.matched().unwrap(), matched);
+        let mut other = serde_json::to_value(&r).unwrap();
+        other["format"] = 9.into();
+        let err = ListingResult::parse(other.to_string().as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("format: 9"), "{err}");
+        let err = ListingResult::parse(b"{}").unwrap_err();
+        assert!(err.to_string().starts_with(RESULTS_SUBJECT), "{err}");
+    }
+}
