@@ -80,7 +80,7 @@ pub enum DbError {
     #[error(
         "the database {} is in use by {holder}; one process opens a database at a \
          time: stop that process, or while `markhound serve` runs use its API (listings, \
-         findings, tokens), or pass another --db",
+         findings, tokens, registry imports), or pass another --db",
         path.display()
     )]
     Locked {

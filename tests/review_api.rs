@@ -1217,3 +1217,61 @@ fn a_second_process_is_told_who_holds_the_database() {
     // Once the holder is gone, the database opens again.
     assert!(ws.run(&["registry", "list"]).status.success());
 }
+
+#[test]
+fn the_admin_imports_marks_while_the_service_runs_and_the_next_listing_uses_them() {
+    let svc = Service::start();
+    let post = |token: &str, kind: &str, body: &str| {
+        Client::new()
+            .post(format!("{}/api/v1/registry", svc.base))
+            .bearer_auth(token)
+            .header("Content-Type", kind)
+            .body(body.to_owned())
+            .send()
+            .unwrap()
+    };
+    let brumaq = "[[mark]]\nid = \"brumaq\"\nname = \"Brumaq\"\nclasses = [25]\n";
+    // Before: no finding for a mark the registry does not hold.
+    let before = svc.ingest(&json!([listing("B1", "Brumaq trainers replica", "s1")]));
+    assert!(!before.to_string().contains("brumaq"), "{before}");
+    // Only the admin may import.
+    assert_eq!(
+        post(&svc.reviewer, "application/toml", brumaq).status(),
+        403
+    );
+    assert_eq!(post(&svc.admin, "text/plain", brumaq).status(), 415);
+    // A bad file changes nothing and names its line and field.
+    let bad = post(
+        &svc.admin,
+        "application/toml",
+        "[[mark]]\nid = \"x\"\nname = \"X\"\nclasses = [99]\n",
+    );
+    assert_eq!(bad.status(), 400);
+    let text = bad.text().unwrap();
+    assert!(text.contains("line 4: classes"), "{text}");
+    // Image files are never read by the service.
+    let image = post(
+        &svc.admin,
+        "application/toml",
+        "[[mark]]\nid = \"y\"\nname = \"Yy\"\nimages = [\"/etc/passwd\"]\n",
+    );
+    assert_eq!(image.status(), 400);
+    assert!(image.text().unwrap().contains("cannot name image files"));
+    let done = post(&svc.admin, "application/toml", brumaq);
+    assert_eq!(done.status(), 200);
+    let done: Value = done.json().unwrap();
+    assert_eq!(done["added"], 1);
+    assert_eq!(done["version"], 2);
+    // The next listing is matched against the new registry.
+    let after = svc.ingest(&json!([listing("B2", "Brumaq trainers replica", "s2")]));
+    assert!(
+        after.to_string().contains("\"mark_id\":\"brumaq\""),
+        "{after}"
+    );
+    // Importing the same marks again changes nothing.
+    let again: Value = post(&svc.admin, "application/toml", brumaq).json().unwrap();
+    assert_eq!(
+        (again["unchanged"].clone(), again["version"].clone()),
+        (json!(1), json!(2))
+    );
+}

@@ -145,8 +145,13 @@ fn serve_with(
                 let _ = stopped.wait_for(|s| *s).await;
             };
             results = Some(runtime.spawn(jetstream::results::run(js, Arc::clone(&store), until)));
-            AppState::with_engine(db, store, Arc::new(pipeline), Arc::new(engine))
-                .context("cannot open the review queue")?
+            AppState::with_engine(
+                db,
+                store,
+                markhound::pipeline::Current::new(Arc::new(pipeline)),
+                Arc::new(engine),
+            )
+            .context("cannot open the review queue")?
         }
     };
     let served = runtime.block_on(async {

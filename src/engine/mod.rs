@@ -14,7 +14,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use crate::listing::Listing;
-use crate::pipeline::Pipeline;
+use crate::pipeline::Current;
 use crate::review::FindingRecord;
 use crate::store::{Incoming, Store, StoreError};
 
@@ -56,13 +56,13 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
 /// The default engine: matching and storing in this process, on the blocking pool.
 #[derive(Debug)]
 pub struct InProcess {
-    pipeline: Arc<Pipeline>,
+    pipeline: Current,
     store: Arc<Store>,
 }
 
 impl InProcess {
-    /// Matches with `pipeline` into `store`.
-    pub fn new(pipeline: Arc<Pipeline>, store: Arc<Store>) -> InProcess {
+    /// Matches with the current `pipeline` into `store`.
+    pub fn new(pipeline: Current, store: Arc<Store>) -> InProcess {
         InProcess { pipeline, store }
     }
 }
@@ -73,7 +73,7 @@ impl Engine for InProcess {
         listings: Vec<Listing>,
         actor: String,
     ) -> BoxFuture<'_, Result<Submitted, EngineError>> {
-        let pipeline = Arc::clone(&self.pipeline);
+        let pipeline = self.pipeline.get();
         let store = Arc::clone(&self.store);
         Box::pin(async move {
             let stored = tokio::task::spawn_blocking(move || {

@@ -97,6 +97,36 @@ pub struct Pipeline {
     banks: RwLock<Vec<Bank>>,
     /// Mark ids to their index in the scorer.
     mark_index: HashMap<String, usize>,
+    /// What it was built with, to build it again when the registry changes.
+    config: Config,
+}
+
+/// The pipeline a long-running process (the review service) matches with: replaced
+/// whole when its registry changes, while a listing in flight finishes on the
+/// pipeline it started with.
+#[derive(Debug, Clone)]
+pub struct Current(Arc<RwLock<Arc<Pipeline>>>);
+
+impl Current {
+    /// Starts with `pipeline`.
+    pub fn new(pipeline: Arc<Pipeline>) -> Current {
+        Current(Arc::new(RwLock::new(pipeline)))
+    }
+
+    /// The pipeline to match the next listing with.
+    pub fn get(&self) -> Arc<Pipeline> {
+        Arc::clone(&self.0.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Builds the pipeline again from the registry stored in `db` and puts it in
+    /// place; answers the registry version it was built from.
+    pub fn rebuild(&self, db: &sled::Db) -> Result<u64, PipelineError> {
+        let config = self.get().config.clone();
+        let fresh = Pipeline::from_registry(db, &config)?;
+        let version = fresh.registry_version;
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        Ok(version)
+    }
 }
 
 impl Pipeline {
@@ -125,7 +155,13 @@ impl Pipeline {
                 hashes: config.keep_photos,
                 thumbnails: config.keep_photos,
             },
+            config: config.clone(),
         })
+    }
+
+    /// The mark `id` of this pipeline's registry.
+    pub fn mark(&self, id: &str) -> Option<&Mark> {
+        self.scorer.marks().get(*self.mark_index.get(id)?)
     }
 
     /// A pipeline over the registry stored in `db`.

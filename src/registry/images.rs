@@ -24,7 +24,8 @@ struct Resolved {
 /// Resolves and hashes images, reading each distinct file once per import file.
 #[derive(Debug)]
 pub struct ImageResolver {
-    base: PathBuf,
+    /// `None`: image files are refused (marks sent to the service).
+    base: Option<PathBuf>,
     limits: Limits,
     seen: HashMap<PathBuf, Result<Resolved, String>>,
 }
@@ -33,7 +34,17 @@ impl ImageResolver {
     /// Resolves paths relative to `base`, the folder of the import file.
     pub fn new(base: &Path) -> ImageResolver {
         ImageResolver {
-            base: base.to_owned(),
+            base: Some(base.to_owned()),
+            limits: Limits::DEFAULT,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Refuses every image path: for marks sent over the network, which must not
+    /// make the service read files of its own machine.
+    pub fn refusing() -> ImageResolver {
+        ImageResolver {
+            base: None,
             limits: Limits::DEFAULT,
             seen: HashMap::new(),
         }
@@ -43,11 +54,14 @@ impl ImageResolver {
     /// that [`ImageResolver::resolve`] finds them done: decoding and hashing a large
     /// reference photo takes a good part of a second.
     pub fn prefetch<'p>(&mut self, paths: impl IntoIterator<Item = &'p str>) {
+        let Some(base) = self.base.clone() else {
+            return;
+        };
         let mut todo: Vec<PathBuf> = paths
             .into_iter()
             .map(str::trim)
             .filter(|p| !p.is_empty())
-            .map(|p| self.base.join(p))
+            .map(|p| base.join(p))
             .filter(|p| !self.seen.contains_key(p))
             .collect();
         todo.sort();
@@ -67,7 +81,12 @@ impl ImageResolver {
     /// and PDQ hashes; when the record already gave a SHA-256, it must match the
     /// file. Hashes given by the record are replaced by those of the file.
     pub fn resolve(&mut self, image: &mut ImageRef) -> Result<(), String> {
-        let joined = self.base.join(image.path.trim());
+        let Some(base) = &self.base else {
+            return Err("marks sent to the service cannot name image files \
+                        (`markhound registry import` reads them)"
+                .into());
+        };
+        let joined = base.join(image.path.trim());
         let limits = self.limits;
         let resolved = self
             .seen

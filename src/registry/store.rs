@@ -166,6 +166,12 @@ impl Registry {
         results
     }
 
+    /// Stores marks already read and checked ([`super::parse_sent`]), as an import
+    /// of one file: all or nothing.
+    pub fn import_marks(&self, marks: &[Mark]) -> Result<ImportSummary, RegistryError> {
+        self.upsert(marks)
+    }
+
     /// Stores validated marks in one atomic batch, bumping the version if anything
     /// changed, then flushes to disk.
     fn upsert(&self, marks: &[Mark]) -> Result<ImportSummary, RegistryError> {

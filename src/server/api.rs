@@ -220,6 +220,7 @@ pub async fn transition(
             };
             state
                 .pipeline
+                .get()
                 .decide(&state.registry, &state.store, &decision)
         }
     })
@@ -274,9 +275,13 @@ pub async fn undo_bank_entry(
         let state = Arc::clone(&state);
         let id = id.clone();
         move || {
-            state
-                .pipeline
-                .undo_bank_entry(&state.registry, &state.store, &id, number, &caller.name)
+            state.pipeline.get().undo_bank_entry(
+                &state.registry,
+                &state.store,
+                &id,
+                number,
+                &caller.name,
+            )
         }
     })
     .await?;
@@ -303,7 +308,8 @@ pub async fn notice(
         .store
         .listing(&finding.listing_id)?
         .ok_or_else(|| ReviewError::NotFound(format!("listing {}", finding.listing_id)))?;
-    let notice = notice_for(&finding, &listing, state.marks.get(&finding.mark_id))?;
+    let pipeline = state.pipeline.get();
+    let notice = notice_for(&finding, &listing, pipeline.mark(&finding.mark_id))?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(notice).into_response()),
         Some("text") => Ok((
@@ -367,6 +373,7 @@ pub async fn notices_csv(
     };
     let csv = blocking(move || {
         let mut notices = Vec::new();
+        let pipeline = state.pipeline.get();
         for f in state.store.all_findings()? {
             if f.state != wanted {
                 continue;
@@ -376,7 +383,7 @@ pub async fn notices_csv(
             };
             notices.push((
                 f.id.clone(),
-                notice_for(&f, &listing, state.marks.get(&f.mark_id))?,
+                notice_for(&f, &listing, pipeline.mark(&f.mark_id))?,
             ));
         }
         render_csv(notices)

@@ -7,10 +7,10 @@ mod api;
 mod auth;
 mod error;
 pub mod listen;
+mod registry;
 mod tokens;
 mod ui;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -25,8 +25,8 @@ use tracing::Level;
 pub use error::ApiError;
 
 use crate::engine::{Engine, InProcess};
-use crate::pipeline::Pipeline;
-use crate::registry::{Mark, Registry};
+use crate::pipeline::{Current, Pipeline};
+use crate::registry::Registry;
 use crate::review::{ReviewError, Tokens};
 use crate::store::Store;
 
@@ -47,14 +47,15 @@ pub struct AppState {
     pub registry: Registry,
     /// The API tokens.
     pub tokens: Tokens,
-    /// Built once at startup from the registry: matches posted listings, their
-    /// supplied photo hashes always, their photo URLs with `serve --fetch-images`.
-    pub pipeline: Arc<Pipeline>,
+    /// Built from the registry at startup and again after a registry import over
+    /// the API: matches posted listings, their supplied photo hashes always, their
+    /// photo URLs with `serve --fetch-images`.
+    pub pipeline: Current,
+    /// The database, to rebuild the pipeline from its registry.
+    pub db: sled::Db,
     /// Where posted listings go: matched here ([`InProcess`], the default), or
     /// queued for workers (`serve --nats`).
     pub engine: Arc<dyn Engine>,
-    /// The registry's marks by id, for notices.
-    pub marks: HashMap<String, Mark>,
     /// Web UI sessions.
     pub sessions: ui::Sessions,
     /// Bounds the ingest batches matched at once, leaving a core for readers.
@@ -65,8 +66,8 @@ impl AppState {
     /// The state for `db`, matching listings with `pipeline` in this process.
     pub fn new(db: &sled::Db, pipeline: Pipeline) -> Result<AppState, ReviewError> {
         let store = Arc::new(Store::open(db)?);
-        let pipeline = Arc::new(pipeline);
-        let engine = Arc::new(InProcess::new(Arc::clone(&pipeline), Arc::clone(&store)));
+        let pipeline = Current::new(Arc::new(pipeline));
+        let engine = Arc::new(InProcess::new(pipeline.clone(), Arc::clone(&store)));
         AppState::with_engine(db, store, pipeline, engine)
     }
 
@@ -74,22 +75,16 @@ impl AppState {
     pub fn with_engine(
         db: &sled::Db,
         store: Arc<Store>,
-        pipeline: Arc<Pipeline>,
+        pipeline: Current,
         engine: Arc<dyn Engine>,
     ) -> Result<AppState, ReviewError> {
-        let marks = pipeline
-            .scorer()
-            .marks()
-            .iter()
-            .map(|m| (m.id.clone(), m.clone()))
-            .collect();
         Ok(AppState {
             store,
             registry: Registry::open(db).map_err(ReviewError::Registry)?,
             tokens: Tokens::open(db)?,
             pipeline,
+            db: db.clone(),
             engine,
-            marks,
             sessions: ui::Sessions::open(db)?,
             ingest_permits: tokio::sync::Semaphore::new(ingest_parallelism()),
         })
@@ -121,6 +116,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sellers", get(api::sellers))
         .route("/sellers/{id}", get(api::seller))
         .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/registry", post(registry::import))
         .route("/tokens/{id}", delete(tokens::revoke))
         .fallback(api::not_found);
     let headers = [

@@ -211,6 +211,20 @@ pub fn parse_file(path: &Path) -> Result<Vec<Mark>, ImportError> {
 /// Reads, validates and resolves the marks of `text` in `format`; image paths are
 /// relative to `base`.
 pub fn parse_str(text: &str, format: Format, base: &Path) -> Result<Vec<Mark>, Vec<Problem>> {
+    parse_with(text, format, ImageResolver::new(base))
+}
+
+/// As [`parse_str`] for marks sent over the network: a mark naming an image file
+/// is a problem (the service never reads files its clients name).
+pub fn parse_sent(text: &str, format: Format) -> Result<Vec<Mark>, Vec<Problem>> {
+    parse_with(text, format, ImageResolver::refusing())
+}
+
+fn parse_with(
+    text: &str,
+    format: Format,
+    mut images: ImageResolver,
+) -> Result<Vec<Mark>, Vec<Problem>> {
     // A byte-order mark (spreadsheets write one) is not part of the first field.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let index = LineIndex::new(text);
@@ -230,7 +244,6 @@ pub fn parse_str(text: &str, format: Format, base: &Path) -> Result<Vec<Mark>, V
     let mut problems = parsed.problems;
     let mut marks = Vec::with_capacity(parsed.records.len());
     let mut first_line_of: HashMap<String, usize> = HashMap::new();
-    let mut images = ImageResolver::new(base);
     let built: Vec<(usize, Locate<'_>, (Mark, Vec<FieldProblem>))> = parsed
         .records
         .into_iter()

@@ -380,11 +380,16 @@ async fn finding(AxState(state): Shared, headers: HeaderMap, Path(id): Path<Stri
             Some(s) => state.store.seller_findings(s)?,
             None => Vec::new(),
         };
-        let refs = state.marks.get(&f.mark_id).map_or(0, |m| m.images.len());
+        let refs = state
+            .pipeline
+            .get()
+            .mark(&f.mark_id)
+            .map_or(0, |m| m.images.len());
         // The bank entries this finding's decisions made.
         let prefix = format!("{}@", f.id);
         let bank: Vec<(bool, BankEntry)> = state
             .pipeline
+            .get()
             .bank(&f.mark_id)
             .map(|b| {
                 let negative = b.negative.into_iter().map(|e| (false, e));
@@ -467,6 +472,7 @@ fn apply_action(
         };
         last = state
             .pipeline
+            .get()
             .decide(&state.registry, &state.store, &decision)?
             .finding;
         version = last.version;
@@ -538,10 +544,13 @@ async fn undo_bank_entry(
     };
     let back = safe_back(&form.back).to_owned();
     let result = tokio::task::spawn_blocking(move || {
-        let undo =
-            state
-                .pipeline
-                .undo_bank_entry(&state.registry, &state.store, &mark, entry, &r.name)?;
+        let undo = state.pipeline.get().undo_bank_entry(
+            &state.registry,
+            &state.store,
+            &mark,
+            entry,
+            &r.name,
+        )?;
         state.store.flush()?;
         Ok::<_, ReviewError>(undo)
     })
@@ -689,12 +698,9 @@ async fn mark_image(
         return refusal.into_response();
     }
     let n = q.n.unwrap_or(0);
-    let Some(path) = state
-        .marks
-        .get(&id)
-        .and_then(|m| m.images.get(n))
-        .map(|i| i.path.clone())
-    else {
+    let pipeline = state.pipeline.get();
+    let image = pipeline.mark(&id).and_then(|m| m.images.get(n));
+    let Some(path) = image.map(|i| i.path.clone()) else {
         return UiError(
             StatusCode::NOT_FOUND,
             format!("mark {id} has no reference image {}", n + 1),
@@ -716,11 +722,8 @@ async fn mark_image(
     // The file is served only while it is the one imported: its SHA-256 must be
     // the one the registry stored (a file replaced by a link to another file, or
     // anything else, is not served), and it is read within the decoder's size limit.
-    let expected = state
-        .marks
-        .get(&id)
-        .and_then(|m| m.images.get(n))
-        .and_then(|i| i.sha256.clone());
+    let expected = image.and_then(|i| i.sha256.clone());
+    drop(pipeline);
     let read = tokio::task::spawn_blocking(move || {
         crate::image::read_file(std::path::Path::new(&path), &crate::image::Limits::DEFAULT)
     })
