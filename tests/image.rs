@@ -312,6 +312,10 @@ fn usage_errors_exit_with_2() {
     assert_eq!(ws.run(&["hash"]).status.code(), Some(2));
     let out = ws.run(&["hash", "--algo", "md5", "x.png"]);
     assert_eq!(out.status.code(), Some(2));
+    // `hash` reads no database: its help does not offer --db.
+    let help = ws.run(&["hash", "--help"]);
+    assert!(help.status.success());
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("--db"));
 }
 
 /// A decompression bomb: a few tens of kilobytes that inflate to a 16,000 × 16,000

@@ -18,6 +18,12 @@ use super::Outcome;
 /// Flags of `markhound hash`.
 #[derive(Debug, Args)]
 pub struct HashArgs {
+    /// `hash` reads no database. This hidden flag of its own keeps the global
+    /// `--db` out of `hash --help` (clap copies a global flag only into commands
+    /// without one of the same name) and still accepts it from scripts that pass
+    /// `--db` to every command.
+    #[arg(long, hide = true, value_name = "DB")]
+    db: Option<std::path::PathBuf>,
     /// The hash algorithm.
     #[arg(long, value_enum, default_value_t = Algo::Pdq)]
     pub algo: Algo,
