@@ -42,6 +42,11 @@ pub mod trees {
     pub const REMOVED_BY_SELLER: &str = "review/removed_by_seller";
     /// Statements of reasons (DSA Article 17) by their `puid` (JSON).
     pub const STATEMENTS: &str = "review/statements";
+    /// Notices (DSA Article 16) by id (JSON).
+    pub const NOTICES: &str = "review/notices";
+    /// Listing URLs (as [`crate::review::url_key`] writes them) to the listing id,
+    /// for notices that name listings by URL.
+    pub const BY_URL: &str = "review/by_url";
     /// API tokens by id (JSON), secrets stored hashed.
     pub const TOKENS: &str = "review/tokens";
     /// Signed-in web sessions by the SHA-256 of their cookie.

@@ -4,6 +4,7 @@ mod image;
 mod image_match;
 mod match_cmd;
 mod nats;
+mod notices;
 mod pipeline;
 mod registry;
 mod report_browser;

@@ -14,7 +14,7 @@ use crate::registry::{Mark, Registration};
 use crate::scoring::{Finding, SignalKind};
 
 /// The kind of infringement, as platforms' forms name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Infringement {
     /// Goods presented as the brand's that are not (disguised name, code words, price).

@@ -6,18 +6,29 @@
 //! [`crate::server`].
 
 mod batch;
+mod intake;
 mod model;
 mod notice;
+mod platform;
 mod state;
 mod statement;
 mod token;
 
 pub use batch::{parse_batch, BatchFormat, MAX_BATCH, MAX_BATCH_PHOTOS};
+pub use intake::{
+    decision_for_notifier, new_notice_id_and_receipt, notice_listing_id, receipt_sha256, url_key,
+    with_notices, FindingSource, NoticeItem, NoticeRecord, NoticeRef, NoticeSubmission,
+    ARTICLE_16_SCORE, MAX_URLS, NOTIFIER_REDRESS, TRUSTED_FLAGGER_SCORE,
+};
 pub use model::{
-    finding_id, listing_sha256, now, Action, AuditEntry, ConfirmedListing, FindingRecord,
+    finding_id, listing_sha256, now, Action, AuditEntry, Claim, ConfirmedListing, FindingRecord,
     SellerSummary, StoredListing,
 };
 pub use notice::{notice_for, notices_csv};
+pub use platform::{
+    export as platform_export, item_id, reason as platform_reason, ExportFile, ExportOptions,
+    Platform, ALIBABA_BATCH, EBAY_BATCH, EBAY_OTHER_CODE, REASONS,
+};
 pub use state::{State, UnknownState, ALL_STATES};
 pub use statement::{statements_csv, DecisionType, Source, Statement, EEA, LEGAL_GROUND, REDRESS};
 pub use token::{token_id, Permission, Role, TokenInfo, TokenRecord, Tokens};
@@ -99,6 +110,16 @@ pub enum ReviewError {
     /// The registry (a mark's feedback bank) failed.
     #[error("cannot update the registry")]
     Registry(#[source] crate::registry::RegistryError),
+    /// Another reviewer holds a claim on the finding.
+    #[error("finding {id} is claimed by {by} until {until}")]
+    Claimed {
+        /// The finding.
+        id: String,
+        /// Who holds the claim.
+        by: String,
+        /// When it lapses.
+        until: String,
+    },
     /// A notice was asked for a finding nobody confirmed.
     #[error("finding {id} is {state}; notices are drafted for confirmed findings only")]
     NotConfirmed {

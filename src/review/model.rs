@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::intake::{FindingSource, NoticeRef};
 use super::State;
 use crate::image::Hash256;
 use crate::listing::{Evidence, Listing, PhotoRecord};
@@ -56,6 +57,32 @@ pub struct FindingRecord {
     /// The feedback-bank entry that suppressed the finding (stored dismissed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<crate::registry::Suppression>,
+    /// How the finding came to the queue: `matcher`, or `notice` once a notice
+    /// (DSA Article 16) named it.
+    #[serde(default)]
+    pub source: FindingSource,
+    /// The notices that name it, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<NoticeRef>,
+    /// The reviewer who claimed it, while the claim lasts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+}
+
+/// A reviewer's claim on a finding: others see it taken until it expires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The reviewer (the token's name).
+    pub by: String,
+    /// When the claim lapses (UTC, RFC 3339).
+    pub until: String,
+}
+
+impl Claim {
+    /// Whether the claim still holds at `now` (RFC 3339, as [`now`] writes it).
+    pub fn holds_at(&self, now: &str) -> bool {
+        self.until.as_str() > now
+    }
 }
 
 /// The listing a reviewer confirmed, kept with the finding.
@@ -95,6 +122,8 @@ pub enum Action {
     /// A feedback-bank entry made by a decision on the finding was undone; the
     /// state stays.
     Feedback,
+    /// A notice (DSA Article 16) named the finding.
+    Notice,
 }
 
 /// One entry of the audit log. Entries are never changed or deleted.

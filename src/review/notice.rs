@@ -142,6 +142,9 @@ mod tests {
             relist_of: None,
             relist_rule: None,
             confirmed: None,
+            source: Default::default(),
+            notices: Vec::new(),
+            claim: None,
         }
     }
 

@@ -127,15 +127,27 @@ impl Statement {
             .iter()
             .map(|s| format!("{} ({:+.2}): {}", s.kind.as_str(), s.weight, s.detail))
             .collect();
-        let facts = format!(
-            "Listing {} titled {:?} (SHA-256 {sha}) was matched against the registered mark {} \
-             with score {:.3}; evidence: {}. A reviewer confirmed the infringement.",
-            f.listing_id,
-            title,
-            f.mark,
-            f.score,
-            signals.join("; "),
-        );
+        let mut facts = if signals.is_empty() {
+            format!(
+                "Listing {} titled {:?} (SHA-256 {sha}) was named as infringing the registered \
+                 mark {}.",
+                f.listing_id, title, f.mark,
+            )
+        } else {
+            format!(
+                "Listing {} titled {:?} (SHA-256 {sha}) was matched against the registered mark {} \
+                 with score {:.3}; evidence: {}.",
+                f.listing_id,
+                title,
+                f.mark,
+                f.score,
+                signals.join("; "),
+            )
+        };
+        for n in &f.notices {
+            facts.push_str(&format!(" Notice {} from {} named it.", n.id, n.notifier));
+        }
+        facts.push_str(" A reviewer confirmed the infringement.");
         let explanation = match decision {
             DecisionType::Removal => format!(
                 "The listing offers goods under a sign identical or confusingly similar to the \
@@ -152,6 +164,23 @@ impl Statement {
             .map(|l| l.received_at.as_str())
             .or(seen.map(|c| c.received_at.as_str()))
             .unwrap_or(f.created_at.as_str());
+        // A notice is where the information came from; a trusted flagger's
+        // outranks a plain Article 16 notice, which outranks the matcher.
+        let source = if f.notices.iter().any(|n| n.source == Source::TrustedFlagger) {
+            Source::TrustedFlagger
+        } else if f.notices.is_empty() {
+            Source::Voluntary
+        } else {
+            Source::Article16
+        };
+        let source_identity = (source != Source::Voluntary).then(|| {
+            f.notices
+                .iter()
+                .filter(|n| n.source == source)
+                .map(|n| format!("{} (notice {})", n.notifier, n.id))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
         Some(Statement {
             puid: format!("markhound-{}-{}", f.id, f.version),
             finding_id: f.id.clone(),
@@ -159,9 +188,10 @@ impl Statement {
             territorial_scope: EEA.iter().map(|c| (*c).to_owned()).collect(),
             end_date: None,
             facts,
-            source: Source::Voluntary,
-            source_identity: None,
-            automated_detection: true,
+            source,
+            source_identity,
+            // A finding only a notice names was not detected by the matcher.
+            automated_detection: !f.signals.is_empty(),
             automated_decision: false,
             legal_ground: LEGAL_GROUND.to_owned(),
             explanation,
@@ -309,6 +339,9 @@ mod tests {
             relist_rule: None,
             confirmed: None,
             suppressed: None,
+            source: Default::default(),
+            notices: Vec::new(),
+            claim: None,
         }
     }
 

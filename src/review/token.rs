@@ -28,6 +28,9 @@ pub enum Role {
     Reviewer,
     /// May do everything.
     Admin,
+    /// A trusted flagger (DSA Article 22): may file notices, which are handled
+    /// with priority; nothing else.
+    Flagger,
 }
 
 /// What a caller wants to do, for [`Role::may`].
@@ -41,6 +44,8 @@ pub enum Permission {
     Transition,
     /// Create, list and revoke tokens.
     Manage,
+    /// File a notice as a trusted flagger.
+    Flag,
 }
 
 impl Role {
@@ -50,6 +55,7 @@ impl Role {
             Role::Admin => true,
             Role::Ingest => p == Permission::Ingest,
             Role::Reviewer => matches!(p, Permission::Read | Permission::Transition),
+            Role::Flagger => p == Permission::Flag,
             // Managing tokens is the admin's alone.
         }
     }
@@ -60,6 +66,7 @@ impl Role {
             Role::Ingest => "ingest",
             Role::Reviewer => "reviewer",
             Role::Admin => "admin",
+            Role::Flagger => "flagger",
         }
     }
 }
@@ -78,8 +85,9 @@ impl FromStr for Role {
             "ingest" => Ok(Role::Ingest),
             "reviewer" => Ok(Role::Reviewer),
             "admin" => Ok(Role::Admin),
+            "flagger" => Ok(Role::Flagger),
             _ => Err(format!(
-                "unknown role {s:?}; expected ingest, reviewer or admin"
+                "unknown role {s:?}; expected ingest, reviewer, admin or flagger"
             )),
         }
     }

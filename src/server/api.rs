@@ -18,8 +18,8 @@ use crate::engine::Submitted;
 use crate::pipeline::Decision;
 use crate::registry::Reason;
 use crate::review::{
-    notice_for, notices_csv as render_csv, parse_batch, statements_csv, BatchFormat, Permission,
-    ReviewError, State,
+    notice_for, notices_csv as render_csv, parse_batch, platform_export, statements_csv,
+    BatchFormat, ExportOptions, Permission, Platform, ReviewError, State,
 };
 use crate::store::Filter;
 
@@ -445,4 +445,153 @@ pub async fn seller(
 /// Unknown API paths answer JSON, like every other API error.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint")
+}
+
+/// Body of a claim.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimBody {
+    /// How long, in minutes (default 15, at most 120).
+    minutes: Option<u32>,
+}
+
+/// `POST /api/v1/findings/{id}/claim`: the caller claims the finding (or renews
+/// its claim); 409 while another reviewer's claim holds.
+pub async fn claim(
+    AxState(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Transition)?;
+    let body: ClaimBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ClaimBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?
+    };
+    let minutes = body.minutes.unwrap_or(crate::store::DEFAULT_CLAIM_MINUTES);
+    let f = blocking({
+        let state = Arc::clone(&state);
+        move || state.store.claim(&id, &caller.name, minutes)
+    })
+    .await?;
+    state.store.flush_async().await?;
+    Ok(Json(f).into_response())
+}
+
+/// `DELETE /api/v1/findings/{id}/claim`: the caller lets its claim go.
+pub async fn release(
+    AxState(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Transition)?;
+    let f = blocking({
+        let state = Arc::clone(&state);
+        move || state.store.release(&id, &caller.name)
+    })
+    .await?;
+    state.store.flush_async().await?;
+    Ok(Json(f).into_response())
+}
+
+/// `GET /api/v1/queue`: findings per state, open and claimed counts, and the
+/// oldest open finding with its age.
+pub async fn queue_stats(AxState(state): Shared, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let stats = blocking(move || state.store.queue_stats()).await?;
+    Ok(Json(stats).into_response())
+}
+
+/// Query of `GET /api/v1/notices/export`.
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    platform: String,
+    part: Option<usize>,
+    state: Option<String>,
+    ebay_codes: Option<String>,
+    countries: Option<String>,
+    /// `all`: every confirmed finding, whatever its marketplace.
+    marketplace: Option<String>,
+}
+
+/// `GET /api/v1/notices/export?platform=ebay-vero|amazon|alibaba-ipp[&part=N]`:
+/// one file of the platform's report for the findings in `state` (default
+/// `confirmed`) on the platform's listings; `X-Markhound-Parts` tells how many
+/// files there are (Alibaba takes 300 links per file, eBay 150 items per report).
+pub async fn export_notices(
+    AxState(state): Shared,
+    caller: Caller,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let platform: Platform = q
+        .platform
+        .parse()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("platform: {e}")))?;
+    let wanted = match q.state.as_deref() {
+        Some(s) => s
+            .parse::<State>()
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("state: {e}")))?,
+        None => State::Confirmed,
+    };
+    let options = ExportOptions::parse(q.ebay_codes.as_deref(), q.countries.as_deref())?;
+    let every_marketplace = match q.marketplace.as_deref() {
+        None | Some("") => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("marketplace: {other:?}; only \"all\" is accepted"),
+            ))
+        }
+    };
+    let part = q.part.unwrap_or(1);
+    let files = blocking(move || {
+        let pipeline = state.pipeline.get();
+        let mut rows = Vec::new();
+        for f in state.store.all_findings()? {
+            if f.state != wanted {
+                continue;
+            }
+            let Some(listing) = state.store.listing(&f.listing_id)? else {
+                continue;
+            };
+            let n = notice_for(&f, &listing, pipeline.mark(&f.mark_id))?;
+            if every_marketplace
+                || platform.hosts(n.marketplace.as_deref(), n.listing_url.as_deref())
+            {
+                rows.push((f.id.clone(), n));
+            }
+        }
+        rows.sort_by(|(ia, a), (ib, b)| a.listing_id.cmp(&b.listing_id).then(ia.cmp(ib)));
+        platform_export(platform, &rows, &options)
+    })
+    .await?;
+    let parts = files.len();
+    if parts == 0 {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no {wanted} finding on a {platform} listing"),
+        ));
+    }
+    let file = files.into_iter().nth(part.wrapping_sub(1)).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("part: from 1 to {parts}"))
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", file.name),
+            ),
+            (
+                header::HeaderName::from_static("x-markhound-parts"),
+                parts.to_string(),
+            ),
+        ],
+        file.body,
+    )
+        .into_response())
 }

@@ -33,6 +33,27 @@ impl Caller {
     }
 }
 
+/// The caller of an endpoint open to anyone: `None` without an `Authorization`
+/// header; with one, the token must be valid (401 otherwise), as everywhere.
+#[derive(Debug, Clone)]
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequestParts<Arc<AppState>> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<MaybeCaller, ApiError> {
+        if parts.headers.get(header::AUTHORIZATION).is_none() {
+            return Ok(MaybeCaller(None));
+        }
+        Caller::from_request_parts(parts, state)
+            .await
+            .map(|c| MaybeCaller(Some(c)))
+    }
+}
+
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 

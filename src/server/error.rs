@@ -56,7 +56,7 @@ impl From<ReviewError> for ApiError {
     fn from(e: ReviewError) -> ApiError {
         let status = match &e {
             ReviewError::NotFound(_) => StatusCode::NOT_FOUND,
-            ReviewError::Stale { .. } => StatusCode::CONFLICT,
+            ReviewError::Stale { .. } | ReviewError::Claimed { .. } => StatusCode::CONFLICT,
             ReviewError::NotAllowed { .. } | ReviewError::NotConfirmed { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

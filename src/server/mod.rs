@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod error;
 pub mod listen;
+mod notices;
 mod registry;
 mod tokens;
 mod ui;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub sessions: ui::Sessions,
     /// Bounds the ingest batches matched at once, leaving a core for readers.
     pub ingest_permits: tokio::sync::Semaphore,
+    /// Counts notices filed without a token.
+    pub public_notices: notices::PublicWindow,
 }
 
 impl AppState {
@@ -87,6 +90,7 @@ impl AppState {
             engine,
             sessions: ui::Sessions::open(db)?,
             ingest_permits: tokio::sync::Semaphore::new(ingest_parallelism()),
+            public_notices: notices::PublicWindow::default(),
         })
     }
 }
@@ -108,7 +112,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/findings/{id}/transition", post(api::transition))
         .route("/findings/{id}/notice", get(api::notice))
         .route("/findings/{id}/audit", get(api::audit))
+        .route(
+            "/findings/{id}/claim",
+            post(api::claim).delete(api::release),
+        )
+        .route("/queue", get(api::queue_stats))
         .route("/notices.csv", get(api::notices_csv))
+        .route(
+            "/notices",
+            get(notices::list)
+                .post(notices::submit)
+                .layer(DefaultBodyLimit::max(notices::MAX_NOTICE_BODY)),
+        )
+        .route("/notices/export", get(api::export_notices))
+        .route("/notices/{id}", get(notices::status))
         .route("/statements", get(api::statements))
         .route("/marks/{id}/bank", get(api::bank))
         .route("/marks/{id}/bank/{entry}/undo", post(api::undo_bank_entry))

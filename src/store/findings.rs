@@ -12,8 +12,8 @@ use crate::db::trees::{AUDIT, FINDINGS, LISTINGS};
 use crate::image::Hash256;
 use crate::listing::{Evidence, KeptPhoto, Listing};
 use crate::review::{
-    finding_id, listing_sha256, now, Action, AuditEntry, FindingRecord, SellerSummary, State,
-    StoredListing,
+    finding_id, listing_sha256, now, with_notices, Action, AuditEntry, FindingRecord,
+    SellerSummary, State, StoredListing,
 };
 use crate::scoring::Finding;
 
@@ -154,7 +154,7 @@ fn rematch_reason(
 
 impl Writes {
     /// Moves `id` in the score indexes from its old place (if any) to its new one.
-    fn reindex(&mut self, id: &str, old: Option<(f64, State)>, new: (f64, State)) {
+    pub(super) fn reindex(&mut self, id: &str, old: Option<(f64, State)>, new: (f64, State)) {
         if let Some((score, state)) = old {
             self.by_score.push((score_key(score, id), None));
             self.by_state.push((state_key(state, score, id), false));
@@ -164,7 +164,7 @@ impl Writes {
     }
 }
 
-fn state_number(state: State) -> u8 {
+pub(super) fn state_number(state: State) -> u8 {
     crate::review::ALL_STATES
         .iter()
         .position(|s| *s == state)
@@ -191,7 +191,7 @@ fn score_key(score: f64, id: &str) -> Vec<u8> {
     key
 }
 
-fn audit_key(id: &str, version: u64) -> Vec<u8> {
+pub(super) fn audit_key(id: &str, version: u64) -> Vec<u8> {
     let mut key = id.as_bytes().to_vec();
     key.extend_from_slice(&version.to_be_bytes());
     key
@@ -391,6 +391,11 @@ impl Store {
                 };
                 let record = match self.finding(&id)? {
                     Some(mut old) => {
+                        // A notice keeps the finding at its floor in the queue.
+                        let f = Finding {
+                            score: with_notices(f.score, &old.notices),
+                            ..f
+                        };
                         let same_evidence = old.score == f.score
                             && old.signals == f.signals
                             && old.spans == f.spans
@@ -498,6 +503,9 @@ impl Store {
                             relist_of: relist.map(|r| r.of),
                             confirmed: None,
                             suppressed: f.suppressed,
+                            source: Default::default(),
+                            notices: Vec::new(),
+                            claim: None,
                         }
                     }
                 };
@@ -552,6 +560,12 @@ impl Store {
                 evidence,
                 photos: records,
             };
+            if let Some(u) = &stored.listing.url {
+                writes.by_url.push((
+                    crate::review::url_key(u).into_bytes(),
+                    stored.listing.id.clone().into_bytes(),
+                ));
+            }
             writes
                 .listings
                 .push((stored.listing.id.clone().into_bytes(), to_json(&stored)));
@@ -654,6 +668,19 @@ impl Store {
                 to,
             });
         }
+        if let Some(c) = f
+            .claim
+            .as_ref()
+            .filter(|c| c.holds_at(&now()) && c.by != actor)
+        {
+            return Err(StoreError::Claimed {
+                id: id.to_owned(),
+                by: c.by.clone(),
+                until: c.until.clone(),
+            });
+        }
+        // A decision ends the claim that led to it.
+        f.claim = None;
         let from = f.state;
         if to == State::Confirmed {
             // The notice cites the listing as the reviewer saw it.

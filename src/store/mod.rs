@@ -14,6 +14,8 @@
 mod evidence;
 mod findings;
 mod frontier;
+mod notices;
+mod queue;
 mod relist;
 
 use std::sync::Mutex;
@@ -28,6 +30,8 @@ pub use crate::db::trees::{
 pub use crate::review::ReviewError as StoreError;
 pub use findings::{Filter, Incoming, Matched, Page, RawPage, Scored};
 pub use frontier::{PageCommit, PageKind, Queued, UrlState, UrlStatus};
+pub use notices::NewNotice;
+pub use queue::{OldestOpen, QueueStats, DEFAULT_CLAIM_MINUTES, MAX_CLAIM_MINUTES};
 
 /// The store over one database.
 #[derive(Debug)]
@@ -48,6 +52,8 @@ pub struct Store {
     queue: sled::Tree,
     crawl: sled::Tree,
     statements: sled::Tree,
+    notices: sled::Tree,
+    by_url: sled::Tree,
     write: Mutex<()>,
 }
 
@@ -75,9 +81,12 @@ impl Store {
             queue: db.open_tree(CRAWL_QUEUE)?,
             crawl: db.open_tree(CRAWL_META)?,
             statements: db.open_tree(crate::db::trees::STATEMENTS)?,
+            notices: db.open_tree(crate::db::trees::NOTICES)?,
+            by_url: db.open_tree(crate::db::trees::BY_URL)?,
             write: Mutex::new(()),
         };
         store.index_states()?;
+        store.index_urls()?;
         store.index_removed_sellers()?;
         Ok(store)
     }
@@ -146,7 +155,8 @@ impl Store {
         w: &Writes,
         more: impl Fn(&Frontier<'_>) -> Result<T, ConflictableTransactionError<()>>,
     ) -> Result<T, StoreError> {
-        (
+        // Fifteen trees: more than sled's tuples take, so a slice, named below.
+        let trees = [
             &self.listings,
             &self.findings,
             &self.audit,
@@ -160,63 +170,57 @@ impl Store {
             &self.photos,
             &self.urls,
             &self.queue,
-        )
-            .transaction(
-                |(
-                    listings,
-                    findings,
-                    audit,
-                    by_score,
-                    by_seller,
-                    by_state,
-                    audit_log,
-                    removed_photos,
-                    removed_by_seller,
-                    bodies,
-                    photos,
-                    urls,
-                    queue,
-                )| {
-                    let put = |tree: &TransactionalTree, pairs: &[(Vec<u8>, Vec<u8>)]| {
-                        for (k, v) in pairs {
-                            tree.insert(k.as_slice(), v.as_slice())?;
-                        }
-                        Ok::<_, ConflictableTransactionError<()>>(())
+            &self.notices,
+            &self.by_url,
+        ];
+        trees[..]
+            .transaction(|t| {
+                let [listings, findings, audit, by_score, by_seller, by_state, audit_log, removed_photos, removed_by_seller, bodies, photos, urls, queue, notices, by_url] =
+                    &t[..]
+                else {
+                    unreachable!("one view per tree")
+                };
+                let put = |tree: &TransactionalTree, pairs: &[(Vec<u8>, Vec<u8>)]| {
+                    for (k, v) in pairs {
+                        tree.insert(k.as_slice(), v.as_slice())?;
+                    }
+                    Ok::<_, ConflictableTransactionError<()>>(())
+                };
+                put(listings, &w.listings)?;
+                put(findings, &w.findings)?;
+                put(removed_photos, &w.removed_photos)?;
+                put(bodies, &w.bodies)?;
+                put(photos, &w.photos)?;
+                put(notices, &w.notices)?;
+                put(by_url, &w.by_url)?;
+                for (k, v) in &w.audit {
+                    audit.insert(k.as_slice(), v.as_slice())?;
+                    let seq = audit_log.generate_id()?;
+                    audit_log.insert(&seq.to_be_bytes(), k.as_slice())?;
+                }
+                for (k, v) in &w.by_score {
+                    match v {
+                        Some(v) => by_score.insert(k.as_slice(), v.as_slice())?,
+                        None => by_score.remove(k.as_slice())?,
                     };
-                    put(listings, &w.listings)?;
-                    put(findings, &w.findings)?;
-                    put(removed_photos, &w.removed_photos)?;
-                    put(bodies, &w.bodies)?;
-                    put(photos, &w.photos)?;
-                    for (k, v) in &w.audit {
-                        audit.insert(k.as_slice(), v.as_slice())?;
-                        let seq = audit_log.generate_id()?;
-                        audit_log.insert(&seq.to_be_bytes(), k.as_slice())?;
-                    }
-                    for (k, v) in &w.by_score {
-                        match v {
-                            Some(v) => by_score.insert(k.as_slice(), v.as_slice())?,
-                            None => by_score.remove(k.as_slice())?,
-                        };
-                    }
-                    for k in &w.by_seller {
-                        by_seller.insert(k.as_slice(), &[][..])?;
-                    }
-                    for (tree, keys) in [
-                        (by_state, &w.by_state),
-                        (removed_by_seller, &w.removed_by_seller),
-                    ] {
-                        for (k, add) in keys {
-                            if *add {
-                                tree.insert(k.as_slice(), &[][..])?;
-                            } else {
-                                tree.remove(k.as_slice())?;
-                            }
+                }
+                for k in &w.by_seller {
+                    by_seller.insert(k.as_slice(), &[][..])?;
+                }
+                for (tree, keys) in [
+                    (by_state, &w.by_state),
+                    (removed_by_seller, &w.removed_by_seller),
+                ] {
+                    for (k, add) in keys {
+                        if *add {
+                            tree.insert(k.as_slice(), &[][..])?;
+                        } else {
+                            tree.remove(k.as_slice())?;
                         }
                     }
-                    more(&Frontier { urls, queue })
-                },
-            )
+                }
+                more(&Frontier { urls, queue })
+            })
             .map_err(|e| match e {
                 TransactionError::Storage(e) => StoreError::Db(e),
                 TransactionError::Abort(()) => unreachable!("store transactions never abort"),
@@ -248,4 +252,6 @@ struct Writes {
     removed_by_seller: Vec<(Vec<u8>, bool)>,
     bodies: Vec<(Vec<u8>, Vec<u8>)>,
     photos: Vec<(Vec<u8>, Vec<u8>)>,
+    notices: Vec<(Vec<u8>, Vec<u8>)>,
+    by_url: Vec<(Vec<u8>, Vec<u8>)>,
 }
