@@ -298,3 +298,77 @@ fn a_reviewer_dismisses_with_a_reason_sees_the_suppression_and_undoes_it() {
     let last = history.as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["action"], "feedback", "{history}");
 }
+
+#[test]
+fn anyone_files_a_notice_from_the_form_and_a_reviewer_claims_its_finding() {
+    let Some(bin) = crate::util::chromium_or_skip() else {
+        return;
+    };
+    let svc = Service::start();
+    svc.ingest(&json!([
+        {"id": "L1", "title": "Running shoes, white", "url": "https://shop.example/L1",
+         "seller": {"id": "s1"}},
+    ]));
+    assert!(svc.all_findings("").is_empty());
+
+    // The form is open without signing in.
+    let mut b = Browser::launch(&bin);
+    b.goto(&format!("{}/notice", svc.base));
+    b.wait_for("document.querySelector('form#notice select[name=mark_id] option')");
+    // Without the good-faith statement the form comes back, filled in, with why.
+    let fill = |good_faith: bool| {
+        format!(
+            "const f = document.querySelector('form#notice'); \
+             f.name.value = 'Zentrix Sports Ltd.'; f.email.value = 'legal@zentrix.example'; \
+             f.mark_id.value = 'zentrix'; f.urls.value = 'https://shop.example/L1'; \
+             f.explanation.value = 'Counterfeit Zentrix shoes sold under our registered mark.'; \
+             f.good_faith.checked = {good_faith}; f.submit(); true"
+        )
+    };
+    b.eval(&fill(false));
+    b.wait_for("document.querySelector('p.error')");
+    let error = b.eval("document.querySelector('p.error').textContent");
+    assert!(
+        error.as_str().unwrap().starts_with("good_faith:"),
+        "{error}"
+    );
+    assert_eq!(
+        b.eval("document.querySelector('form#notice').name.value"),
+        json!("Zentrix Sports Ltd.")
+    );
+    b.eval(&fill(true));
+    b.wait_for("document.querySelector('#notice-id')");
+    let status = b.eval("document.querySelector('a#status').getAttribute('href')");
+    let status = status.as_str().unwrap().to_owned();
+    assert!(status.contains("?receipt="), "{status}");
+    let found = svc.all_findings("");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["source"], "notice");
+    let fid = found[0]["id"].as_str().unwrap().to_owned();
+    // The acknowledgement's address shows the notifier where the notice stands.
+    let answer: Value = reqwest::blocking::get(format!("{}{status}", svc.base))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(answer["items"][0]["state"], "new");
+
+    // A reviewer claims the finding from its page; the queue shows it taken.
+    b.goto(&format!("{}/signin", svc.base));
+    b.wait_for("document.querySelector('#token')");
+    b.eval(&format!(
+        "document.querySelector('#token').value = {}; document.querySelector('form[action=\"/signin\"]').submit(); true",
+        json!(svc.reviewer)
+    ));
+    b.wait_for("location.pathname === '/queue' && document.querySelector('#figures')");
+    let figures = b.eval("document.querySelector('#figures').textContent");
+    assert!(figures.as_str().unwrap().contains("Open: 1"), "{figures}");
+    b.goto(&format!("{}/findings/{fid}", svc.base));
+    b.wait_for("document.querySelector('form.claim button') && document.querySelector('#notices')");
+    b.eval("document.querySelector('form.claim button').click(); true");
+    b.wait_for("document.querySelector('#claim') && document.querySelector('#claim').textContent.startsWith('Claimed by you')");
+    assert_eq!(svc.finding(&fid)["claim"]["by"], "rita");
+    b.goto(&format!("{}/queue", svc.base));
+    b.wait_for("document.querySelector('span.claim')");
+    let badge = b.eval("document.querySelector('span.claim').textContent");
+    assert_eq!(badge, json!("claimed by rita"));
+}

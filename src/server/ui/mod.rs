@@ -40,6 +40,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/queue", get(queue))
         .route("/findings/{id}", get(finding))
         .route("/findings/{id}/act", post(act))
+        .route("/findings/{id}/claim", post(claim))
+        .route("/notice", get(notice_page).post(notice_submit))
         .route("/bulk", post(bulk))
         .route("/sellers", get(sellers))
         .route("/sellers/{id}", get(seller))
@@ -363,6 +365,12 @@ async fn queue(
         min_score: &min_text,
         back: &back,
         next_url,
+        stats: state
+            .store
+            .queue_stats()
+            .map_err(|e| tracing::warn!("queue figures: {e}"))
+            .ok(),
+        now: crate::review::now(),
     };
     pages::queue(&r.name, &r.csrf, &view).into_response()
 }
@@ -514,6 +522,106 @@ struct ActForm {
     back: String,
     #[serde(default)]
     reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ClaimForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    release: String,
+}
+
+/// Claims the finding for the signed-in reviewer, or lets the claim go.
+async fn claim(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ClaimForm>,
+) -> Response {
+    let r = match reviewer_with_csrf(&state, &headers, &form.csrf) {
+        Ok(r) => r,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let back = format!("/findings/{id}");
+    let result = tokio::task::spawn_blocking(move || {
+        if form.release.is_empty() {
+            state
+                .store
+                .claim(&id, &r.name, crate::store::DEFAULT_CLAIM_MINUTES)?;
+        } else {
+            state.store.release(&id, &r.name)?;
+        }
+        state.store.flush()
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => Redirect::to(&back).into_response(),
+        Ok(Err(e)) => UiError::from(e).into_response(),
+        Err(_) => {
+            UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()
+        }
+    }
+}
+
+/// The registered marks, by name, for the notice form.
+fn mark_choices(state: &AppState) -> Vec<(String, String)> {
+    let pipeline = state.pipeline.get();
+    let mut marks: Vec<(String, String)> = pipeline
+        .scorer()
+        .marks()
+        .iter()
+        .map(|m| (m.id.clone(), m.name.clone()))
+        .collect();
+    marks.sort_by_key(|m| m.1.to_lowercase());
+    marks
+}
+
+/// The public notice form: no sign-in (Article 16 asks that anyone may notify);
+/// an anonymous session carries its CSRF token, as on the sign-in page.
+async fn notice_page(AxState(state): Shared, headers: HeaderMap) -> Response {
+    let (id, s) = state.sessions.create_anonymous();
+    (
+        [(header::SET_COOKIE, set_cookie(&headers, &id))],
+        pages::notice_form(&s.csrf, &mark_choices(&state), None, None),
+    )
+        .into_response()
+}
+
+async fn notice_submit(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Form(form): Form<pages::NoticeFormValues>,
+) -> Response {
+    let pre = cookie_value(&headers).and_then(|id| state.sessions.get(&id));
+    let Some(pre) = pre.filter(|s| s.csrf_ok(&form.csrf)) else {
+        return UiError(
+            StatusCode::FORBIDDEN,
+            "missing or wrong CSRF token; reload the page".into(),
+        )
+        .into_response();
+    };
+    let submission = crate::review::NoticeSubmission {
+        name: form.name.clone(),
+        email: form.email.clone(),
+        explanation: form.explanation.clone(),
+        urls: form.urls.lines().map(str::to_owned).collect(),
+        mark_id: form.mark_id.clone(),
+        good_faith: form.good_faith,
+    };
+    match super::notices::file(&state, None, submission).await {
+        Ok((record, receipt)) => pages::notice_received(&record, &receipt).into_response(),
+        Err(e) => (
+            e.status,
+            pages::notice_form(
+                &pre.csrf,
+                &mark_choices(&state),
+                Some(&e.message),
+                Some(&form),
+            ),
+        )
+            .into_response(),
+    }
 }
 
 #[derive(Deserialize)]

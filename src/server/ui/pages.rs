@@ -159,6 +159,48 @@ pub struct QueueView<'a> {
     pub back: &'a str,
     /// The URL of the next page.
     pub next_url: Option<String>,
+    /// The queue's figures.
+    pub stats: Option<crate::store::QueueStats>,
+    /// Now (RFC 3339), for telling which claims hold.
+    pub now: String,
+}
+
+/// `3 h 05 min`, `12 min`, `40 s`.
+fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min", s / 60),
+        3600..=172_799 => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+/// The queue's figures in one line.
+fn figures(stats: &crate::store::QueueStats) -> Markup {
+    html! {
+        p #figures {
+            "Open: " strong { (stats.open) }
+            " (claimed " (stats.claimed) ")"
+            @if let Some(o) = &stats.oldest_open {
+                " · oldest waiting " a href={ "/findings/" (o.id) } { (age(o.age_seconds)) }
+            }
+            " · "
+            @for (i, (state, n)) in stats.counts.iter().enumerate() {
+                @if i > 0 { ", " }
+                (state) " " (n)
+            }
+        }
+    }
+}
+
+/// "claimed by X" while a claim holds.
+fn claim_badge(f: &FindingRecord, now: &str) -> Markup {
+    html! {
+        @if let Some(c) = f.claim.as_ref().filter(|c| c.holds_at(now)) {
+            " " span.badge.claim title={ "until " (c.until) } { "claimed by " (c.by) }
+        }
+    }
 }
 
 /// The review queue, highest score first.
@@ -168,6 +210,7 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
         Some((name, csrf)),
         html! {
             h1 { "Review queue" }
+            @if let Some(stats) = &v.stats { (figures(stats)) }
             form.filters method="get" action="/queue" {
                 label { "State "
                     select name="state" {
@@ -218,6 +261,8 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
                                         @match l { Some(l) => (highlighted(&l.listing.title, f)), None => (f.listing_id) }
                                     }
                                     @if f.relist_of.is_some() { " " span.badge title=[f.relist_rule.as_deref()] { "relist" } }
+                                    @if !f.notices.is_empty() { " " span.badge.notice { "notice" } }
+                                    (claim_badge(f, &v.now))
                                 }
                                 td { @if let Some(s) = &f.seller_id { a href=(seller_href(s)) { (s) } } }
                                 td { (f.state.as_str()) }
@@ -228,6 +273,110 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
                 }
                 @if let Some(url) = &v.next_url { p { a rel="next" href=(url) { "Next page" } } }
             }
+        },
+    )
+}
+
+/// Who holds the finding, and the button to claim it or let it go.
+fn claim_form(f: &FindingRecord, csrf: &str, me: &str, now: &str) -> Markup {
+    let held = f.claim.as_ref().filter(|c| c.holds_at(now));
+    html! {
+        form.claim method="post" action={ "/findings/" (f.id) "/claim" } {
+            input type="hidden" name="csrf" value=(csrf);
+            @match held {
+                Some(c) if c.by == me => {
+                    span #claim { "Claimed by you until " (c.until) " " }
+                    input type="hidden" name="release" value="1";
+                    button type="submit" { "Release" }
+                }
+                Some(c) => { span #claim { "Claimed by " (c.by) " until " (c.until) } }
+                None => { button type="submit" { "Claim" } }
+            }
+        }
+    }
+}
+
+/// The public notice form (DSA Article 16): who notifies, which mark, which
+/// listings, why, and the good-faith statement.
+pub fn notice_form(
+    csrf: &str,
+    marks: &[(String, String)],
+    error: Option<&str>,
+    kept: Option<&NoticeFormValues>,
+) -> Markup {
+    let v = kept.cloned().unwrap_or_default();
+    layout(
+        "Report an infringement",
+        None,
+        html! {
+            h1 { "Report a listing that infringes a trademark" }
+            p.hint { "A notice under Article 16 of the EU Digital Services Act. Each field is required." }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form #notice method="post" action="/notice" {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="name" { "Your name" }
+                input #name name="name" value=(v.name) required maxlength="200";
+                label for="email" { "Your e-mail address" }
+                input #email type="email" name="email" value=(v.email) required maxlength="254";
+                label for="mark_id" { "The trademark infringed" }
+                select #mark_id name="mark_id" required {
+                    @for (id, name) in marks { option value=(id) selected[v.mark_id == *id] { (name) } }
+                }
+                label for="urls" { "The listings' exact addresses (one URL per line, at most 100)" }
+                textarea #urls name="urls" rows="5" required { (v.urls) }
+                label for="explanation" { "Why these listings infringe the trademark" }
+                textarea #explanation name="explanation" rows="5" required minlength="20" maxlength="5000" { (v.explanation) }
+                label.check { input #good_faith type="checkbox" name="good_faith" value="on" checked[v.good_faith];
+                    " I believe in good faith that the information and allegations in this notice are accurate and complete." }
+                button type="submit" { "Send the notice" }
+            }
+        },
+    )
+}
+
+/// What the notice form keeps when it is shown again with an error.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NoticeFormValues {
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// E-mail.
+    #[serde(default)]
+    pub email: String,
+    /// Mark id.
+    #[serde(default)]
+    pub mark_id: String,
+    /// URLs, one per line.
+    #[serde(default)]
+    pub urls: String,
+    /// Explanation.
+    #[serde(default)]
+    pub explanation: String,
+    /// The good-faith box.
+    #[serde(default, deserialize_with = "checkbox")]
+    pub good_faith: bool,
+    /// The form's CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+}
+
+fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v: String = serde::Deserialize::deserialize(d)?;
+    Ok(!v.is_empty())
+}
+
+/// The acknowledgement of a notice: its id and the receipt to follow it with.
+pub fn notice_received(record: &crate::review::NoticeRecord, receipt: &str) -> Markup {
+    let status = format!("/api/v1/notices/{}?receipt={receipt}", record.id);
+    layout(
+        "Notice received",
+        None,
+        html! {
+            h1 { "Notice received" }
+            p { "Your notice " strong #notice-id { (record.id) } " was received at " (record.received_at)
+                " and names " (record.items.len()) " listing(s). A reviewer will decide on each; the decision and the redress open against it are shown at:" }
+            p { a #status href=(status) { (status) } }
+            p.hint { "Keep this address: the receipt in it is shown only once." }
         },
     )
 }
@@ -270,7 +419,18 @@ pub fn finding(
             @if let (Some(s), State::Dismissed) = (&f.suppressed, f.state) {
                 p #suppressed { (s.to_string()) }
             }
+            @if f.state.is_open() {
+                (claim_form(f, csrf, name, &crate::review::now()))
+            }
             div.actions { (actions(f, csrf, &back)) }
+            @if !f.notices.is_empty() {
+                h2 { "Notices" }
+                ul #notices { @for n in &f.notices {
+                    li { "Notice " code { (n.id) } " from " (n.notifier) " ("
+                        (serde_json::to_value(n.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+                        ")" }
+                } }
+            }
             @if let Some(l) = listing {
                 h2 { "Listing" }
                 p.title { (highlighted(&l.listing.title, f)) }
