@@ -42,6 +42,9 @@ pub mod trees {
     pub const REMOVED_BY_SELLER: &str = "review/removed_by_seller";
     /// Statements of reasons (DSA Article 17) by their `puid` (JSON).
     pub const STATEMENTS: &str = "review/statements";
+    /// Flood quarantine: each cause's count of findings (`c\0CAUSE`), its flood
+    /// group (`g\0CAUSE`, JSON) and the listings stored (`n`).
+    pub const FLOODS: &str = "review/floods";
     /// Notices (DSA Article 16) by id (JSON).
     pub const NOTICES: &str = "review/notices";
     /// Listing URLs (as [`crate::review::url_key`] writes them) to the listing id,

@@ -302,3 +302,135 @@ fn a_bulk_dismissal_carries_its_reason_into_the_bank() {
     assert_eq!(r.status(), 400);
     assert!(r.text().unwrap().contains("reason"));
 }
+
+/// `n` listings from `first` on: every `every`-th one names `word`, every 33rd
+/// names Zentrix (3 %), the rest are plain.
+fn stream(first: usize, n: usize, word: Option<(&str, usize)>) -> Value {
+    let items: Vec<Value> = (first..first + n)
+        .map(|i| {
+            let title = match word {
+                Some((w, every)) if i % every == 0 => format!("{w} desk lamp {i}"),
+                _ if i % 33 == 0 => format!("Zentrix running shoes {i}"),
+                _ => format!("Plain cotton t-shirt size {}", i % 7),
+            };
+            json!({"id": format!("S{i}"), "title": title, "seller": {"id": format!("s{}", i % 50)}})
+        })
+        .collect();
+    Value::Array(items)
+}
+
+fn import_toml(svc: &Service, toml: &str) {
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/registry", svc.base))
+        .bearer_auth(&svc.admin)
+        .header("Content-Type", "application/toml")
+        .body(toml.to_owned())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+fn in_state(answer: &Value, state: &str) -> Vec<Value> {
+    answer["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["state"] == state)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_new_alias_that_floods_ingest_is_held_as_one_group() {
+    let svc = Service::start();
+    // History: 2,000 listings, 3 % of them naming Zentrix.
+    let first = svc.ingest(&stream(0, 2_000, None));
+    assert!(
+        in_state(&first, "held").is_empty(),
+        "a first catalogue is never held"
+    );
+
+    // A new alias of Korvello that is a common word: on 10 % of the next listings.
+    import_toml(
+        &svc,
+        "[[mark]]\nid = \"korvello\"\nname = \"Korvello\"\naliases = [\"Lumo\"]\n",
+    );
+    let flood = svc.ingest(&stream(2_000, 600, Some(("Lumo", 10))));
+    let held = in_state(&flood, "held");
+    assert_eq!(held.len(), 60, "every Lumo finding of the batch");
+    let group = held[0]["flood_group"].as_str().unwrap().to_owned();
+    assert!(held.iter().all(|f| f["flood_group"] == group.as_str()));
+    assert!(held.iter().all(|f| f["mark_id"] == "korvello"));
+    // Zentrix, as common as before, is not held.
+    let zentrix = flood["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["mark_id"] == "zentrix")
+        .count();
+    assert!(zentrix > 0);
+    assert_eq!(zentrix, in_state(&flood, "new").len());
+
+    // One group, with why; held findings stay out of the queue's open states.
+    let groups: Value = svc.get(&svc.reviewer, "/api/v1/floods").json().unwrap();
+    let g = &groups["items"][0];
+    assert_eq!(g["id"], group.as_str());
+    assert_eq!(g["state"], "held");
+    assert_eq!(g["findings"], 60);
+    assert!(g["cause"]
+        .as_str()
+        .unwrap()
+        .starts_with("korvello/title_alias/lumo"));
+    let stats: Value = svc.get(&svc.reviewer, "/api/v1/queue").json().unwrap();
+    assert_eq!(stats["counts"]["held"], 60);
+    let open_korvello = svc
+        .all_findings_fast()
+        .into_iter()
+        .filter(|f| f["mark_id"] == "korvello" && f["state"] == "new");
+    assert_eq!(open_korvello.count(), 0);
+
+    // Released at once to the queue; the cause is not held again.
+    let r = svc.post(
+        &svc.reviewer,
+        &format!("/api/v1/floods/{group}/release"),
+        &json!({}),
+    );
+    assert_eq!(r.status(), 200);
+    let released: Value = r.json().unwrap();
+    assert_eq!(released["moved"].as_array().unwrap().len(), 60);
+    assert_eq!(released["group"]["state"], "released");
+    let history = svc.finding(released["moved"][0].as_str().unwrap())["history"].clone();
+    assert!(history.to_string().contains("released"), "{history}");
+    let again = svc.ingest(&stream(2_600, 300, Some(("Lumo", 10))));
+    assert!(in_state(&again, "held").is_empty());
+    assert_eq!(
+        svc.post(
+            &svc.reviewer,
+            &format!("/api/v1/floods/{group}/reject"),
+            &json!({})
+        )
+        .status(),
+        400,
+        "a group is decided once"
+    );
+
+    // Another flooding alias, rejected: its findings and the later ones dismissed.
+    import_toml(
+        &svc,
+        "[[mark]]\nid = \"korvello\"\nname = \"Korvello\"\naliases = [\"Lumo\", \"Brio\"]\n",
+    );
+    let brio = svc.ingest(&stream(2_900, 600, Some(("Brio", 10))));
+    let held = in_state(&brio, "held");
+    assert_eq!(held.len(), 60);
+    let group = held[0]["flood_group"].as_str().unwrap().to_owned();
+    let r = svc.post(
+        &svc.reviewer,
+        &format!("/api/v1/floods/{group}/reject"),
+        &json!({}),
+    );
+    assert_eq!(r.status(), 200);
+    let later = svc.ingest(&stream(3_500, 100, Some(("Brio", 10))));
+    let dismissed = in_state(&later, "dismissed");
+    assert_eq!(dismissed.len(), 10);
+    assert!(dismissed.iter().all(|f| f["flood_group"] == group.as_str()));
+}

@@ -236,7 +236,9 @@ pub fn receipt_sha256(receipt: &str) -> String {
 /// decision, and the redress open against it).
 pub fn decision_for_notifier(state: State) -> (&'static str, Option<&'static str>) {
     match state {
-        State::New | State::InReview | State::Reopened => ("pending: a reviewer will decide", None),
+        State::New | State::InReview | State::Reopened | State::Held => {
+            ("pending: a reviewer will decide", None)
+        }
         State::Dismissed => (
             "rejected: the reviewer found no infringement of the mark",
             Some(NOTIFIER_REDRESS),
@@ -397,7 +399,7 @@ mod tests {
         for s in super::super::ALL_STATES {
             let (text, redress) = decision_for_notifier(s);
             assert!(!text.is_empty());
-            assert_eq!(redress.is_none(), s.is_open(), "{s}");
+            assert_eq!(redress.is_none(), s.is_open() || s == State::Held, "{s}");
         }
     }
 }

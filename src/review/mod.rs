@@ -6,6 +6,7 @@
 //! [`crate::server`].
 
 mod batch;
+mod flood;
 mod intake;
 mod model;
 mod notice;
@@ -15,6 +16,10 @@ mod statement;
 mod token;
 
 pub use batch::{parse_batch, BatchFormat, MAX_BATCH, MAX_BATCH_PHOTOS};
+pub use flood::{
+    cause_of, group_id, is_flood, FloodGroup, GroupState, Window as FloodWindow, FLOOD_FACTOR,
+    FLOOD_MIN_COUNT, FLOOD_SHARE, MIN_HISTORY, MIN_WINDOW, WINDOW as FLOOD_WINDOW,
+};
 pub use intake::{
     decision_for_notifier, new_notice_id_and_receipt, notice_listing_id, receipt_sha256, url_key,
     with_notices, FindingSource, NoticeItem, NoticeRecord, NoticeRef, NoticeSubmission,

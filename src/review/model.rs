@@ -67,6 +67,9 @@ pub struct FindingRecord {
     /// The reviewer who claimed it, while the claim lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
+    /// The flood group it was held with (see [`crate::review::FloodGroup`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood_group: Option<String>,
 }
 
 /// A reviewer's claim on a finding: others see it taken until it expires.
@@ -124,6 +127,8 @@ pub enum Action {
     Feedback,
     /// A notice (DSA Article 16) named the finding.
     Notice,
+    /// markhound held the finding with a flood group.
+    Flood,
 }
 
 /// One entry of the audit log. Entries are never changed or deleted.
@@ -230,6 +235,8 @@ impl SellerSummary {
         match f.state {
             State::New | State::InReview | State::Reopened => self.open += 1,
             State::Dismissed => self.dismissed += 1,
+            // Held with a flood group: neither waiting in the queue nor decided.
+            State::Held => {}
             State::Confirmed | State::NoticeSent | State::Reinstated => self.infringing += 1,
             State::Removed => {
                 self.infringing += 1;

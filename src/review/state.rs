@@ -27,10 +27,15 @@ pub enum State {
     Removed,
     /// The marketplace put the listing back (e.g. after a counter-notice).
     Reinstated,
+    /// Held out of the queue with its flood group: one term, alias or reference
+    /// image suddenly matched far more listings than before (see
+    /// [`crate::store::FloodGroup`]); a reviewer releases or rejects the group.
+    Held,
 }
 
-/// Every state, in workflow order.
-pub const ALL_STATES: [State; 8] = [
+/// Every state, in workflow order (`held` last: the index of states keys on the
+/// position, so new states go at the end).
+pub const ALL_STATES: [State; 9] = [
     State::New,
     State::InReview,
     State::Confirmed,
@@ -39,6 +44,7 @@ pub const ALL_STATES: [State; 8] = [
     State::NoticeSent,
     State::Removed,
     State::Reinstated,
+    State::Held,
 ];
 
 impl State {
@@ -53,6 +59,7 @@ impl State {
             State::NoticeSent => "notice_sent",
             State::Removed => "removed",
             State::Reinstated => "reinstated",
+            State::Held => "held",
         }
     }
 
@@ -68,6 +75,8 @@ impl State {
             // A removed listing the marketplace puts back after a counter-notice.
             State::Removed => &[State::Reinstated],
             State::Reinstated => &[],
+            // A flood group released to the queue, or rejected.
+            State::Held => &[State::New, State::Dismissed],
         }
     }
 
@@ -90,7 +99,7 @@ impl fmt::Display for State {
 
 /// A name that is not a state.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown state {0:?}; expected one of new, in_review, confirmed, dismissed, reopened, notice_sent, removed, reinstated")]
+#[error("unknown state {0:?}; expected one of new, in_review, confirmed, dismissed, reopened, notice_sent, removed, reinstated, held")]
 pub struct UnknownState(pub String);
 
 impl FromStr for State {
@@ -120,6 +129,8 @@ mod tests {
             ("removed", "reinstated"),
             ("dismissed", "reopened"),
             ("reopened", "in_review"),
+            ("held", "new"),
+            ("held", "dismissed"),
         ];
         for from in ALL_STATES {
             for to in ALL_STATES {

@@ -342,6 +342,7 @@ mod tests {
             source: Default::default(),
             notices: Vec::new(),
             claim: None,
+            flood_group: None,
         }
     }
 

@@ -595,3 +595,32 @@ pub async fn export_notices(
     )
         .into_response())
 }
+
+/// `GET /api/v1/floods`: the flood groups, held ones first.
+pub async fn floods(AxState(state): Shared, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Permission::Read)?;
+    let items = state.store.flood_groups()?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// `POST /api/v1/floods/{id}/{release|reject}`: every finding held with the group
+/// goes to the queue (`new`) or is dismissed; answers `{"group", "moved": [ID...]}`.
+pub async fn decide_flood(
+    AxState(state): Shared,
+    caller: Caller,
+    Path((id, verb)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Transition)?;
+    let release = match verb.as_str() {
+        "release" => true,
+        "reject" => false,
+        _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint")),
+    };
+    let (group, moved) = blocking({
+        let state = Arc::clone(&state);
+        move || state.store.decide_flood_group(&id, release, &caller.name)
+    })
+    .await?;
+    state.store.flush_async().await?;
+    Ok(Json(json!({ "group": group, "moved": moved })).into_response())
+}

@@ -117,6 +117,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(api::claim).delete(api::release),
         )
         .route("/queue", get(api::queue_stats))
+        .route("/floods", get(api::floods))
+        .route("/floods/{id}/{verb}", post(api::decide_flood))
         .route("/notices.csv", get(api::notices_csv))
         .route(
             "/notices",

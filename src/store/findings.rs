@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 
+use super::floods::Verdict;
 use super::{to_json, Store, StoreError, Writes};
 use crate::db::trees::{AUDIT, FINDINGS, LISTINGS};
 use crate::image::Hash256;
 use crate::listing::{Evidence, KeptPhoto, Listing};
 use crate::review::{
-    finding_id, listing_sha256, now, with_notices, Action, AuditEntry, FindingRecord,
+    cause_of, finding_id, listing_sha256, now, with_notices, Action, AuditEntry, FindingRecord,
     SellerSummary, State, StoredListing,
 };
 use crate::scoring::Finding;
@@ -340,6 +341,32 @@ impl Store {
     ) -> Result<Vec<FindingRecord>, StoreError> {
         let at = now();
         let mut answer = Vec::new();
+        // First the new findings' causes, counted for flood quarantine over the
+        // whole batch, so that a flood decides for all of the batch's findings of
+        // its cause.
+        let mut batch = batch;
+        let mut per_listing = Vec::new();
+        for item in &mut batch {
+            let listing = &item.incoming.listing;
+            let current = self
+                .listing(&listing.id)?
+                .is_some_and(|s| s.is_current(&item.sha256, item.registry_version));
+            if current {
+                continue;
+            }
+            let matched = item.matched.get_or_insert_with(|| rematch(listing));
+            let mut found = Vec::new();
+            for f in &matched.findings {
+                let id = finding_id(&listing.id, &f.mark_id);
+                if self.finding(&id)?.is_none() {
+                    if let Some(c) = cause_of(&f.mark_id, &f.signals, &f.spans) {
+                        found.push((c, id));
+                    }
+                }
+            }
+            per_listing.push(found);
+        }
+        let verdicts = self.flood_verdicts(per_listing, writes)?;
         for mut item in batch {
             let listing = &item.incoming.listing;
             let stored = self.listing(&listing.id)?;
@@ -405,10 +432,12 @@ impl Store {
                         // evidence, and the note of its audit entry.
                         let takes = match old.state {
                             _ if same_evidence => None,
-                            State::New | State::InReview | State::Reopened => match &f.suppressed {
-                                Some(s) => Some((State::Dismissed, format!("{note}; {s}"))),
-                                None => Some((old.state, note)),
-                            },
+                            State::New | State::InReview | State::Reopened | State::Held => {
+                                match &f.suppressed {
+                                    Some(s) => Some((State::Dismissed, format!("{note}; {s}"))),
+                                    None => Some((old.state, note)),
+                                }
+                            }
                             State::Dismissed if listing_changed && f.suppressed.is_none() => {
                                 Some((
                                     State::Reopened,
@@ -470,16 +499,30 @@ impl Store {
                         )?;
                         let mut note = relist.as_ref().map(|r| r.note()).unwrap_or_default();
                         // A finding the mark's feedback bank explains is stored
-                        // dismissed, saying which entry and decision dismissed it.
-                        let state = match &f.suppressed {
-                            Some(s) => {
-                                if !note.is_empty() {
-                                    note.push_str("; ");
-                                }
-                                note.push_str(&s.to_string());
-                                State::Dismissed
+                        // dismissed, saying which entry and decision dismissed it;
+                        // one of a flooding cause is held with its group.
+                        let verdict = cause_of(&f.mark_id, &f.signals, &f.spans)
+                            .and_then(|c| verdicts.get(&c));
+                        let mut add_note = |text: &str| {
+                            if !note.is_empty() {
+                                note.push_str("; ");
                             }
-                            None => State::New,
+                            note.push_str(text);
+                        };
+                        let (state, flood_group) = match (&f.suppressed, verdict) {
+                            (Some(s), _) => {
+                                add_note(&s.to_string());
+                                (State::Dismissed, None)
+                            }
+                            (None, Some(Verdict::Hold { id, note })) => {
+                                add_note(note);
+                                (State::Held, Some(id.clone()))
+                            }
+                            (None, Some(Verdict::Reject { id, note })) => {
+                                add_note(note);
+                                (State::Dismissed, Some(id.clone()))
+                            }
+                            (None, None) => (State::New, None),
                         };
                         writes
                             .audit
@@ -506,6 +549,7 @@ impl Store {
                             source: Default::default(),
                             notices: Vec::new(),
                             claim: None,
+                            flood_group,
                         }
                     }
                 };

@@ -13,6 +13,7 @@
 
 mod evidence;
 mod findings;
+mod floods;
 mod frontier;
 mod notices;
 mod queue;
@@ -54,6 +55,8 @@ pub struct Store {
     statements: sled::Tree,
     notices: sled::Tree,
     by_url: sled::Tree,
+    floods: sled::Tree,
+    flood_window: Mutex<crate::review::FloodWindow>,
     write: Mutex<()>,
 }
 
@@ -83,6 +86,8 @@ impl Store {
             statements: db.open_tree(crate::db::trees::STATEMENTS)?,
             notices: db.open_tree(crate::db::trees::NOTICES)?,
             by_url: db.open_tree(crate::db::trees::BY_URL)?,
+            floods: db.open_tree(crate::db::trees::FLOODS)?,
+            flood_window: Mutex::default(),
             write: Mutex::new(()),
         };
         store.index_states()?;
@@ -155,7 +160,7 @@ impl Store {
         w: &Writes,
         more: impl Fn(&Frontier<'_>) -> Result<T, ConflictableTransactionError<()>>,
     ) -> Result<T, StoreError> {
-        // Fifteen trees: more than sled's tuples take, so a slice, named below.
+        // Sixteen trees: more than sled's tuples take, so a slice, named below.
         let trees = [
             &self.listings,
             &self.findings,
@@ -172,10 +177,12 @@ impl Store {
             &self.queue,
             &self.notices,
             &self.by_url,
+            &self.floods,
         ];
+        let flood_pairs = w.flood.pairs();
         trees[..]
             .transaction(|t| {
-                let [listings, findings, audit, by_score, by_seller, by_state, audit_log, removed_photos, removed_by_seller, bodies, photos, urls, queue, notices, by_url] =
+                let [listings, findings, audit, by_score, by_seller, by_state, audit_log, removed_photos, removed_by_seller, bodies, photos, urls, queue, notices, by_url, floods] =
                     &t[..]
                 else {
                     unreachable!("one view per tree")
@@ -193,6 +200,7 @@ impl Store {
                 put(photos, &w.photos)?;
                 put(notices, &w.notices)?;
                 put(by_url, &w.by_url)?;
+                put(floods, &flood_pairs)?;
                 for (k, v) in &w.audit {
                     audit.insert(k.as_slice(), v.as_slice())?;
                     let seq = audit_log.generate_id()?;
@@ -254,4 +262,24 @@ struct Writes {
     photos: Vec<(Vec<u8>, Vec<u8>)>,
     notices: Vec<(Vec<u8>, Vec<u8>)>,
     by_url: Vec<(Vec<u8>, Vec<u8>)>,
+    flood: floods::FloodWrites,
+}
+
+impl Writes {
+    /// Adds `other`'s writes after these (flood counts and groups excepted: only
+    /// the store's batch plans write them).
+    fn merge(&mut self, other: Writes) {
+        self.listings.extend(other.listings);
+        self.findings.extend(other.findings);
+        self.audit.extend(other.audit);
+        self.by_score.extend(other.by_score);
+        self.by_seller.extend(other.by_seller);
+        self.by_state.extend(other.by_state);
+        self.removed_photos.extend(other.removed_photos);
+        self.removed_by_seller.extend(other.removed_by_seller);
+        self.bodies.extend(other.bodies);
+        self.photos.extend(other.photos);
+        self.notices.extend(other.notices);
+        self.by_url.extend(other.by_url);
+    }
 }

@@ -174,6 +174,7 @@ impl Store {
                         source: FindingSource::Notice,
                         notices: vec![reference.clone()],
                         claim: None,
+                        flood_group: None,
                     };
                     writes.audit.push((
                         audit_key(&fid, 1),

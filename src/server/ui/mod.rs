@@ -41,6 +41,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/findings/{id}", get(finding))
         .route("/findings/{id}/act", post(act))
         .route("/findings/{id}/claim", post(claim))
+        .route("/floods/{id}/{verb}", post(decide_flood))
         .route("/notice", get(notice_page).post(notice_submit))
         .route("/bulk", post(bulk))
         .route("/sellers", get(sellers))
@@ -371,6 +372,14 @@ async fn queue(
             .map_err(|e| tracing::warn!("queue figures: {e}"))
             .ok(),
         now: crate::review::now(),
+        held: state
+            .store
+            .flood_groups()
+            .map_err(|e| tracing::warn!("flood groups: {e}"))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|g| g.state == crate::review::GroupState::Held)
+            .collect(),
     };
     pages::queue(&r.name, &r.csrf, &view).into_response()
 }
@@ -557,6 +566,36 @@ async fn claim(
     .await;
     match result {
         Ok(Ok(())) => Redirect::to(&back).into_response(),
+        Ok(Err(e)) => UiError::from(e).into_response(),
+        Err(_) => {
+            UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()
+        }
+    }
+}
+
+/// Releases or rejects a flood group from the queue page.
+async fn decide_flood(
+    AxState(state): Shared,
+    headers: HeaderMap,
+    Path((id, verb)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let r = match reviewer_with_csrf(&state, &headers, &form.csrf) {
+        Ok(r) => r,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let release = match verb.as_str() {
+        "release" => true,
+        "reject" => false,
+        _ => return UiError(StatusCode::NOT_FOUND, "no such page".into()).into_response(),
+    };
+    let result = tokio::task::spawn_blocking(move || {
+        state.store.decide_flood_group(&id, release, &r.name)?;
+        state.store.flush()
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => Redirect::to("/queue").into_response(),
         Ok(Err(e)) => UiError::from(e).into_response(),
         Err(_) => {
             UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()

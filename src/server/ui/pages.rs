@@ -163,6 +163,32 @@ pub struct QueueView<'a> {
     pub stats: Option<crate::store::QueueStats>,
     /// Now (RFC 3339), for telling which claims hold.
     pub now: String,
+    /// Flood groups held out of the queue.
+    pub held: Vec<crate::review::FloodGroup>,
+}
+
+/// The flood groups held out of the queue, each released or rejected at once.
+fn held_groups(groups: &[crate::review::FloodGroup], csrf: &str) -> Markup {
+    html! {
+        @if !groups.is_empty() {
+            section #floods {
+                h2 { "Held: sudden floods" }
+                @for g in groups {
+                    div.flood data-id=(g.id) {
+                        p { strong { (g.findings) " findings" } " of " code { (g.cause) } " since " (g.since) ". " (g.reason) }
+                        form method="post" action={ "/floods/" (g.id) "/release" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" { "Release to the queue" }
+                        }
+                        form method="post" action={ "/floods/" (g.id) "/reject" } {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" { "Reject (dismiss all)" }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `3 h 05 min`, `12 min`, `40 s`.
@@ -211,6 +237,7 @@ pub fn queue(name: &str, csrf: &str, v: &QueueView<'_>) -> Markup {
         html! {
             h1 { "Review queue" }
             @if let Some(stats) = &v.stats { (figures(stats)) }
+            (held_groups(&v.held, csrf))
             form.filters method="get" action="/queue" {
                 label { "State "
                     select name="state" {
