@@ -17,10 +17,10 @@
 //!   history to compare with, so its first catalogue is never held.
 //!
 //! Why these numbers: one term of one mark naming one listing in twenty of a
-//! general stream is already a lot (the most common brand of the shared Walmart
-//! and Amazon catalogues names about 3 % of their titles); a marketplace's mix
-//! moves a brand's share by a factor of two or three from day to day, not ten,
-//! so a tenfold rise is a change in what the term matches, not in what is sold. A
+//! general stream is already more than the largest brands' share of general
+//! retail (a few per cent); a marketplace's mix moves a brand's share by a factor
+//! of two or three from day to day, not ten, so a tenfold rise is a change in
+//! what the term matches, not in what is sold. A
 //! window of a thousand listings sees a 5 % flood within its first few hundred.
 
 use std::collections::{HashMap, VecDeque};
