@@ -22,7 +22,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use markhound::engine::jetstream::{JetStreamEngine, RESULTS_STREAM, STORE_CONSUMER};
+use markhound::engine::jetstream::message::MAX_LISTINGS_PER_MESSAGE;
+use markhound::engine::jetstream::{
+    JetStreamEngine, LISTINGS_STREAM, RESULTS_STREAM, STORE_CONSUMER, WORKERS_CONSUMER,
+};
 use markhound::listing::Listing;
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -251,13 +254,13 @@ fn match_rate(db: &Path, file: &Path, n: usize) -> f64 {
     n as f64 / secs
 }
 
-async fn backlog_and_results(js: &jetstream::Context) -> (u64, u64) {
-    let Ok(stream) = js.get_stream(RESULTS_STREAM).await else {
-        return (u64::MAX, 0);
+/// What `consumer` of `stream` still has to deliver or see acknowledged.
+async fn backlog(js: &jetstream::Context, stream: &str, consumer: &str) -> u64 {
+    let Ok(s) = js.get_stream(stream).await else {
+        return u64::MAX;
     };
-    let results = stream.get_info().await.map_or(0, |i| i.state.messages);
-    let backlog = match stream
-        .get_consumer::<jetstream::consumer::pull::Config>(STORE_CONSUMER)
+    match s
+        .get_consumer::<jetstream::consumer::pull::Config>(consumer)
         .await
     {
         Ok(c) => c
@@ -265,8 +268,18 @@ async fn backlog_and_results(js: &jetstream::Context) -> (u64, u64) {
             .await
             .map_or(u64::MAX, |i| i.num_pending + i.num_ack_pending as u64),
         Err(_) => u64::MAX,
+    }
+}
+
+/// The listings and results still in flight, and the result messages stored.
+async fn backlog_and_results(js: &jetstream::Context) -> (u64, u64) {
+    let Ok(stream) = js.get_stream(RESULTS_STREAM).await else {
+        return (u64::MAX, 0);
     };
-    (backlog, results)
+    let results = stream.get_info().await.map_or(0, |i| i.state.messages);
+    let listings = backlog(js, LISTINGS_STREAM, WORKERS_CONSUMER).await;
+    let stored = backlog(js, RESULTS_STREAM, STORE_CONSUMER).await;
+    (listings.saturating_add(stored), results)
 }
 
 /// End to end through JetStream with `workers` workers: listings per second from
@@ -299,12 +312,15 @@ fn queued_rate(template: &Path, curator: &Path, listings: &[Listing], workers: u
     let secs = rt.block_on(async {
         let engine = JetStreamEngine::connect(&nats.url, "bench").await.unwrap();
         let started = Instant::now();
+        // Every message of listings gives one message of results at least.
+        let mut messages = 0;
         for chunk in listings.chunks(1_000) {
             engine.publish(chunk).await.unwrap();
+            messages += chunk.len().div_ceil(MAX_LISTINGS_PER_MESSAGE) as u64;
         }
         loop {
             let (backlog, results) = backlog_and_results(engine.context()).await;
-            if results >= n && backlog == 0 {
+            if results >= messages && backlog == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
 use futures::StreamExt;
-use markhound::engine::jetstream::message::{ListingResult, DELIVERIES_HEADER, ERROR_HEADER};
+use markhound::engine::jetstream::message::{
+    ListingResult, DELIVERIES_HEADER, ERROR_HEADER, MAX_LISTINGS_PER_MESSAGE,
+};
 use markhound::engine::jetstream::{
     DEAD_STREAM, LISTINGS_STREAM, LISTINGS_SUBJECT, RESULTS_STREAM, STORE_CONSUMER,
     WORKERS_CONSUMER,
@@ -387,6 +389,9 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
     let survivor = Worker::start(&nats.url, "survivor");
 
     const N: usize = 10_000;
+    // Results travel in messages of up to a hundred listings: kill the worker
+    // once about 1,500 listings have results.
+    const KILL_AFTER: u64 = (1_500 / MAX_LISTINGS_PER_MESSAGE) as u64;
     let all: Vec<Value> = (0..N).map(|i| listing(i, &photos)).collect();
     let js = rt.block_on(js(&nats.url));
     let mut killed = false;
@@ -395,7 +400,7 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
         assert_eq!(answer["queued"], batch.len(), "{answer}");
         assert_eq!(answer["findings"], json!([]));
         // Mid-stream: some results stored, many listings still queued.
-        if !killed && rt.block_on(stream_messages(&js, RESULTS_STREAM)) >= 1_500 {
+        if !killed && rt.block_on(stream_messages(&js, RESULTS_STREAM)) >= KILL_AFTER {
             doomed.child.kill().unwrap();
             doomed.child.wait().unwrap();
             killed = true;
@@ -403,7 +408,7 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     while !killed {
-        if rt.block_on(stream_messages(&js, RESULTS_STREAM)) >= 1_500 {
+        if rt.block_on(stream_messages(&js, RESULTS_STREAM)) >= KILL_AFTER {
             doomed.child.kill().unwrap();
             doomed.child.wait().unwrap();
             killed = true;
@@ -412,18 +417,24 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
-        rt.block_on(stream_messages(&js, RESULTS_STREAM)) < N as u64,
+        rt.block_on(stream_messages(&js, RESULTS_STREAM)) < (N / MAX_LISTINGS_PER_MESSAGE) as u64,
         "the worker was killed after the stream ended"
     );
 
     // A poison listing: never a result, dead-lettered after its third delivery.
+    // Another inside a message of two: its neighbour is stored, it alone is
+    // dead-lettered.
     let poison = b"{\"id\": \"poison\", \"title\": 12}".to_vec();
+    let neighbour = listing(N, &photos);
+    let pair = format!("[{neighbour},{{\"id\": \"poison2\", \"title\": 13}}]");
     rt.block_on(async {
-        js.publish(LISTINGS_SUBJECT, poison.clone().into())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        for payload in [poison.clone(), pair.into_bytes()] {
+            js.publish(LISTINGS_SUBJECT, payload.into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
     });
 
     // Everything matched, stored and acknowledged.
@@ -431,7 +442,7 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
         let done = rt.block_on(async {
             backlog(&js, LISTINGS_STREAM, WORKERS_CONSUMER).await == 0
                 && backlog(&js, RESULTS_STREAM, STORE_CONSUMER).await == 0
-                && stream_messages(&js, DEAD_STREAM).await == 1
+                && stream_messages(&js, DEAD_STREAM).await == 2
         });
         if done {
             break;
@@ -451,13 +462,13 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
     let results = rt.block_on(read_all(&js, RESULTS_STREAM));
     let mut per_listing: HashMap<String, usize> = HashMap::new();
     for m in &results {
-        let r = ListingResult::parse(&m.payload).unwrap();
-        assert_eq!(r.registry_version, version);
-        *per_listing.entry(r.listing.id).or_default() += 1;
+        for r in ListingResult::parse_all(&m.payload).unwrap() {
+            assert_eq!(r.registry_version, version);
+            *per_listing.entry(r.listing.id).or_default() += 1;
+        }
     }
-    assert_eq!(per_listing.len(), N, "{summary}");
+    assert_eq!(per_listing.len(), N + 1, "{summary}");
     assert!(per_listing.values().all(|&n| n == 1), "{summary}");
-    assert_eq!(results.len(), N);
     // The kill left listings in flight, handed to the survivor.
     let redelivered: u64 = summary
         .split("redelivered ")
@@ -468,18 +479,22 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
     assert!(redelivered > 0, "{summary}");
 
     let dead = rt.block_on(read_all(&js, DEAD_STREAM));
-    assert_eq!(dead.len(), 1);
-    assert_eq!(&dead[0].payload[..], &poison[..]);
-    let headers = dead[0].headers.as_ref().expect("headers");
-    assert_eq!(headers.get(DELIVERIES_HEADER).unwrap().as_str(), "3");
-    let error = headers.get(ERROR_HEADER).unwrap().as_str().to_owned();
-    assert!(error.contains("title"), "{error}");
+    assert_eq!(dead.len(), 2);
+    let payloads: BTreeSet<Vec<u8>> = dead.iter().map(|m| m.payload.to_vec()).collect();
+    assert!(payloads.contains(&poison));
+    assert!(payloads.contains(b"{\"id\": \"poison2\", \"title\": 13}".as_slice()));
+    for d in &dead {
+        let headers = d.headers.as_ref().expect("headers");
+        assert_eq!(headers.get(DELIVERIES_HEADER).unwrap().as_str(), "3");
+        let error = headers.get(ERROR_HEADER).unwrap().as_str().to_owned();
+        assert!(error.contains("title"), "{error}");
+    }
 
     // The review store: every listing once, each with the findings `match` gives.
     assert!(svc.terminate(), "serve exited with an error");
     let db = markhound::db::open_existing(&svc.ws.db()).unwrap();
     let store = markhound::store::Store::open(&db).unwrap();
-    assert_eq!(store.listing_count(), N);
+    assert_eq!(store.listing_count(), N + 1);
     let mut ids = BTreeSet::new();
     for stored in store.listings() {
         let stored = stored.unwrap();
@@ -498,7 +513,7 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
         assert_eq!(found, expected[&shape_of(i)], "{}", stored.listing.id);
         ids.insert(i);
     }
-    assert_eq!(ids, (0..N).collect());
+    assert_eq!(ids, (0..=N).collect());
     // No finding twice: one per listing and mark.
     let findings = store.all_findings().unwrap();
     let distinct: BTreeSet<(String, String)> = findings
@@ -506,7 +521,7 @@ fn issue_10_ten_thousand_listings_through_two_workers_one_killed_each_stored_onc
         .map(|f| (f.listing_id.clone(), f.mark_id.clone()))
         .collect();
     assert_eq!(distinct.len(), findings.len());
-    let want: usize = (0..N).map(|i| expected[&shape_of(i)].len()).sum();
+    let want: usize = (0..=N).map(|i| expected[&shape_of(i)].len()).sum();
     assert_eq!(findings.len(), want);
 }
 
@@ -555,7 +570,9 @@ fn issue_10_a_registry_published_mid_stream_is_used_after_the_swap() {
     let results = rt.block_on(read_all(&js, RESULTS_STREAM));
     assert_eq!(results.len(), 400);
     for m in &results {
-        let r = ListingResult::parse(&m.payload).unwrap();
+        let mut all = ListingResult::parse_all(&m.payload).unwrap();
+        assert_eq!(all.len(), 1, "one result per message of one listing");
+        let r = all.pop().unwrap();
         let i: usize = r.listing.id[1..].parse().unwrap();
         let named = r.findings.iter().any(|f| f.mark_id == "blorptex");
         // Each result names the version it used, and its findings are that
@@ -622,10 +639,15 @@ fn issue_10_crawl_publishes_the_listings_it_stores() {
     let queued: BTreeSet<String> = rt
         .block_on(read_all(&js, LISTINGS_STREAM))
         .iter()
-        .map(|m| {
-            serde_json::from_slice::<markhound::listing::Listing>(&m.payload)
+        .flat_map(|m| {
+            markhound::engine::jetstream::message::split_listings(&m.payload)
                 .unwrap()
-                .id
+                .into_iter()
+                .map(|l| {
+                    serde_json::from_str::<markhound::listing::Listing>(l.get())
+                        .unwrap()
+                        .id
+                })
         })
         .collect();
     assert_eq!(queued, stored);

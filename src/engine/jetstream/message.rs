@@ -20,6 +20,16 @@ pub const RESULT_FORMAT: u32 = 1;
 /// messages are at most 1 MiB by default); photos past it keep their hashes only.
 pub const MAX_THUMBNAIL_BYTES: usize = 512 * 1024;
 
+/// At most this many listings travel in one message of [`LISTINGS_SUBJECT`]: the
+/// per-message costs (a stream write, a delivery, an acknowledgement, the result's
+/// write and delivery) are paid once for them. A hundred keeps a message of
+/// photo-heavy listings within its worker's ack wait on one core.
+pub const MAX_LISTINGS_PER_MESSAGE: usize = 100;
+
+/// A message is filled up to this many bytes of JSON (NATS's default limit is
+/// 1 MiB); a single listing or result larger than it travels alone.
+pub const MESSAGE_BYTES: usize = 768 * 1024;
+
 /// The header naming why a listing was dead-lettered.
 pub const ERROR_HEADER: &str = "Markhound-Error";
 /// The header giving how often a dead-lettered listing was delivered.
@@ -42,16 +52,108 @@ pub fn result_message_id(listing_id: &str, sha256: &str, registry_version: u64) 
     format!("result.{}.{sha256}.{registry_version}", id_key(listing_id))
 }
 
-/// The message that puts `listing` on [`LISTINGS_SUBJECT`].
-pub fn listing_message(listing: &Listing) -> Result<PublishMessage, NatsError> {
-    let payload = serde_json::to_vec(listing).map_err(|e| NatsError::Message {
-        subject: LISTINGS_SUBJECT.into(),
-        reason: format!("listing {:?}: {e}", listing.id),
-    })?;
-    let id = listing_message_id(&listing.id, &crate::review::listing_sha256(listing));
-    Ok(PublishMessage::build()
-        .payload(payload.into())
-        .message_id(id))
+/// The messages that put `listings` on [`LISTINGS_SUBJECT`]: JSON arrays of at
+/// most [`MAX_LISTINGS_PER_MESSAGE`] listings and about [`MESSAGE_BYTES`], in order,
+/// each with a message id made of its listings' ids and contents, so the same
+/// batch sent twice is queued once.
+pub fn listing_messages(listings: &[Listing]) -> Result<Vec<PublishMessage>, NatsError> {
+    Ok(listing_batches(listings)?
+        .into_iter()
+        .map(|(id, payload)| {
+            PublishMessage::build()
+                .payload(payload.into())
+                .message_id(id)
+        })
+        .collect())
+}
+
+/// The message ids and payloads of [`listing_messages`].
+fn listing_batches(listings: &[Listing]) -> Result<Vec<(String, Vec<u8>)>, NatsError> {
+    let mut out = Vec::new();
+    let mut body: Vec<u8> = Vec::new();
+    let mut ids = Sha256::new();
+    let mut count = 0;
+    let mut flush = |body: &mut Vec<u8>, ids: &mut Sha256, count: &mut usize| {
+        if *count == 0 {
+            return;
+        }
+        body.push(b']');
+        let id = format!("listings.{}", hex::encode(&ids.finalize_reset()[..16]));
+        out.push((id, std::mem::take(body)));
+        *count = 0;
+    };
+    for listing in listings {
+        let json = serde_json::to_vec(listing).map_err(|e| NatsError::Message {
+            subject: LISTINGS_SUBJECT.into(),
+            reason: format!("listing {:?}: {e}", listing.id),
+        })?;
+        if count > 0
+            && (count == MAX_LISTINGS_PER_MESSAGE || body.len() + json.len() + 2 > MESSAGE_BYTES)
+        {
+            flush(&mut body, &mut ids, &mut count);
+        }
+        body.push(if count == 0 { b'[' } else { b',' });
+        body.extend_from_slice(&json);
+        ids.update(listing_message_id(
+            &listing.id,
+            &crate::review::listing_sha256(listing),
+        ));
+        ids.update(b"\n");
+        count += 1;
+    }
+    flush(&mut body, &mut ids, &mut count);
+    Ok(out)
+}
+
+/// The listings of one message: a JSON array of listings, or one listing (an
+/// object), each still to be read as a listing. `Err` when the payload is not JSON
+/// of either shape.
+pub fn split_listings(payload: &[u8]) -> Result<Vec<Box<serde_json::value::RawValue>>, String> {
+    let start = payload.iter().find(|b| !b.is_ascii_whitespace());
+    if start == Some(&b'[') {
+        serde_json::from_slice(payload).map_err(|e| format!("not a list of listings: {e}"))
+    } else {
+        let one: Box<serde_json::value::RawValue> =
+            serde_json::from_slice(payload).map_err(|e| format!("not a listing: {e}"))?;
+        Ok(vec![one])
+    }
+}
+
+/// The messages of `results` on [`RESULTS_SUBJECT`]: JSON arrays of about
+/// [`MESSAGE_BYTES`] at most, each with a message id made of its results' ids, so
+/// the results of a redelivered message are stored by JetStream once.
+pub fn result_messages(results: &[ListingResult]) -> Result<Vec<PublishMessage>, NatsError> {
+    let mut out = Vec::new();
+    let mut body: Vec<u8> = Vec::new();
+    let mut ids = Sha256::new();
+    let mut count = 0;
+    for r in results {
+        let json = serde_json::to_vec(r).map_err(|e| NatsError::Message {
+            subject: RESULTS_SUBJECT.into(),
+            reason: format!("listing {:?}: {e}", r.listing.id),
+        })?;
+        if count > 0 && body.len() + json.len() + 2 > MESSAGE_BYTES {
+            body.push(b']');
+            let id = format!("results.{}", hex::encode(&ids.finalize_reset()[..16]));
+            out.push(
+                PublishMessage::build()
+                    .payload(std::mem::take(&mut body).into())
+                    .message_id(id),
+            );
+            count = 0;
+        }
+        body.push(if count == 0 { b'[' } else { b',' });
+        body.extend_from_slice(&json);
+        ids.update(r.message_id());
+        ids.update(b"\n");
+        count += 1;
+    }
+    if count > 0 {
+        body.push(b']');
+        let id = format!("results.{}", hex::encode(&ids.finalize_reset()[..16]));
+        out.push(PublishMessage::build().payload(body.into()).message_id(id));
+    }
+    Ok(out)
 }
 
 /// A photo kept as evidence, its thumbnail in base64.
@@ -151,6 +253,24 @@ impl ListingResult {
         Ok(result)
     }
 
+    /// Reads the results of one message: a JSON array of results, or one result.
+    pub fn parse_all(payload: &[u8]) -> Result<Vec<ListingResult>, NatsError> {
+        match payload.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[') => {
+                let items: Vec<Box<serde_json::value::RawValue>> = serde_json::from_slice(payload)
+                    .map_err(|e| NatsError::Message {
+                        subject: RESULTS_SUBJECT.into(),
+                        reason: format!("not a list of results: {e}"),
+                    })?;
+                items
+                    .iter()
+                    .map(|i| ListingResult::parse(i.get().as_bytes()))
+                    .collect()
+            }
+            _ => Ok(vec![ListingResult::parse(payload)?]),
+        }
+    }
+
     /// The message id JetStream deduplicates this result by.
     pub fn message_id(&self) -> String {
         result_message_id(&self.listing.id, &self.sha256, self.registry_version)
@@ -185,6 +305,34 @@ impl ListingResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listings_travel_in_bounded_batches_with_stable_ids() {
+        let listings: Vec<Listing> = (0..250)
+            .map(|i| Listing {
+                id: format!("L{i}"),
+                title: "t".into(),
+                ..Listing::default()
+            })
+            .collect();
+        let a = listing_batches(&listings).unwrap();
+        assert_eq!(a.len(), 3);
+        assert_eq!(
+            a,
+            listing_batches(&listings).unwrap(),
+            "the same batch, the same ids"
+        );
+        let mut other = listings.clone();
+        other[0].title = "changed".into();
+        let b = listing_batches(&other).unwrap();
+        assert_ne!(a[0].0, b[0].0);
+        assert_eq!(a[1].0, b[1].0);
+        let parts = split_listings(&a[2].1).unwrap();
+        assert_eq!(parts.len(), 50);
+        assert_eq!(listing_messages(&listings).unwrap().len(), 3);
+        assert_eq!(split_listings(b" {\"id\": \"x\"}").unwrap().len(), 1);
+        assert!(split_listings(b"[1,").is_err());
+    }
 
     #[test]
     fn ids_name_listing_content_and_version() {

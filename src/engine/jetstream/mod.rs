@@ -170,8 +170,9 @@ pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), NatsError> {
 }
 
 /// The engine of `serve --nats` and `crawl --nats`: listings handed in are
-/// published on [`LISTINGS_SUBJECT`], each with a message id made of its id and
-/// content, so a batch sent twice within [`DUPLICATE_WINDOW`] is queued once.
+/// published on [`LISTINGS_SUBJECT`] in messages of up to a hundred, each with a
+/// message id made of its listings' ids and contents, so a batch sent twice within
+/// [`DUPLICATE_WINDOW`] is queued once.
 #[derive(Debug, Clone)]
 pub struct JetStreamEngine {
     js: jetstream::Context,
@@ -190,11 +191,12 @@ impl JetStreamEngine {
         &self.js
     }
 
-    /// Publishes `listings` and waits until JetStream has stored every one.
+    /// Publishes `listings` (in messages of up to
+    /// [`message::MAX_LISTINGS_PER_MESSAGE`]) and waits until JetStream has stored
+    /// every one.
     pub async fn publish(&self, listings: &[Listing]) -> Result<usize, NatsError> {
-        let mut acks = Vec::with_capacity(listings.len());
-        for listing in listings {
-            let publish = message::listing_message(listing)?;
+        let mut acks = Vec::new();
+        for publish in message::listing_messages(listings)? {
             let ack = self
                 .js
                 .send_publish(LISTINGS_SUBJECT, publish)

@@ -150,9 +150,9 @@ pub async fn run(
                     break;
                 }
             };
-            match ListingResult::parse(&m.payload) {
+            match ListingResult::parse_all(&m.payload) {
                 Ok(r) => {
-                    results.push(r);
+                    results.extend(r);
                     messages.push(m);
                 }
                 Err(e) => {

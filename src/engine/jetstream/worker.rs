@@ -206,15 +206,16 @@ pub async fn consumer(
         )))
 }
 
-/// Matches one listing message; an error is the reason it failed.
+/// Matches one listing (the JSON of one item of a message); an error is the
+/// reason it failed.
 fn process(
     pipeline: &Pipeline,
-    payload: &[u8],
+    item: &[u8],
     intake_sequence: u64,
     deliveries: i64,
     worker: &str,
 ) -> Result<ListingResult, String> {
-    let mut de = serde_json::Deserializer::from_slice(payload);
+    let mut de = serde_json::Deserializer::from_slice(item);
     let mut listing: Listing =
         serde_path_to_error::deserialize(&mut de).map_err(|e| format!("not a listing: {e}"))?;
     listing.check()?;
@@ -232,6 +233,47 @@ fn process(
     ))
 }
 
+/// What matching one message gave: the results of the listings that matched, and
+/// each one that failed with its JSON and why.
+struct Outcome {
+    results: Vec<ListingResult>,
+    failed: Vec<(Vec<u8>, String)>,
+}
+
+/// Matches every listing of a message (see [`message::split_listings`]).
+fn process_message(
+    pipeline: &Pipeline,
+    payload: &[u8],
+    intake_sequence: u64,
+    deliveries: i64,
+    worker: &str,
+) -> Outcome {
+    let items = match super::message::split_listings(payload) {
+        Ok(items) => items,
+        Err(reason) => {
+            return Outcome {
+                results: Vec::new(),
+                failed: vec![(payload.to_vec(), reason)],
+            }
+        }
+    };
+    let single = items.len() == 1;
+    let mut out = Outcome {
+        results: Vec::with_capacity(items.len()),
+        failed: Vec::new(),
+    };
+    for item in items {
+        let bytes = item.get().as_bytes();
+        match process(pipeline, bytes, intake_sequence, deliveries, worker) {
+            Ok(r) => out.results.push(r),
+            // A message of one listing is dead-lettered as it came.
+            Err(reason) if single => out.failed.push((payload.to_vec(), reason)),
+            Err(reason) => out.failed.push((bytes.to_vec(), reason)),
+        }
+    }
+    out
+}
+
 /// What one message handler shares.
 struct Shared {
     js: jetstream::Context,
@@ -242,8 +284,11 @@ struct Shared {
     config: WorkerConfig,
 }
 
-/// Handles one delivered listing: match, publish the result, then ack; or hand it
-/// back, or dead-letter it on its last delivery.
+/// Handles one delivered message of listings: match them, publish their results,
+/// then ack. When a listing fails, the message is handed back whole (its other
+/// listings' results are deduplicated when they come again); on its last delivery
+/// the results of the listings that matched are published and each listing that
+/// failed is dead-lettered on its own.
 async fn handle(shared: Arc<Shared>, message: jetstream::Message) -> Result<(), NatsError> {
     let (sequence, delivered, pending) = {
         let info = message.info().map_err(|e| NatsError::Message {
@@ -262,40 +307,56 @@ async fn handle(shared: Arc<Shared>, message: jetstream::Message) -> Result<(), 
     let name = shared.config.name.clone();
     let core = shared.cores.acquire().await;
     let outcome = tokio::task::spawn_blocking(move || {
-        process(&pipeline, &payload, sequence, delivered, &name)
+        process_message(&pipeline, &payload, sequence, delivered, &name)
     })
     .await
-    .unwrap_or_else(|e| Err(format!("matching failed: {e}")));
+    .unwrap_or_else(|e| Outcome {
+        results: Vec::new(),
+        failed: vec![(message.payload.to_vec(), format!("matching failed: {e}"))],
+    });
     drop(core);
-    let reason = match outcome {
-        Ok(result) => match publish_result(&shared.js, &result).await {
-            Ok(()) => {
-                message.double_ack().await.map_err(ack_err(format!(
-                    "cannot acknowledge {LISTINGS_STREAM}#{sequence}"
-                )))?;
-                counters.processed.fetch_add(1, Ordering::Relaxed);
-                return Ok(());
-            }
-            Err(e) => crate::error_chain(&e),
-        },
-        Err(reason) => reason,
-    };
-    let reason: String = reason.chars().filter(|c| !c.is_control()).collect();
-    if delivered >= shared.config.max_deliver {
-        dead_letter(&shared.js, &message, sequence, delivered, &reason).await?;
+    let last = delivered >= shared.config.max_deliver;
+    let mut failed = outcome.failed;
+    if failed.is_empty() || last {
+        if let Err(e) = publish_results(&shared.js, &outcome.results).await {
+            // Nothing is acknowledged: the whole message comes again.
+            failed = vec![(message.payload.to_vec(), crate::error_chain(&e))];
+        } else if failed.is_empty() {
+            message.double_ack().await.map_err(ack_err(format!(
+                "cannot acknowledge {LISTINGS_STREAM}#{sequence}"
+            )))?;
+            counters
+                .processed
+                .fetch_add(outcome.results.len() as u64, Ordering::Relaxed);
+            return Ok(());
+        } else {
+            counters
+                .processed
+                .fetch_add(outcome.results.len() as u64, Ordering::Relaxed);
+        }
+    }
+    if last {
+        for (i, (item, reason)) in failed.iter().enumerate() {
+            let reason: String = reason.chars().filter(|c| !c.is_control()).collect();
+            dead_letter(&shared.js, item, sequence, i, delivered, &reason).await?;
+            counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "{LISTINGS_STREAM}#{sequence}: dead-lettered after {delivered} deliveries: {reason}"
+            );
+        }
         message
             .double_ack_with(AckKind::Term)
             .await
             .map_err(ack_err(format!(
                 "cannot terminate {LISTINGS_STREAM}#{sequence}"
             )))?;
-        counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(
-            "{LISTINGS_STREAM}#{sequence}: dead-lettered after {delivered} deliveries: {reason}"
-        );
     } else {
         counters.failed.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!("{LISTINGS_STREAM}#{sequence}: delivery {delivered} failed: {reason}");
+        let reason: String = failed[0].1.chars().filter(|c| !c.is_control()).collect();
+        tracing::warn!(
+            "{LISTINGS_STREAM}#{sequence}: delivery {delivered} failed ({} of its listings): {reason}",
+            failed.len()
+        );
         message
             .ack_with(AckKind::Nak(Some(shared.config.retry_delay)))
             .await
@@ -306,29 +367,34 @@ async fn handle(shared: Arc<Shared>, message: jetstream::Message) -> Result<(), 
     Ok(())
 }
 
-/// Publishes a result and waits until JetStream stored it (or recognised it as a
-/// duplicate of one stored).
-async fn publish_result(js: &jetstream::Context, result: &ListingResult) -> Result<(), NatsError> {
-    let payload = serde_json::to_vec(result).map_err(|e| NatsError::Message {
-        subject: RESULTS_SUBJECT.into(),
-        reason: format!("listing {:?}: {e}", result.listing.id),
-    })?;
-    let publish = PublishMessage::build()
-        .payload(payload.into())
-        .message_id(result.message_id());
-    js.send_publish(RESULTS_SUBJECT, publish)
-        .await
-        .map_err(js_err(format!("cannot publish to {RESULTS_SUBJECT}")))?
-        .await
-        .map_err(js_err(format!("{RESULTS_SUBJECT}: no acknowledgement")))?;
+/// Publishes results and waits until JetStream stored them (or recognised them as
+/// duplicates of messages stored).
+async fn publish_results(
+    js: &jetstream::Context,
+    results: &[ListingResult],
+) -> Result<(), NatsError> {
+    let mut acks = Vec::new();
+    for publish in super::message::result_messages(results)? {
+        acks.push(
+            js.send_publish(RESULTS_SUBJECT, publish)
+                .await
+                .map_err(js_err(format!("cannot publish to {RESULTS_SUBJECT}")))?,
+        );
+    }
+    for ack in acks {
+        ack.await
+            .map_err(js_err(format!("{RESULTS_SUBJECT}: no acknowledgement")))?;
+    }
     Ok(())
 }
 
-/// Publishes a listing that never gave a result on the dead-letter subject.
+/// Publishes a listing that never gave a result (item `index` of message
+/// `sequence`) on the dead-letter subject.
 async fn dead_letter(
     js: &jetstream::Context,
-    message: &jetstream::Message,
+    item: &[u8],
     sequence: u64,
+    index: usize,
     delivered: i64,
     reason: &str,
 ) -> Result<(), NatsError> {
@@ -337,9 +403,9 @@ async fn dead_letter(
     headers.insert(ERROR_HEADER, reason.as_str());
     headers.insert(DELIVERIES_HEADER, delivered.to_string().as_str());
     let publish = PublishMessage::build()
-        .payload(message.payload.clone())
+        .payload(item.to_vec().into())
         .headers(headers)
-        .message_id(format!("dead.{LISTINGS_STREAM}.{sequence}"));
+        .message_id(format!("dead.{LISTINGS_STREAM}.{sequence}.{index}"));
     js.send_publish(DEAD_SUBJECT, publish)
         .await
         .map_err(js_err(format!("cannot publish to {DEAD_SUBJECT}")))?
