@@ -306,11 +306,25 @@ async fn handle(shared: Arc<Shared>, message: jetstream::Message) -> Result<(), 
     let payload = message.payload.clone();
     let name = shared.config.name.clone();
     let core = shared.cores.acquire().await;
-    let outcome = tokio::task::spawn_blocking(move || {
+    let mut matching = tokio::task::spawn_blocking(move || {
         process_message(&pipeline, &payload, sequence, delivered, &name)
-    })
-    .await
-    .unwrap_or_else(|e| Outcome {
+    });
+    // A message of a hundred listings with slow photo hosts may take longer than
+    // the ack wait: tell JetStream it is in progress, so that it is not handed to
+    // another worker while this one still works on it.
+    let mut progress = tokio::time::interval(shared.config.ack_wait / 3);
+    progress.tick().await;
+    let joined = loop {
+        tokio::select! {
+            joined = &mut matching => break joined,
+            _ = progress.tick() => {
+                if let Err(e) = message.ack_with(AckKind::Progress).await {
+                    tracing::warn!("{LISTINGS_STREAM}#{sequence}: cannot report progress: {e}");
+                }
+            }
+        }
+    };
+    let outcome = joined.unwrap_or_else(|e| Outcome {
         results: Vec::new(),
         failed: vec![(message.payload.to_vec(), format!("matching failed: {e}"))],
     });
