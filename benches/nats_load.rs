@@ -271,6 +271,14 @@ async fn backlog(js: &jetstream::Context, stream: &str, consumer: &str) -> u64 {
     }
 }
 
+/// Messages stored in `stream`.
+async fn stream_messages(js: &jetstream::Context, stream: &str) -> u64 {
+    match js.get_stream(stream).await {
+        Ok(s) => s.get_info().await.map_or(0, |i| i.state.messages),
+        Err(_) => 0,
+    }
+}
+
 /// The listings and results still in flight, and the result messages stored.
 async fn backlog_and_results(js: &jetstream::Context) -> (u64, u64) {
     let Ok(stream) = js.get_stream(RESULTS_STREAM).await else {
@@ -399,9 +407,13 @@ fn big_registry(marks: usize, work: &Path) {
     rt.block_on(async {
         let engine = JetStreamEngine::connect(&nats.url, "bench").await.unwrap();
         engine.publish(&some).await.unwrap();
+        // No serve here: the work is done when the workers' consumer has nothing
+        // left and every message of listings has its results.
+        let messages = some.len().div_ceil(MAX_LISTINGS_PER_MESSAGE) as u64;
         loop {
-            let (_, results) = backlog_and_results(engine.context()).await;
-            if results >= some.len() as u64 {
+            let listings = backlog(engine.context(), LISTINGS_STREAM, WORKERS_CONSUMER).await;
+            let results = stream_messages(engine.context(), RESULTS_STREAM).await;
+            if listings == 0 && results >= messages {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
