@@ -6,6 +6,7 @@ mod match_cmd;
 mod nats;
 mod pipeline;
 mod registry;
+mod render;
 mod report_browser;
 mod review_api;
 mod review_browser;
