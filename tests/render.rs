@@ -238,3 +238,51 @@ fn render_always_without_chromium_names_what_to_install() {
     let err = stderr(&out);
     assert_eq!(err.matches("are not rendered").count(), 1, "{err}");
 }
+
+#[test]
+fn issue_11_the_browser_dies_with_a_crawl_killed_with_sigkill() {
+    let Some(_) = crate::util::chromium_or_skip() else {
+        return;
+    };
+    let shop = Site::start(|path, _| match path {
+        "/hang" => Reply::html(
+            r#"<html><head><title>Wait</title><script src="/never.js"></script></head><body></body></html>"#,
+        ),
+        "/never.js" => {
+            let mut r = Reply::html("");
+            r.delay = Duration::from_secs(60);
+            r
+        }
+        _ => Reply::status(404),
+    });
+    let ws = Workspace::new();
+    let tmp = ws.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut child = ws
+        .cmd()
+        .args([
+            "crawl",
+            &shop.url("/hang"),
+            "--allow-private",
+            "--per-host-rps",
+            "0",
+            "--render",
+        ])
+        .env("TMPDIR", &tmp)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while shop.hits("/never.js") == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(shop.hits("/never.js"), 1, "the page is being rendered");
+    assert!(browsers_under(&tmp) > 0);
+    child.kill().unwrap(); // SIGKILL: no destructor runs
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browsers_under(&tmp) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(browsers_under(&tmp), 0, "Chromium outlived markhound");
+}

@@ -181,6 +181,42 @@ pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, RenderError> {
         .ok_or(RenderError::NoChromium)
 }
 
+/// On Linux with `setpriv` (util-linux), a launcher script in `dir` that starts
+/// `chromium` with the parent-death signal set to SIGKILL, so the browser dies with
+/// markhound even when markhound is killed with SIGKILL (a dropped [`Renderer`]
+/// kills it in any case). `None` where `setpriv` is missing.
+fn tethered(chromium: &Path, dir: &Path) -> std::io::Result<Option<PathBuf>> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let Some(setpriv) = std::env::split_paths(&path)
+            .chain([PathBuf::from("/usr/bin"), PathBuf::from("/bin")])
+            .map(|d| d.join("setpriv"))
+            .find(|p| p.is_file())
+        else {
+            return Ok(None);
+        };
+        let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+        let script = dir.join("chromium.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nexec {} --pdeathsig KILL -- {} \"$@\"\n",
+                quote(&setpriv),
+                quote(chromium)
+            ),
+        )?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))?;
+        Ok(Some(script))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (chromium, dir);
+        Ok(None)
+    }
+}
+
 /// A started browser and what must live as long as it.
 struct Running {
     browser: Browser,
@@ -251,30 +287,52 @@ impl Renderer {
             .prefix("markhound-chromium-")
             .tempdir()
             .map_err(|e| launch_err(Box::new(e)))?;
-        let config = BrowserConfig::builder()
-            .chrome_executable(&self.executable)
-            .user_data_dir(profile.path())
-            .no_sandbox()
-            .launch_timeout(Duration::from_secs(20))
-            .request_timeout(self.config.navigation_timeout)
-            .args([
-                "--disable-gpu",
-                "--disable-quic",
-                "--disable-component-update",
-                "--disable-domain-reliability",
-                "--no-pings",
-                "--no-default-browser-check",
-                // The network is sealed: whatever escapes the interception goes
-                // to a proxy that does not exist, through a resolver that
-                // resolves nothing, loopback included.
-                "--proxy-server=http://markhound-sealed.invalid:9",
-                "--proxy-bypass-list=<-loopback>",
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-            ])
-            .build()
-            .map_err(|e| launch_err(e.into()))?;
-        let (browser, mut handler) = Browser::launch(config)
-            .await
+        // The tethered launcher first; the browser itself where the launcher
+        // cannot run (a temporary folder mounted noexec).
+        let mut candidates = Vec::new();
+        match tethered(&self.executable, profile.path()) {
+            Ok(Some(script)) => candidates.push(script),
+            Ok(None) => {}
+            Err(e) => tracing::debug!("starting Chromium without a parent-death signal: {e}"),
+        }
+        candidates.push(self.executable.clone());
+        let mut launched = None;
+        for executable in candidates {
+            let config = BrowserConfig::builder()
+                .chrome_executable(&executable)
+                .user_data_dir(profile.path().join("profile"))
+                .no_sandbox()
+                .launch_timeout(Duration::from_secs(20))
+                .request_timeout(self.config.navigation_timeout)
+                .args([
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--disable-component-update",
+                    "--disable-domain-reliability",
+                    "--no-pings",
+                    "--no-default-browser-check",
+                    // The network is sealed: whatever escapes the interception
+                    // goes to a proxy that does not exist, through a resolver that
+                    // resolves nothing, loopback included.
+                    "--proxy-server=http://markhound-sealed.invalid:9",
+                    "--proxy-bypass-list=<-loopback>",
+                    "--host-resolver-rules=MAP * ~NOTFOUND",
+                ])
+                .build()
+                .map_err(|e| launch_err(e.into()))?;
+            match Browser::launch(config).await {
+                Ok(b) => {
+                    launched = Some(Ok(b));
+                    break;
+                }
+                Err(e) => {
+                    tracing::debug!(executable = %executable.display(), "cannot start Chromium: {e}");
+                    launched = Some(Err(e));
+                }
+            }
+        }
+        let (browser, mut handler) = launched
+            .expect("at least the browser itself is tried")
             .map_err(|e| launch_err(Box::new(e)))?;
         let dead = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&dead);
