@@ -245,6 +245,10 @@ pub struct Evidence {
     /// Where each field of the listing was extracted from, with a confidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<FieldSource>,
+    /// The body is the document as headless Chromium rendered it (the page is
+    /// built by script), not the HTML the server sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rendered: bool,
 }
 
 // Where the fields of a crawled listing came from (filled by the extractor,

@@ -14,15 +14,15 @@ use axum::Router;
 use crate::util::{repo_root, stderr, stdout, Workspace};
 
 /// What the test site answers to one request.
-struct Reply {
+pub(crate) struct Reply {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
-    delay: Duration,
+    pub(crate) delay: Duration,
 }
 
 impl Reply {
-    fn html(body: impl Into<String>) -> Reply {
+    pub(crate) fn html(body: impl Into<String>) -> Reply {
         Reply {
             status: 200,
             headers: vec![("content-type", "text/html; charset=utf-8".into())],
@@ -31,7 +31,7 @@ impl Reply {
         }
     }
 
-    fn status(status: u16) -> Reply {
+    pub(crate) fn status(status: u16) -> Reply {
         Reply {
             status,
             headers: vec![],
@@ -40,7 +40,7 @@ impl Reply {
         }
     }
 
-    fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
         self.headers.push((name, value.into()));
         self
     }
@@ -49,7 +49,7 @@ impl Reply {
 type Handler = dyn Fn(&str, usize) -> Reply + Send + Sync;
 
 /// A site on 127.0.0.1 that logs every request (time and path with query).
-struct Site {
+pub(crate) struct Site {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<(Instant, String)>>>,
     _runtime: tokio::runtime::Runtime,
@@ -57,7 +57,7 @@ struct Site {
 
 impl Site {
     /// Serves `handler(path_and_query, nth request of that path from 1)`.
-    fn start(handler: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> Site {
+    pub(crate) fn start(handler: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> Site {
         let handler: Arc<Handler> = Arc::new(handler);
         let log: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -102,15 +102,15 @@ impl Site {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn requests(&self) -> Vec<(Instant, String)> {
+    pub(crate) fn requests(&self) -> Vec<(Instant, String)> {
         self.log.lock().unwrap().clone()
     }
 
-    fn hits(&self, path: &str) -> usize {
+    pub(crate) fn hits(&self, path: &str) -> usize {
         self.requests().iter().filter(|(_, p)| p == path).count()
     }
 }
@@ -126,7 +126,7 @@ fn product(id: &str, title: &str) -> String {
     )
 }
 
-fn export(ws: &Workspace) -> Vec<serde_json::Value> {
+pub(crate) fn export(ws: &Workspace) -> Vec<serde_json::Value> {
     let out = ws.run(&["listings", "export"]);
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out)

@@ -7,6 +7,7 @@ mod nats;
 mod notices;
 mod pipeline;
 mod registry;
+mod render;
 mod report_browser;
 mod review_api;
 mod review_browser;

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use markhound::crawl::{CrawlConfig, CrawlMatcher, FetchConfig, Profile, Seeds, Stats};
+use markhound::crawl::{
+    CrawlConfig, CrawlMatcher, FetchConfig, Profile, RenderConfig, RenderMode, Seeds, Stats,
+};
 use markhound::engine::jetstream::crawl::publisher;
 use markhound::engine::jetstream::LISTINGS_SUBJECT;
 use markhound::pipeline::{Config, Pipeline};
@@ -77,6 +79,71 @@ pub struct CrawlFlags {
     /// what it could succeeds, and lists its failures).
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    render: RenderFlags,
+}
+
+/// When to render pages in headless Chromium.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RenderArg {
+    /// Pages whose static HTML yields no listing; without Chromium, a warning
+    /// and static HTML only.
+    Auto,
+    /// Every page; fails without Chromium.
+    Always,
+    /// No page.
+    Never,
+}
+
+impl From<RenderArg> for RenderMode {
+    fn from(a: RenderArg) -> RenderMode {
+        match a {
+            RenderArg::Auto => RenderMode::Auto,
+            RenderArg::Always => RenderMode::Always,
+            RenderArg::Never => RenderMode::Never,
+        }
+    }
+}
+
+/// The rendering flags (shared by `crawl`, `scan` and `extract`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RenderFlags {
+    /// Render pages built by script in headless Chromium (every request of the
+    /// browser under the same address guard, robots.txt and per-host limits);
+    /// `--render` alone is `auto` [default: never].
+    #[arg(long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "auto")]
+    pub(super) render: Option<RenderArg>,
+    /// The most pages rendered in one crawl [default: 500].
+    #[arg(long, value_name = "N")]
+    max_renders: Option<usize>,
+    /// The Chromium executable [default: chromium, chromium-browser or
+    /// google-chrome on the PATH].
+    #[arg(long, value_name = "PATH")]
+    chromium: Option<PathBuf>,
+    /// The longest one page's render may take, in seconds; a page not rendered
+    /// by then keeps its static HTML and the browser is restarted [default: 45].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    render_timeout: Option<u64>,
+}
+
+impl RenderFlags {
+    /// The render configuration these flags ask for.
+    pub fn config(&self) -> RenderConfig {
+        let d = RenderConfig::default();
+        RenderConfig {
+            mode: self.render.map_or(d.mode, RenderMode::from),
+            max_renders: self.max_renders.unwrap_or(d.max_renders),
+            chromium: self.chromium.clone(),
+            page_timeout: self
+                .render_timeout
+                .map_or(d.page_timeout, Duration::from_secs),
+            navigation_timeout: self.render_timeout.map_or(d.navigation_timeout, |s| {
+                d.navigation_timeout.min(Duration::from_secs(s))
+            }),
+            ..d
+        }
+    }
 }
 
 /// The limits a crawl started with, recorded for `--resume`.
@@ -95,6 +162,14 @@ struct Limits {
     strict: bool,
     #[serde(default)]
     proxy: Option<String>,
+    #[serde(default)]
+    render: Option<RenderArg>,
+    #[serde(default)]
+    max_renders: Option<usize>,
+    #[serde(default)]
+    chromium: Option<PathBuf>,
+    #[serde(default)]
+    render_timeout: Option<u64>,
 }
 
 /// The sled tree and key where a crawl's limits are kept.
@@ -140,6 +215,10 @@ impl CrawlFlags {
             max_body: self.max_body,
             strict: self.strict,
             proxy: self.proxy.clone(),
+            render: self.render.render,
+            max_renders: self.render.max_renders,
+            chromium: self.render.chromium.clone(),
+            render_timeout: self.render.render_timeout,
         }
     }
 
@@ -163,6 +242,16 @@ impl CrawlFlags {
             max_body: self.max_body.or(earlier.max_body),
             strict: self.strict || earlier.strict,
             proxy: self.proxy.clone().or_else(|| earlier.proxy.clone()),
+            render: RenderFlags {
+                render: self.render.render.or(earlier.render),
+                max_renders: self.render.max_renders.or(earlier.max_renders),
+                chromium: self
+                    .render
+                    .chromium
+                    .clone()
+                    .or_else(|| earlier.chromium.clone()),
+                render_timeout: self.render.render_timeout.or(earlier.render_timeout),
+            },
         }
     }
 
@@ -216,6 +305,7 @@ impl CrawlFlags {
             max_pages_per_host: self.max_pages_per_host.unwrap_or(d.max_pages_per_host),
             delay_scale,
             fetch,
+            render: self.render.config(),
             ..d
         })
     }
@@ -399,6 +489,12 @@ pub fn summary(stats: &Stats) -> String {
         s += &format!(
             ", {} links beyond --max-depth not followed",
             stats.beyond_depth
+        );
+    }
+    if stats.rendered + stats.render_failed > 0 {
+        s += &format!(
+            ", {} pages rendered in Chromium ({} of their requests refused, {} renders failed)",
+            stats.rendered, stats.render_refused, stats.render_failed
         );
     }
     if stats.queued_left > 0 {

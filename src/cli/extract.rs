@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use markhound::crawl::extract::{extract, Extracted};
-use markhound::crawl::fetch::Fetcher;
-use markhound::crawl::{FetchConfig, Profile};
+use markhound::crawl::fetch::{Fetcher, Page};
+use markhound::crawl::render::{Gate, Renderer};
+use markhound::crawl::{FetchConfig, Profile, RenderConfig, RenderMode};
 use serde_json::json;
 use url::Url;
 
@@ -37,6 +38,29 @@ pub struct ExtractArgs {
     /// How site owners can reach you; added to the User-Agent.
     #[arg(long, value_name = "EMAIL|URL")]
     contact: Option<String>,
+    /// Render the page in headless Chromium first (for pages built by script);
+    /// every request of the browser goes through the address guard. A saved file
+    /// is rendered as if served at --url.
+    #[arg(long)]
+    render: bool,
+    /// The Chromium executable [default: chromium, chromium-browser or
+    /// google-chrome on the PATH].
+    #[arg(long, value_name = "PATH", requires = "render")]
+    chromium: Option<PathBuf>,
+}
+
+fn fetcher(args: &ExtractArgs) -> anyhow::Result<Fetcher> {
+    let mut config = FetchConfig::new(args.contact.as_deref());
+    config.allow_private = args.allow_private;
+    Fetcher::new(config).context("cannot start the HTTP client")
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// Reads the page: a file, or one GET under the crawler's address guard, size cap
@@ -44,14 +68,8 @@ pub struct ExtractArgs {
 fn load(args: &ExtractArgs) -> anyhow::Result<(String, Url)> {
     if let Ok(url) = Url::parse(&args.target) {
         if matches!(url.scheme(), "http" | "https") {
-            let mut config = FetchConfig::new(args.contact.as_deref());
-            config.allow_private = args.allow_private;
-            let fetcher = Fetcher::new(config).context("cannot start the HTTP client")?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
-            let page = runtime
+            let fetcher = fetcher(args)?;
+            let page = runtime()?
                 .block_on(fetcher.get(&url))
                 .with_context(|| format!("cannot fetch {url}"))?;
             if !(200..300).contains(&page.status) {
@@ -141,10 +159,56 @@ fn print_text(e: &Extracted, out: &mut impl Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Renders the page in headless Chromium: its document is `html`, every other
+/// request goes through the address guard (and the body cap and timeouts).
+fn render(args: &ExtractArgs, html: String, base: &Url) -> anyhow::Result<String> {
+    if !matches!(base.scheme(), "http" | "https") {
+        bail!("--render needs the page's http(s) address: give a URL, or --url with a file");
+    }
+    let renderer = Renderer::new(RenderConfig {
+        mode: RenderMode::Always,
+        chromium: args.chromium.clone(),
+        ..RenderConfig::default()
+    })?;
+    let fetcher = std::sync::Arc::new(fetcher(args)?);
+    let gate: std::sync::Arc<Gate> = std::sync::Arc::new(move |url: Url| {
+        let fetcher = std::sync::Arc::clone(&fetcher);
+        Box::pin(async move {
+            fetcher
+                .get(&url)
+                .await
+                .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+        })
+    });
+    let first = Page {
+        final_url: base.clone(),
+        status: 200,
+        retry_after: None,
+        content_type: Some("text/html; charset=utf-8".into()),
+        body: html.into_bytes(),
+        truncated: false,
+    };
+    let runtime = runtime()?;
+    let rendered = runtime.block_on(async {
+        let r = renderer.render(base, &first, gate).await;
+        renderer.shut_down().await;
+        r
+    })?;
+    for refused in &rendered.blocked {
+        eprintln!("refused: {refused}");
+    }
+    Ok(rendered.html)
+}
+
 /// Runs `markhound extract`. Exits 1 when the page yields no listing.
 pub fn run(_global: &Global, args: ExtractArgs) -> anyhow::Result<Outcome> {
     let profile = args.profile.as_deref().map(Profile::load).transpose()?;
     let (html, base) = load(&args)?;
+    let html = if args.render {
+        render(&args, html, &base)?
+    } else {
+        html
+    };
     let marketplace = match &profile {
         Some(p) => p.name.clone(),
         None => base.host_str().unwrap_or("local").to_owned(),

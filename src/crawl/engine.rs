@@ -17,6 +17,7 @@ use super::extract;
 use super::fetch::{FetchError, Fetcher, Page};
 use super::politeness::{is_retryable, parse_retry_after, Backoff, RateLimiter};
 use super::profile::Profile;
+use super::render::{Gate, RenderError, RenderMode, Rendered, Renderer};
 use super::CrawlMatcher;
 use super::{canon, CrawlConfig, CrawlError, Stats};
 use crate::listing::{Evidence, Listing};
@@ -106,6 +107,15 @@ struct Fetched {
     fetched_at: chrono::DateTime<chrono::Utc>,
     listing: Option<Scored>,
     links: Vec<Link>,
+    render: Option<RenderNote>,
+}
+
+/// What rendering did for a page.
+enum RenderNote {
+    /// Rendered; the browser's requests the crawl refused.
+    Rendered { blocked: usize },
+    /// The render failed (logged); the static HTML was used.
+    Failed,
 }
 
 /// A link found on a page.
@@ -127,6 +137,8 @@ struct Shared {
     claimed: Mutex<HashMap<String, String>>,
     store: Arc<Store>,
     matcher: Arc<dyn CrawlMatcher>,
+    /// Headless Chromium for pages built by script (`--render`).
+    renderer: Option<Renderer>,
 }
 
 /// The photos of one listing, fetched by the crawler before matching: each URL's
@@ -284,21 +296,7 @@ impl Shared {
         let url = base
             .join(source)
             .map_err(|e| format!("{source}: not a URL ({e})"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("{url}: not an http(s) URL"));
-        }
-        self.fetcher.check(&url).map_err(|e| error_chain(&e))?;
-        let host = self.host(&url);
-        match self.robots(&url, &host).await {
-            Robots::AllowAll => {}
-            Robots::Rules(r) if r.allowed(url.as_str()) => {}
-            Robots::Rules(_) => return Err(format!("{url}: disallowed by robots.txt")),
-            Robots::Unreachable(e) => return Err(format!("{url}: robots.txt unavailable: {e}")),
-        }
-        let page = self
-            .fetch(&url, &host, false)
-            .await
-            .map_err(|e| error_chain(&e))?;
+        let page = self.fetch_resource(&url).await?;
         if !(200..300).contains(&page.status) {
             return Err(format!("{url}: HTTP {}", page.status));
         }
@@ -309,6 +307,26 @@ impl Shared {
             ));
         }
         Ok(page.body)
+    }
+
+    /// Fetches a photo, or a script or data a rendered page asks for, under the
+    /// rules of pages: the address guard, robots.txt, the host's rate and
+    /// concurrency, retries and the body cap. `Err` says why it was refused.
+    async fn fetch_resource(&self, url: &Url) -> Result<Page, String> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("{url}: not an http(s) URL"));
+        }
+        self.fetcher.check(url).map_err(|e| error_chain(&e))?;
+        let host = self.host(url);
+        match self.robots(url, &host).await {
+            Robots::AllowAll => {}
+            Robots::Rules(r) if r.allowed(url.as_str()) => {}
+            Robots::Rules(_) => return Err(format!("{url}: disallowed by robots.txt")),
+            Robots::Unreachable(e) => return Err(format!("{url}: robots.txt unavailable: {e}")),
+        }
+        self.fetch(url, &host, false)
+            .await
+            .map_err(|e| error_chain(&e))
     }
 
     /// The id a crawled listing is stored under. A page's declared id (a `sku`, a
@@ -363,6 +381,7 @@ impl Shared {
         sources: Vec<extract::FieldSource>,
         page: &Page,
         fetched_at: chrono::DateTime<chrono::Utc>,
+        rendered: bool,
     ) -> Result<Scored, PageError> {
         let mut listing = listing;
         listing.id = self.unique_id(&listing, &page.final_url)?;
@@ -387,6 +406,7 @@ impl Shared {
                 sha256: hex::encode(Sha256::digest(&page.body)),
                 truncated: page.truncated,
                 sources,
+                rendered,
             }),
             body: Some(page.body.clone()),
         };
@@ -411,7 +431,39 @@ impl Shared {
         Outcome { page, result }
     }
 
-    async fn process_inner(&self, q: &Queued) -> Result<Fetched, PageError> {
+    /// True when a page whose static HTML gave `parsed` is to be rendered: always,
+    /// or (auto) when it yields nothing of what it is for: no listing, or on a
+    /// profile's result page, no links.
+    fn wants_render(&self, kind: PageKind, parsed: &Parsed) -> bool {
+        let Some(r) = &self.renderer else {
+            return false;
+        };
+        let wanted = match r.config().mode {
+            RenderMode::Never => false,
+            RenderMode::Always => true,
+            RenderMode::Auto => match (&self.seeds, kind) {
+                (Seeds::Profile(..), PageKind::Listing) | (Seeds::Urls(_), _) => {
+                    parsed.listing.is_none()
+                }
+                (Seeds::Profile(..), _) => parsed.links.is_empty(),
+            },
+        };
+        wanted && r.take_budget()
+    }
+
+    /// Renders `page` in Chromium, every request of the browser going through
+    /// [`Shared::fetch_resource`].
+    async fn render(self: &Arc<Self>, page: &Page) -> Result<Rendered, RenderError> {
+        let renderer = self.renderer.as_ref().expect("checked by wants_render");
+        let me = Arc::clone(self);
+        let gate: Arc<Gate> = Arc::new(move |url: Url| {
+            let me = Arc::clone(&me);
+            Box::pin(async move { me.fetch_resource(&url).await })
+        });
+        renderer.render(&page.final_url, page, gate).await
+    }
+
+    async fn process_inner(self: &Arc<Self>, q: &Queued) -> Result<Fetched, PageError> {
         let url =
             Url::parse(&q.url).map_err(|e| failed("bad URL")(format!("bad URL {}: {e}", q.url)))?;
         let host = self.host(&url);
@@ -458,20 +510,39 @@ impl Shared {
                 page.content_type.as_deref().unwrap_or("")
             )));
         }
-        // Parsing is CPU work: off the async threads.
-        let seeds = self.seeds.clone();
         let kind = q.state.kind;
-        let body = page.body.clone();
-        let final_url = page.final_url.clone();
+        let mut page = page;
+        let mut parsed = self.parse_off_thread(kind, &page).await?;
+        let mut render = None;
+        if self.wants_render(kind, &parsed) {
+            match self.render(&page).await {
+                Ok(r) => {
+                    tracing::debug!(%url, fetched = r.fetched, blocked = r.blocked.len(), skipped = r.skipped, "rendered");
+                    // The rendered document is the page's evidence.
+                    page.body = r.html.into_bytes();
+                    page.truncated = false;
+                    parsed = self.parse_off_thread(kind, &page).await?;
+                    render = Some(RenderNote::Rendered {
+                        blocked: r.blocked.len(),
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("{}", error_chain(&e));
+                    render = Some(RenderNote::Failed);
+                }
+            }
+        }
+        let rendered = matches!(render, Some(RenderNote::Rendered { .. }));
         let Parsed {
             listing,
             sources,
             links,
-        } = tokio::task::spawn_blocking(move || parse(&seeds, kind, &body, &final_url))
-            .await
-            .map_err(|e| failed("parser failed")(format!("{url}: parser failed: {e}")))?;
+        } = parsed;
         let listing = match listing {
-            Some(listing) => Some(self.score(listing, sources, &page, fetched_at).await?),
+            Some(listing) => Some(
+                self.score(listing, sources, &page, fetched_at, rendered)
+                    .await?,
+            ),
             None => None,
         };
         Ok(Fetched {
@@ -479,7 +550,18 @@ impl Shared {
             fetched_at,
             listing,
             links,
+            render,
         })
+    }
+
+    /// Parses a page off the async threads (parsing is CPU work).
+    async fn parse_off_thread(&self, kind: PageKind, page: &Page) -> Result<Parsed, PageError> {
+        let seeds = self.seeds.clone();
+        let body = page.body.clone();
+        let final_url = page.final_url.clone();
+        tokio::task::spawn_blocking(move || parse(&seeds, kind, &body, &final_url))
+            .await
+            .map_err(|e| failed("parser failed")(format!("{}: parser failed: {e}", page.final_url)))
     }
 }
 
@@ -624,6 +706,19 @@ pub async fn run(
     progress: &(dyn Fn(&Stats) + Sync),
 ) -> Result<Stats, CrawlError> {
     let fetcher = Fetcher::new(config.fetch.clone()).map_err(CrawlError::Client)?;
+    let renderer = match config.render.mode {
+        RenderMode::Never => None,
+        RenderMode::Always => {
+            Some(Renderer::new(config.render.clone()).map_err(CrawlError::Render)?)
+        }
+        RenderMode::Auto => match Renderer::new(config.render.clone()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!("pages built by script are not rendered: {e}");
+                None
+            }
+        },
+    };
     let started = Instant::now();
     let mut queue: std::collections::VecDeque<Queued> = if resume {
         store.queued()?.into()
@@ -646,6 +741,7 @@ pub async fn run(
         claimed: Mutex::new(HashMap::new()),
         store: Arc::clone(&store),
         matcher: Arc::clone(&matcher),
+        renderer,
     });
     // A listing changed by another writer since it was scored is matched again
     // under the store's lock, without its photos.
@@ -695,6 +791,9 @@ pub async fn run(
         store.flush_async().await?;
         stats.elapsed = started.elapsed();
         progress(&stats);
+    }
+    if let Some(r) = &shared.renderer {
+        r.shut_down().await;
     }
     stats.elapsed = started.elapsed();
     stats.queued_left = store.queued()?.len();
@@ -751,6 +850,16 @@ fn settle(shared: &Shared, outcome: Outcome, stats: &mut Stats) -> PageCommit {
             }
             if f.listing.is_some() {
                 stats.listings += 1;
+            }
+            match f.render {
+                Some(RenderNote::Rendered { blocked }) => {
+                    stats.rendered += 1;
+                    stats.render_refused += blocked;
+                }
+                Some(RenderNote::Failed) => {
+                    stats.render_failed += 1;
+                }
+                None => {}
             }
             PageCommit {
                 page,

@@ -67,6 +67,7 @@ mod images;
 pub mod politeness;
 pub mod price;
 pub mod profile;
+pub mod render;
 
 use std::time::Duration;
 
@@ -76,6 +77,7 @@ pub use fetch::FetchConfig;
 pub use images::{is_url, FetchError, FetchOptions, ImageFetcher};
 pub use politeness::Backoff;
 pub use profile::{Profile, ProfileError};
+pub use render::{RenderConfig, RenderMode};
 
 /// Matches the listings a crawl finds, before each is committed with its page.
 pub trait CrawlMatcher: Send + Sync {
@@ -123,6 +125,8 @@ pub struct CrawlConfig {
     pub delay_scale: f64,
     /// HTTP settings.
     pub fetch: FetchConfig,
+    /// Rendering pages built by script in headless Chromium (`--render`).
+    pub render: RenderConfig,
 }
 
 impl Default for CrawlConfig {
@@ -138,6 +142,7 @@ impl Default for CrawlConfig {
             max_retry_after: Duration::from_secs(120),
             delay_scale: 1.0,
             fetch: FetchConfig::new(None),
+            render: RenderConfig::default(),
         }
     }
 }
@@ -162,6 +167,14 @@ pub struct Stats {
     pub blocked: usize,
     /// Pages skipped by a trap guard.
     pub skipped: usize,
+    /// Pages rendered in Chromium.
+    pub rendered: usize,
+    /// Pages whose render failed (timeout, browser crash); their static HTML
+    /// was used.
+    pub render_failed: usize,
+    /// Requests of rendered pages refused (address guard, robots.txt, fetch
+    /// errors).
+    pub render_refused: usize,
     /// URLs still queued at the end (`max_pages` reached).
     pub queued_left: usize,
     /// Time spent.
@@ -178,6 +191,9 @@ pub enum CrawlError {
     /// The HTTP client could not be built.
     #[error("cannot start the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// `--render always` without a browser.
+    #[error("cannot render pages")]
+    Render(#[source] render::RenderError),
     /// A fetch task panicked.
     #[error("a fetch task failed: {0}")]
     Task(String),

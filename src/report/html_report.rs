@@ -295,6 +295,7 @@ mod tests {
             sha256: "0".repeat(64),
             truncated: false,
             sources: Vec::new(),
+            rendered: false,
         });
         d
     }

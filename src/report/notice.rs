@@ -209,6 +209,7 @@ mod tests {
             sha256: "ab".repeat(32),
             truncated: false,
             sources: Vec::new(),
+            rendered: false,
         };
         let n = draft_notice(&listing, &finding, Some(&mark), Some(&ev));
         assert_eq!(n.infringement, Infringement::Counterfeit);

@@ -244,6 +244,7 @@ mod tests {
                 sha256: format!("sha-{id}"),
                 truncated: false,
                 sources: Vec::new(),
+                rendered: false,
             }),
             body: Some(b"<html>body</html>".to_vec()),
         }

@@ -43,7 +43,7 @@
 use scraper::{ElementRef, Html};
 use url::Url;
 
-use super::{clean, meta, sel, text_of};
+use super::{clean, meta, sel, text_of, Metas};
 use crate::crawl::price::{self, CurrencyContext};
 
 /// The longest text read as one price.
@@ -271,8 +271,8 @@ static NUMBERS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| 
 });
 
 /// The title and its confidence.
-pub(super) fn title(doc: &Html, base: &Url) -> Option<(String, f32)> {
-    let og = meta(doc, "og:title");
+pub(super) fn title(doc: &Html, metas: &Metas, base: &Url) -> Option<(String, f32)> {
+    let og = meta(metas, "og:title");
     let head = doc.select(&sel("title")).next().and_then(text_of);
     // The shop's name is no evidence: it is taken out of the reference.
     let reference = og
@@ -393,6 +393,11 @@ fn is_buy(e: ElementRef<'_>) -> bool {
 
 /// Text of an element if it is short, without descending into long subtrees.
 fn short_text(e: ElementRef<'_>, max: usize) -> Option<String> {
+    short_clean(&short_raw(e, max)?, max)
+}
+
+/// The text of an element as written, `None` past `max` × 4 bytes.
+fn short_raw(e: ElementRef<'_>, max: usize) -> Option<String> {
     let mut s = String::new();
     for t in e.text() {
         s.push_str(t);
@@ -400,7 +405,12 @@ fn short_text(e: ElementRef<'_>, max: usize) -> Option<String> {
             return None;
         }
     }
-    let c = clean(&s)?;
+    Some(s)
+}
+
+/// [`short_raw`]'s text cleaned, if at most `max` characters.
+fn short_clean(raw: &str, max: usize) -> Option<String> {
+    let c = clean(raw)?;
     (c.chars().count() <= max).then_some(c)
 }
 
@@ -468,7 +478,7 @@ pub(super) struct Dom {
     pub not_selling: Vec<f64>,
 }
 
-pub(super) fn analyse(doc: &Html, title: Option<&str>) -> Dom {
+pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
     let mut nodes = Vec::new();
     if let Some(body) = doc.select(&sel("body")).next() {
         walk(body, &mut nodes, 0);
@@ -512,12 +522,17 @@ pub(super) fn analyse(doc: &Html, title: Option<&str>) -> Dom {
     let mut best: Option<(f64, usize, DomPrice)> = None;
     let mut not_selling = Vec::new();
     for n in &nodes {
-        let Some(t) = short_text(n.e, MAX_PRICE_TEXT) else {
+        // Most elements hold no digit: skip them before cleaning their text
+        // (cleaning keeps every digit).
+        let Some(raw) = short_raw(n.e, MAX_PRICE_TEXT) else {
             continue;
         };
-        if !t.chars().any(|c| c.is_ascii_digit()) {
+        if !raw.bytes().any(|b| b.is_ascii_digit()) {
             continue;
         }
+        let Some(t) = short_clean(&raw, MAX_PRICE_TEXT) else {
+            continue;
+        };
         // The largest element of a short text: its parent's text is longer.
         let parent_same =
             n.e.parent()
@@ -588,7 +603,7 @@ pub(super) fn analyse(doc: &Html, title: Option<&str>) -> Dom {
     }
     Dom {
         buy_control: !buys.is_empty(),
-        brand: brand(doc, &nodes, title_at),
+        brand: brand(doc, metas, &nodes, title_at),
         not_selling: not_selling
             .into_iter()
             .filter(|(_, i)| {
@@ -606,7 +621,12 @@ fn is_label(t: &str) -> bool {
     BRAND_LABELS.contains(&l.as_str())
 }
 
-fn brand(doc: &Html, nodes: &[Node<'_>], title_at: Option<usize>) -> Option<(String, f32)> {
+fn brand(
+    doc: &Html,
+    metas: &Metas,
+    nodes: &[Node<'_>],
+    title_at: Option<usize>,
+) -> Option<(String, f32)> {
     if let Some(e) = doc.select(&sel("[itemprop=brand]")).next() {
         let v = e
             .value()
@@ -626,7 +646,7 @@ fn brand(doc: &Html, nodes: &[Node<'_>], title_at: Option<usize>) -> Option<(Str
         }
     }
     for m in ["product:brand", "og:brand", "brand"] {
-        if let Some(b) = meta(doc, m) {
+        if let Some(b) = meta(metas, m) {
             return Some((b, 0.7));
         }
     }

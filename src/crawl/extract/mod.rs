@@ -85,18 +85,32 @@ fn sel(s: &str) -> Selector {
     Selector::parse(s).expect("the built-in selectors are valid")
 }
 
+/// The words of `s` joined by single spaces, without control and bidi characters,
+/// at most [`MAX_FIELD`] characters; `None` when nothing (or a placeholder) is
+/// left. One pass, no intermediate strings: it runs on every short text of a page.
 fn clean(s: &str) -> Option<String> {
-    let s: String = s
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| {
-            !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        })
-        .take(MAX_FIELD)
-        .collect();
-    (!s.is_empty() && !is_placeholder(&s)).then_some(s)
+    let mut out = String::with_capacity(s.len().min(MAX_FIELD));
+    let mut n = 0;
+    'words: for (i, word) in s.split_whitespace().enumerate() {
+        if i > 0 {
+            if n == MAX_FIELD {
+                break;
+            }
+            out.push(' ');
+            n += 1;
+        }
+        for c in word.chars() {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                continue;
+            }
+            if n == MAX_FIELD {
+                break 'words;
+            }
+            out.push(c);
+            n += 1;
+        }
+    }
+    (!out.is_empty() && !is_placeholder(&out)).then_some(out)
 }
 
 /// True for unrendered template variables (`$metabrand`, `{{ brand }}`,
@@ -125,13 +139,40 @@ pub fn parse_amount(s: &str) -> Option<f64> {
     price::parse_price(s, None, None).amount
 }
 
-fn meta(doc: &Html, property: &str) -> Option<String> {
-    let s = Selector::parse(&format!(
-        "meta[property=\"{property}\"], meta[name=\"{property}\"]"
-    ))
-    .ok()?;
-    doc.select(&s)
-        .find_map(|e| e.value().attr("content").and_then(clean))
+/// The `<meta>` tags of a page, `property` or `name` with `content`, in document
+/// order: read once per page, looked up by [`meta`].
+pub(crate) struct Metas(Vec<(String, String)>);
+
+impl Metas {
+    pub(crate) fn of(doc: &Html) -> Metas {
+        let mut out = Vec::new();
+        for e in doc
+            .root_element()
+            .descendants()
+            .filter_map(ElementRef::wrap)
+        {
+            let v = e.value();
+            if v.name() != "meta" {
+                continue;
+            }
+            let Some(content) = v.attr("content") else {
+                continue;
+            };
+            for key in [v.attr("property"), v.attr("name")].into_iter().flatten() {
+                out.push((key.to_owned(), content.to_owned()));
+            }
+        }
+        Metas(out)
+    }
+}
+
+/// The first usable `content` of `<meta property=…>` or `<meta name=…>`.
+fn meta(metas: &Metas, property: &str) -> Option<String> {
+    metas
+        .0
+        .iter()
+        .filter(|(k, _)| k == property)
+        .find_map(|(_, c)| clean(c))
 }
 
 fn image_url(s: &str, base: &Url) -> Option<String> {
@@ -142,31 +183,32 @@ fn image_url(s: &str, base: &Url) -> Option<String> {
 }
 
 /// OpenGraph product tags; the title and description only on `og:type=product`.
-fn open_graph(doc: &Html, base: &Url) -> Option<Found> {
-    let product = meta(doc, "og:type").is_some_and(|t| t.to_ascii_lowercase().contains("product"));
+fn open_graph(metas: &Metas, base: &Url) -> Option<Found> {
+    let product =
+        meta(metas, "og:type").is_some_and(|t| t.to_ascii_lowercase().contains("product"));
     let amount = [
         "product:price:amount",
         "og:price:amount",
         "product:sale_price:amount",
     ]
     .iter()
-    .find_map(|m| meta(doc, m))
+    .find_map(|m| meta(metas, m))
     .and_then(|a| schema::amount(&serde_json::Value::String(a)));
     if !product && amount.is_none() {
         return None;
     }
     let currency = ["product:price:currency", "og:price:currency"]
         .iter()
-        .find_map(|m| meta(doc, m));
+        .find_map(|m| meta(metas, m));
     let mut f = Found {
-        title: product.then(|| meta(doc, "og:title")).flatten(),
-        description: product.then(|| meta(doc, "og:description")).flatten(),
-        brand: meta(doc, "product:brand").or_else(|| meta(doc, "og:brand")),
+        title: product.then(|| meta(metas, "og:title")).flatten(),
+        description: product.then(|| meta(metas, "og:description")).flatten(),
+        brand: meta(metas, "product:brand").or_else(|| meta(metas, "og:brand")),
         price: amount,
         currency,
         ..Found::default()
     };
-    if let Some(img) = meta(doc, "og:image") {
+    if let Some(img) = meta(metas, "og:image") {
         f.images.extend(image_url(&img, base));
     }
     Some(f)
@@ -260,11 +302,12 @@ impl Assembly {
 /// the heuristics find one (see the module documentation).
 pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &str) -> Extracted {
     let doc = Html::parse_document(html);
+    let metas = Metas::of(&doc);
     let canonical = doc
         .select(&sel("link[rel=\"canonical\"]"))
         .find_map(|e| e.value().attr("href"))
         .map(str::to_owned)
-        .or_else(|| meta(&doc, "og:url"))
+        .or_else(|| meta(&metas, "og:url"))
         .and_then(|h| base.join(&h).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"));
     let page: Vec<Url> = std::iter::once(base.clone())
@@ -290,13 +333,13 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
             found.push((Source::Rdfa, 0.85, f));
         }
     }
-    if let Some(f) = open_graph(&doc, base) {
+    if let Some(f) = open_graph(&metas, base) {
         found.push((Source::Opengraph, 0.8, f));
     }
     let declared = found
         .iter()
         .any(|(s, _, f)| *s != Source::Profile && f.title.is_some());
-    let dom_title = dom::title(&doc, base);
+    let dom_title = dom::title(&doc, &metas, base);
     let title_hint = found
         .iter()
         .find_map(|(_, _, f)| f.title.clone())
@@ -307,9 +350,9 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
     if let Some((f, m)) = from_state {
         found.push((Source::AppState, 0.6 + 0.2 * m as f32, f));
     }
-    let d = dom::analyse(&doc, dom_title.as_ref().map(|(t, _)| t.as_str()));
+    let d = dom::analyse(&doc, &metas, dom_title.as_ref().map(|(t, _)| t.as_str()));
     let og_product =
-        meta(&doc, "og:type").is_some_and(|t| t.to_ascii_lowercase().contains("product"));
+        meta(&metas, "og:type").is_some_and(|t| t.to_ascii_lowercase().contains("product"));
     let dom_listing = dom_title.is_some()
         && d.price
             .as_ref()
@@ -326,7 +369,7 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
             f.currency = p.currency.clone();
         }
         for m in ["og:image", "twitter:image"] {
-            if let Some(i) = meta(&doc, m) {
+            if let Some(i) = meta(&metas, m) {
                 f.images.extend(image_url(&i, base));
             }
         }
