@@ -214,8 +214,7 @@ fn render_always_without_chromium_names_what_to_install() {
             "crawl",
             "http://127.0.0.1:9/",
             "--allow-private",
-            "--render",
-            "always",
+            "--render=always",
         ])
         .env("PATH", "/nonexistent")
         .output()

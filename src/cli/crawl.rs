@@ -111,8 +111,15 @@ impl From<RenderArg> for RenderMode {
 pub struct RenderFlags {
     /// Render pages built by script in headless Chromium (every request of the
     /// browser under the same address guard, robots.txt and per-host limits);
-    /// `--render` alone is `auto` [default: never].
-    #[arg(long, value_name = "WHEN", num_args = 0..=1, default_missing_value = "auto")]
+    /// `--render` alone is `auto`; name another with `--render=always`
+    /// [default: never].
+    #[arg(
+        long,
+        value_name = "WHEN",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "auto"
+    )]
     pub(super) render: Option<RenderArg>,
     /// The most pages rendered in one crawl [default: 500].
     #[arg(long, value_name = "N")]

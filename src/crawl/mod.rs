@@ -191,7 +191,7 @@ pub enum CrawlError {
     /// The HTTP client could not be built.
     #[error("cannot start the HTTP client")]
     Client(#[source] reqwest::Error),
-    /// `--render always` without a browser.
+    /// `--render=always` without a browser.
     #[error("cannot render pages")]
     Render(#[source] render::RenderError),
     /// A fetch task panicked.
