@@ -629,9 +629,11 @@ impl Drop for SmallDisk {
     }
 }
 
-/// A full disk during an import: the file is not imported at all (the registry and
-/// its version stay as they were) and the command ends at once with exit status 1
-/// and the cause, instead of hanging while the database closes.
+/// A disk too small for an import: the file is not imported at all (the registry
+/// and its version stay as they were) and the command ends at once with exit status
+/// 1 and the cause. The import is refused before anything is written (the room it
+/// needs is checked first); a disk that still fills during the write makes the
+/// command exit at once too, instead of hanging while the database closes.
 #[test]
 fn a_full_disk_during_import_changes_nothing_and_exits_at_once() {
     let Some(disk) = SmallDisk::mount("6m") else {
