@@ -60,6 +60,10 @@ pub struct MatchArgs {
     /// network markhound runs in).
     #[arg(long)]
     allow_private: bool,
+    /// Do not search photos for the registered logos and for parts of the
+    /// registered product photos (local features); whole-photo matching stays.
+    #[arg(long)]
+    no_logos: bool,
     /// Only report findings with at least this score (0..1). The default, 0, prints
     /// every finding with its score (a machine reads `match`'s output and picks its
     /// own cut); `scan` and `report` default to the suspect threshold instead,
@@ -140,6 +144,7 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
             ..FetchOptions::default()
         },
         keep_photos: args.store,
+        logos: !args.no_logos,
     };
     let (pipeline, store) = if args.store {
         let db = markhound::db::open_existing(&global.db)?;

@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// addresses too (your own test servers; refused by default).
     #[arg(long, requires = "fetch_images")]
     allow_private: bool,
+    /// Do not search photos for the registered logos and for parts of the
+    /// registered product photos (local features); whole-photo matching stays.
+    #[arg(long)]
+    no_logos: bool,
     /// Seconds a client may take to send a request's headers (also how long an
     /// idle keep-alive connection stays open).
     #[arg(long, value_name = "SECS", default_value_t = 20,
@@ -85,6 +89,7 @@ impl ServeArgs {
                 ..FetchOptions::default()
             },
             keep_photos: true,
+            logos: !self.no_logos,
         })
     }
 }

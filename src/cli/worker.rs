@@ -44,6 +44,10 @@ pub struct WorkerArgs {
     /// test servers; refused by default).
     #[arg(long)]
     allow_private: bool,
+    /// Do not search photos for the registered logos and for parts of the
+    /// registered product photos (local features); whole-photo matching stays.
+    #[arg(long)]
+    no_logos: bool,
 }
 
 impl WorkerArgs {
@@ -73,6 +77,7 @@ impl WorkerArgs {
                     ..FetchOptions::default()
                 },
                 keep_photos: true,
+                logos: !self.no_logos,
             },
         })
     }

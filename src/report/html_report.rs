@@ -269,6 +269,7 @@ mod tests {
                 detail: format!("\"{title}\" ~ Zentrix"),
                 weight: 0.8,
                 photo: None,
+                region: None,
             }],
             spans: vec![Span {
                 start: 0,

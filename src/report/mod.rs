@@ -194,6 +194,7 @@ mod tests {
                 detail: "\"Zentrix\" is the mark Zentrix".into(),
                 weight: 0.6,
                 photo: None,
+                region: None,
             }],
             spans: vec![],
         };
