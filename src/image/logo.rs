@@ -133,6 +133,8 @@ pub struct RegionHit {
     pub bbox: [u32; 4],
     /// Correspondences that agree with the geometry, at distinct places.
     pub inliers: u32,
+    /// Width and height of the photo searched, which the box is in.
+    pub photo: [u32; 2],
 }
 
 /// One indexed reference.
@@ -377,6 +379,7 @@ impl LogoIndex {
                     reference: r.region,
                     bbox,
                     inliers: map.inliers as u32,
+                    photo: [photo.width(), photo.height()],
                 })
             })
             .collect();

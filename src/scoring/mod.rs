@@ -175,7 +175,8 @@ pub struct Signal {
 }
 
 /// The structured part of a `logo_match` or `photo_part` signal (JSON: `{"image": 0,
-/// "reference": 1, "x": 120, "y": 80, "w": 200, "h": 90, "inliers": 23}`).
+/// "reference": 1, "x": 120, "y": 80, "w": 200, "h": 90, "inliers": 23, "width":
+/// 800, "height": 600}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionEvidence {
     /// Position of the photo in the listing's `images`.
@@ -194,6 +195,10 @@ pub struct RegionEvidence {
     /// Correspondences agreeing with the geometry, at distinct places of the
     /// reference.
     pub inliers: u32,
+    /// Width of the photo as decoded (the box is in its pixels).
+    pub width: u32,
+    /// Height of the photo as decoded.
+    pub height: u32,
 }
 
 /// Which of a listing's photos an image match came from.
@@ -518,6 +523,8 @@ impl Scorer {
                         w,
                         h,
                         inliers: hit.inliers,
+                        width: hit.photo[0],
+                        height: hit.photo[1],
                     }),
                 };
                 Some((hit.reference.mark, signal))
