@@ -212,8 +212,8 @@ fn paste(photo: &mut RgbaImage, logo: &RgbaImage, rng: &mut Rng) -> [f32; 4] {
             let p = bilinear(logo, u, v);
             let alpha = p[3] / 255.0 * opacity;
             let q = photo.get_pixel_mut(x, y);
-            for k in 0..3 {
-                q.0[k] = (p[k] * alpha + q.0[k] as f32 * (1.0 - alpha)).round() as u8;
+            for (to, from) in q.0.iter_mut().zip(p).take(3) {
+                *to = (from * alpha + *to as f32 * (1.0 - alpha)).round() as u8;
             }
         }
     }
@@ -232,14 +232,16 @@ fn bilinear(img: &RgbaImage, u: f32, v: f32) -> [f32; 4] {
     ] {
         let p = img.get_pixel(x0 + dx, y0 + dy).0;
         // Colour weighted by alpha, so transparent pixels do not darken the edge.
-        for k in 0..3 {
-            out[k] += p[k] as f32 * p[3] as f32 * w;
+        let a = p[3] as f32 * w;
+        for (to, from) in out.iter_mut().zip(p).take(3) {
+            *to += from as f32 * a;
         }
-        out[3] += p[3] as f32 * w;
+        out[3] += a;
     }
     if out[3] > 0.0 {
-        for k in 0..3 {
-            out[k] /= out[3];
+        let total = out[3];
+        for v in out.iter_mut().take(3) {
+            *v /= total;
         }
     }
     out

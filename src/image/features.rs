@@ -161,7 +161,7 @@ pub fn detect(grey: &GrayImage, max: usize) -> Vec<Keypoint> {
                 y: y as f32,
                 angle,
                 score,
-                descriptor: describe(&integral, &patterns, x, y, angle),
+                descriptor: describe(&integral, patterns, x, y, angle),
             }
         })
         .collect()

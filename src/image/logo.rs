@@ -137,6 +137,10 @@ pub struct RegionHit {
     pub photo: [u32; 2],
 }
 
+/// A reference, its width and height, and its keypoints with their drawing's
+/// scale, before indexing.
+type Described = (RegionRef, f32, f32, Vec<(Keypoint, f32)>);
+
 /// One indexed reference.
 #[derive(Debug)]
 struct Reference {
@@ -288,7 +292,7 @@ fn reference_keypoints(kind: RegionKind, image: &DynamicImage) -> Vec<(Keypoint,
 impl LogoIndex {
     /// Indexes `references` (drawn and described in parallel).
     pub fn new(references: Vec<(RegionRef, DynamicImage)>) -> LogoIndex {
-        let described: Vec<(RegionRef, f32, f32, Vec<(Keypoint, f32)>)> = references
+        let described: Vec<Described> = references
             .into_par_iter()
             .map(|(region, image)| {
                 let kps = reference_keypoints(region.kind, &image);
@@ -657,21 +661,20 @@ impl Affine {
     /// Least squares over `(reference, query)` pairs (at least three, not on a line).
     fn fit(pairs: impl Iterator<Item = ([f32; 2], [f32; 2])>) -> Option<Affine> {
         // Normal equations, centred for conditioning.
-        let pairs: Vec<([f64; 2], [f64; 2])> = pairs
-            .map(|(r, q)| ([r[0] as f64, r[1] as f64], [q[0] as f64, q[1] as f64]))
+        let pairs: Vec<[f64; 4]> = pairs
+            .map(|(r, q)| [r[0] as f64, r[1] as f64, q[0] as f64, q[1] as f64])
             .collect();
         let n = pairs.len() as f64;
         if pairs.len() < 3 {
             return None;
         }
-        let mean = |f: &dyn Fn(&([f64; 2], [f64; 2])) -> f64| pairs.iter().map(f).sum::<f64>() / n;
-        let (rx, ry) = (mean(&|p| p.0[0]), mean(&|p| p.0[1]));
-        let (qx, qy) = (mean(&|p| p.1[0]), mean(&|p| p.1[1]));
+        let mean = |k: usize| pairs.iter().map(|p| p[k]).sum::<f64>() / n;
+        let (rx, ry, qx, qy) = (mean(0), mean(1), mean(2), mean(3));
         let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
         let (mut ux, mut uy, mut vx, mut vy) = (0.0, 0.0, 0.0, 0.0);
-        for (r, q) in &pairs {
-            let (x, y) = (r[0] - rx, r[1] - ry);
-            let (u, v) = (q[0] - qx, q[1] - qy);
+        for p in &pairs {
+            let (x, y) = (p[0] - rx, p[1] - ry);
+            let (u, v) = (p[2] - qx, p[3] - qy);
             sxx += x * x;
             sxy += x * y;
             syy += y * y;
@@ -794,8 +797,8 @@ mod tests {
                 let p = src.get_pixel(u as u32, v as u32).0;
                 let a = p[3] as f32 / 255.0;
                 let q = out.get_pixel_mut(x, y);
-                for k in 0..3 {
-                    q.0[k] = (p[k] as f32 * a + q.0[k] as f32 * (1.0 - a)) as u8;
+                for (to, from) in q.0.iter_mut().zip(p).take(3) {
+                    *to = (from as f32 * a + *to as f32 * (1.0 - a)) as u8;
                 }
             }
         }
