@@ -91,6 +91,9 @@ pub const MIN_BOX_SIDE: f32 = 16.0;
 /// Smallest share of the reference's width and of its height that the inliers span.
 pub const MIN_SPREAD: f32 = 0.25;
 
+/// The bucket cap never goes below this many entries.
+const BUCKET_CAP_MIN: usize = 32;
+
 /// Lowe's ratio: the closest entry must be this much closer than the closest at
 /// another place of the same reference (0.8, the value Lowe found to drop 90 % of
 /// false correspondences and 5 % of true ones).
@@ -175,8 +178,11 @@ pub struct LogoIndex {
     entries: Vec<Entry>,
     descriptors: Vec<Descriptor>,
     tables: Vec<Table>,
-    /// Buckets larger than this are skipped: a chunk that common (a flat patch)
-    /// says nothing, and the 15 other tables still probe the descriptor.
+    /// Buckets larger than this are skipped: a chunk eight times as common as the
+    /// average (most often all zeros: a patch flatter than
+    /// [`TEST_MARGIN`](super::features::TEST_MARGIN)) says nothing, and the 15 other
+    /// tables still probe the descriptor. Without the cap such buckets made most of
+    /// a photo's search time.
     bucket_cap: usize,
 }
 
@@ -346,7 +352,7 @@ impl LogoIndex {
                 }
             })
             .collect();
-        index.bucket_cap = (32 * index.descriptors.len() / 65536).max(256);
+        index.bucket_cap = (8 * index.descriptors.len() / 65536).max(BUCKET_CAP_MIN);
         index
     }
 
@@ -730,19 +736,15 @@ impl Affine {
         let max_x = corners.iter().map(|c| c[0]).fold(f32::MIN, f32::max) * factor;
         let min_y = corners.iter().map(|c| c[1]).fold(f32::MAX, f32::min) * factor;
         let max_y = corners.iter().map(|c| c[1]).fold(f32::MIN, f32::max) * factor;
-        let x0 = min_x.clamp(0.0, width as f32);
-        let x1 = max_x.clamp(0.0, width as f32);
-        let y0 = min_y.clamp(0.0, height as f32);
-        let y1 = max_y.clamp(0.0, height as f32);
-        if x1 - x0 < 1.0 || y1 - y0 < 1.0 {
+        // Outward to whole pixels, inside the photo.
+        let x0 = min_x.floor().clamp(0.0, width as f32) as u32;
+        let x1 = max_x.ceil().clamp(0.0, width as f32) as u32;
+        let y0 = min_y.floor().clamp(0.0, height as f32) as u32;
+        let y1 = max_y.ceil().clamp(0.0, height as f32) as u32;
+        if x1 <= x0 || y1 <= y0 {
             return None;
         }
-        Some([
-            x0.round() as u32,
-            y0.round() as u32,
-            (x1 - x0).round() as u32,
-            (y1 - y0).round() as u32,
-        ])
+        Some([x0, y0, x1 - x0, y1 - y0])
     }
 }
 

@@ -481,7 +481,12 @@ impl Scorer {
         photos: usize,
     ) -> Vec<(usize, Signal)> {
         let mut best: Vec<&(usize, RegionHit)> = Vec::new();
-        for hit in hits {
+        let known = |h: &RegionHit| {
+            self.marks
+                .get(h.reference.mark)
+                .is_some_and(|m| h.reference.image < m.images.len())
+        };
+        for hit in hits.iter().filter(|(_, h)| known(h)) {
             let key = |h: &RegionHit| (h.reference.mark, h.reference.kind == RegionKind::Logo);
             match best.iter_mut().find(|b| key(&b.1) == key(&hit.1)) {
                 Some(b)
@@ -1049,6 +1054,46 @@ mod tests {
         });
         let f = sc.score_with(&l, &extra);
         assert!(f[0].score < 0.1, "{:?}", f[0]);
+    }
+
+    #[test]
+    fn a_logo_in_a_photo_makes_one_finding_per_mark_from_the_best_hit() {
+        let sc = scorer_with_image();
+        let region = |image: usize, kind: RegionKind, inliers: u32| RegionHit {
+            reference: crate::image::RegionRef {
+                mark: 0,
+                image,
+                kind,
+            },
+            bbox: [10, 20, 30, 40],
+            inliers,
+            photo: [640, 480],
+        };
+        let hits = [
+            (0, region(0, RegionKind::Logo, 9)),
+            (1, region(0, RegionKind::Logo, 32)),
+            (1, region(0, RegionKind::Photo, 8)),
+            // A mark or reference that does not exist is skipped.
+            (0, region(5, RegionKind::Logo, 50)),
+        ];
+        let signals = sc.region_signals(&hits, 2);
+        let kinds: Vec<SignalKind> = signals.iter().map(|(_, s)| s.kind).collect();
+        assert_eq!(kinds, [SignalKind::LogoMatch, SignalKind::PhotoPart]);
+        let logo = &signals[0].1;
+        let evidence = logo.region.unwrap();
+        assert_eq!((evidence.image, evidence.inliers), (1, 32));
+        assert_eq!((evidence.width, evidence.height), (640, 480));
+        assert_eq!(logo.weight, W_REGION_MAX);
+        assert_eq!(signals[1].1.weight, W_REGION_MIN);
+        assert!(
+            logo.detail
+                .starts_with("photo 2 shows logo images/zentrix-product.png of Zentrix"),
+            "{}",
+            logo.detail
+        );
+        let f = sc.score_with(&listing("Running shoes"), &signals);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].score >= SUSPECT_THRESHOLD, "{:?}", f[0]);
     }
 
     #[test]
