@@ -5,6 +5,10 @@
 //! looked up in the reference index; and photo hashes handed in with the listing
 //! (`image_hashes`), looked up as they are. This module does no I/O of its own.
 //!
+//! A decoded photo is also searched for the registered logos and for parts of the
+//! registered product photos (see [`crate::image::logo`]) when the matcher was
+//! given a [`LogoIndex`].
+//!
 //! A photo decoded may also be kept as evidence: a thumbnail of at most
 //! [`THUMBNAIL_SIDE`] pixels a side (JPEG) with the SHA-256 of the original bytes.
 
@@ -13,8 +17,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::image::{
-    decode_bytes, pdq_hash, query_hashes, recycle, Dihedral, Hash256, ImageHit, Limits, QueryHash,
-    ReferenceEntry, ReferenceIndex, MIN_QUALITY,
+    decode_bytes, pdq_hash, query_hashes, recycle, Dihedral, Hash256, ImageHit, Limits, LogoIndex,
+    QueryHash, ReferenceEntry, ReferenceIndex, RegionHit, RegionKind, MIN_QUALITY,
 };
 use crate::listing::{KeptPhoto, Listing, PhotoRecord};
 use crate::registry::Mark;
@@ -52,7 +56,8 @@ pub struct Keep {
 /// What a listing's photos showed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PhotoLookup {
-    /// The `image_match` evidence for [`Scorer::score_with`].
+    /// The `image_match`, `logo_match` and `photo_part` evidence for
+    /// [`Scorer::score_with`].
     pub signals: Vec<(usize, Signal)>,
     /// The hash of each photo as it is (decoded photos of quality under
     /// [`MIN_QUALITY`] left out) and each supplied hash, without repeats: what
@@ -71,6 +76,7 @@ pub struct PhotoLookup {
 struct Looked {
     index: usize,
     hits: Vec<ImageHit>,
+    regions: Vec<RegionHit>,
     as_is: Option<Hash256>,
     turned: Vec<Hash256>,
     kept: Option<KeptPhoto>,
@@ -80,6 +86,7 @@ struct Looked {
 #[derive(Debug)]
 pub struct PhotoMatcher {
     index: ReferenceIndex,
+    regions: LogoIndex,
     limits: Limits,
 }
 
@@ -95,7 +102,17 @@ impl PhotoMatcher {
         });
         PhotoMatcher {
             index: ReferenceIndex::new(entries),
+            regions: LogoIndex::new(Vec::new()),
             limits: Limits::DEFAULT,
+        }
+    }
+
+    /// [`PhotoMatcher::new`] that also searches each decoded photo for the logos
+    /// and product-photo parts of `regions` (built from the same `marks`).
+    pub fn with_regions(marks: &[Mark], regions: LogoIndex) -> PhotoMatcher {
+        PhotoMatcher {
+            regions,
+            ..PhotoMatcher::new(marks)
         }
     }
 
@@ -110,7 +127,8 @@ impl PhotoMatcher {
         keep: Keep,
     ) -> PhotoLookup {
         let mut out = PhotoLookup::default();
-        let useful = keep.hashes || keep.thumbnails || !self.index.is_empty();
+        let useful =
+            keep.hashes || keep.thumbnails || !self.index.is_empty() || !self.regions.is_empty();
         let images: &[String] = match loader {
             Some(_) => &listing.images,
             None => &[],
@@ -156,8 +174,10 @@ impl PhotoMatcher {
             })
             .collect();
         let mut hits: Vec<(PhotoSource, ImageHit)> = Vec::new();
+        let mut regions: Vec<(usize, RegionHit)> = Vec::new();
         for l in looked {
             hits.extend(l.hits.into_iter().map(|h| (PhotoSource::Image(l.index), h)));
+            regions.extend(l.regions.into_iter().map(|h| (l.index, h)));
             out.hashes.extend(l.as_is);
             out.turned.extend(l.turned);
             out.kept.extend(l.kept);
@@ -179,6 +199,13 @@ impl PhotoMatcher {
             listing.images.len().min(MAX_PHOTOS),
             listing.image_hashes.len().min(MAX_PHOTOS),
         );
+        // A part of a photo PDQ already found whole says nothing more.
+        let whole: Vec<usize> = out.signals.iter().map(|(m, _)| *m).collect();
+        regions.retain(|(_, h)| {
+            h.reference.kind == RegionKind::Logo || !whole.contains(&h.reference.mark)
+        });
+        out.signals
+            .extend(scorer.region_signals(&regions, listing.images.len().min(MAX_PHOTOS)));
         out
     }
 
@@ -225,10 +252,12 @@ impl PhotoMatcher {
                 thumbnail,
             });
         let hits = self.index.lookup(&hashes);
+        let regions = self.regions.search(&image);
         recycle(image);
         Ok(Looked {
             index,
             hits,
+            regions,
             as_is: if keep.hashes { as_is } else { None },
             turned,
             kept,

@@ -2,6 +2,7 @@ mod crawl;
 mod feedback;
 mod image;
 mod image_match;
+mod logo_match;
 mod match_cmd;
 mod nats;
 mod notices;

@@ -185,6 +185,55 @@ fn csv_errors_name_the_record_line_and_column() {
     assert!(ids(&ws).is_empty());
 }
 
+/// Issue 13: an image's `kind` is `photo` or `logo`; anything else is refused in
+/// every format with its file, line and field, and nothing of the file is stored.
+#[test]
+fn issue_13_image_kinds_are_checked_in_every_format() {
+    let ws = Workspace::new();
+    write_png(&ws, "l.png", 1);
+    ws.write(
+        "bad.toml",
+        "[[mark]]\nid = \"a\"\nname = \"A\"\nimages = [{ path = \"l.png\", kind = \"icon\" }]\n",
+    );
+    ws.write(
+        "bad.json",
+        "[\n  {\"id\": \"a\", \"name\": \"A\",\n   \"images\": [{\"path\": \"l.png\", \"kind\": 3}]}\n]\n",
+    );
+    ws.write(
+        "bad.jsonl",
+        "{\"id\": \"a\", \"name\": \"A\"}\n{\"id\": \"b\", \"name\": \"B\", \"images\": [{\"path\": \"l.png\", \"kind\": \"Logo\"}]}\n",
+    );
+    ws.write("bad.csv", "id,name,logos\na,A,l.png\nb,B,missing.png\n");
+    let cases = [
+        (
+            "bad.toml",
+            "bad.toml:4: images[0].kind: unknown variant `icon`",
+        ),
+        (
+            "bad.json",
+            "bad.json:3: images[0].kind: invalid type: integer `3`",
+        ),
+        (
+            "bad.jsonl",
+            "bad.jsonl:2: images[0].kind: unknown variant `Logo`",
+        ),
+        ("bad.csv", "bad.csv:3: images[0]: cannot open"),
+    ];
+    for (file, line) in cases {
+        let err = failing_import(&ws, &[file]);
+        assert_lines(&err, &[line]);
+    }
+    assert!(ids(&ws).is_empty());
+
+    ws.write("good.csv", "id,name,images,logos\na,A,l.png,l.png\n");
+    let out = ws.run(&["registry", "import", "good.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = ws.run(&["registry", "show", "a", "--json"]);
+    let mark: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(mark["images"][0].get("kind"), None);
+    assert_eq!(mark["images"][1]["kind"], "logo");
+}
+
 #[test]
 fn csv_imports_every_column() {
     let ws = Workspace::new();
@@ -296,7 +345,7 @@ aliases = ["铜雀", "Коппер", "say \"hi\""]
 owner = "Copper Finch Ltd."
 classes = [16, 28]
 registrations = [{ office = "UKIPO", number = "UK00003604417" }, { office = "EUIPO", number = "018402276" }]
-images = ["logos/one.png", { path = "logos/two.png" }]
+images = ["logos/one.png", { path = "logos/two.png", kind = "logo" }]
 min_price = { amount = 12.5, currency = "gbp" }
 authorized_sellers = ["finch-official"]
 
@@ -324,6 +373,18 @@ min_price = { amount = 199, currency = "CNY" }
     assert!(import.status.success(), "{}", stderr(&import));
     let second = fresh.run(&["registry", "export", "--format", format]);
     assert_eq!(stdout(&second), stdout(&first));
+
+    let logo = if format == "toml" {
+        "kind = \"logo\""
+    } else {
+        "\"kind\":\"logo\""
+    };
+    assert_eq!(
+        stdout(&first).matches(logo).count(),
+        1,
+        "{}",
+        stdout(&first)
+    );
 
     let again = ws.run(&["registry", "import", file_name]);
     assert!(again.status.success(), "{}", stderr(&again));

@@ -26,6 +26,7 @@ fn hostile_report() -> ReportData {
             detail: "\"Z3NTRIX\" ~ Zentrix (leet)".into(),
             weight: 0.8,
             photo: None,
+            region: None,
         }],
         spans: vec![Span {
             start,

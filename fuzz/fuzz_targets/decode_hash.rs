@@ -1,12 +1,33 @@
 //! Fuzzes the path every listing photo takes: decoding untrusted bytes under limits,
-//! then PDQ hashing. Any panic, hang or runaway allocation is a bug.
+//! then PDQ hashing, then the search for logos and photo parts inside the photo
+//! (local features, descriptor index, geometric checks). Any panic, hang or runaway
+//! allocation is a bug.
 //!
 //! Run with `cargo fuzz run decode_hash` from the repository root.
 
 #![no_main]
 
+use std::sync::OnceLock;
+
+use image::DynamicImage;
 use libfuzzer_sys::fuzz_target;
-use markhound::image::{decode_bytes, pdq_hash, pdq_hash_dihedral, Limits};
+use markhound::image::{
+    decode_bytes, pdq_hash, pdq_hash_dihedral, Limits, LogoIndex, RegionKind, RegionRef,
+};
+
+/// The bundled Zentrix logo and product photo, indexed once.
+fn index() -> &'static LogoIndex {
+    static INDEX: OnceLock<LogoIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let load = |bytes: &[u8]| image::load_from_memory(bytes).expect("bundled image");
+        let logo: DynamicImage = load(include_bytes!("../../trademarks/images/zentrix-logo.png"));
+        let photo = load(include_bytes!("../../trademarks/images/zentrix-product.png"));
+        LogoIndex::new(vec![
+            (RegionRef { mark: 0, image: 1, kind: RegionKind::Logo }, logo),
+            (RegionRef { mark: 0, image: 0, kind: RegionKind::Photo }, photo),
+        ])
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
     // Small limits keep each run quick; the checks are the same at any size.
@@ -20,5 +41,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(hash.quality <= 100);
         let variants = pdq_hash_dihedral(&image);
         assert_eq!(variants[0].quality, hash.quality);
+        for hit in index().search(&image) {
+            let [x, y, w, h] = hit.bbox;
+            assert!(x + w <= image.width() && y + h <= image.height());
+        }
     }
 });

@@ -60,6 +60,11 @@ pub struct MatchArgs {
     /// network markhound runs in).
     #[arg(long)]
     allow_private: bool,
+    /// Also search photos for the registered logos and for parts of the
+    /// registered product photos (local features). Off by default: its recall is
+    /// low so far and it costs about 0.3 s a photo (EVALUATION.md).
+    #[arg(long)]
+    logos: bool,
     /// Only report findings with at least this score (0..1). The default, 0, prints
     /// every finding with its score (a machine reads `match`'s output and picks its
     /// own cut); `scan` and `report` default to the suspect threshold instead,
@@ -140,6 +145,7 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
             ..FetchOptions::default()
         },
         keep_photos: args.store,
+        logos: args.logos,
     };
     let (pipeline, store) = if args.store {
         let db = markhound::db::open_existing(&global.db)?;

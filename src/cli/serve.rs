@@ -35,6 +35,11 @@ pub struct ServeArgs {
     /// addresses too (your own test servers; refused by default).
     #[arg(long, requires = "fetch_images")]
     allow_private: bool,
+    /// Also search photos for the registered logos and for parts of the
+    /// registered product photos (local features). Off by default: its recall is
+    /// low so far and it costs about 0.3 s a photo (EVALUATION.md).
+    #[arg(long)]
+    logos: bool,
     /// Seconds a client may take to send a request's headers (also how long an
     /// idle keep-alive connection stays open).
     #[arg(long, value_name = "SECS", default_value_t = 20,
@@ -85,6 +90,7 @@ impl ServeArgs {
                 ..FetchOptions::default()
             },
             keep_photos: true,
+            logos: self.logos,
         })
     }
 }

@@ -5,8 +5,10 @@
 //! Pure: takes bytes or a path and returns hashes; no storage, no network.
 
 mod decode;
+pub mod features;
 mod hash256;
 mod index;
+pub mod logo;
 mod pdq;
 mod reference;
 mod trim;
@@ -14,6 +16,7 @@ mod trim;
 pub use decode::{decode_bytes, decode_path, read_file, recycle, ImageError, Limits};
 pub use hash256::{Hash256, ParseHashError};
 pub use index::{HashIndex, Neighbour};
+pub use logo::{LogoIndex, RegionHit, RegionKind, RegionRef};
 pub use pdq::{pdq_hash, pdq_hash_dihedral, Dihedral, PdqHash, PdqHasher, MIN_HASHABLE_DIM};
 pub use reference::{
     centre_crop, query_hashes, reference_hashes, window, Half, ImageHit, ParseVariantError,

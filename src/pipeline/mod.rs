@@ -53,6 +53,11 @@ pub struct Config {
     /// Whether photos decoded are kept as evidence (hashes for relisting by photo,
     /// thumbnails for reports and the review UI).
     pub keep_photos: bool,
+    /// Whether decoded photos are searched for the registered logos and for
+    /// parts of the registered product photos (local features; see
+    /// [`crate::image::logo`]). The reference images are read from their files
+    /// when the pipeline is built.
+    pub logos: bool,
 }
 
 impl Default for Config {
@@ -64,6 +69,7 @@ impl Default for Config {
             photos: PhotoSources::HashesOnly,
             fetch: FetchOptions::default(),
             keep_photos: true,
+            logos: false,
         }
     }
 }
@@ -99,6 +105,60 @@ pub struct Pipeline {
     mark_index: HashMap<String, usize>,
     /// What it was built with, to build it again when the registry changes.
     config: Config,
+}
+
+/// The logos and product photos of `marks`, read from the files the registry
+/// names and indexed for [`PhotoMatcher::with_regions`]. A file that cannot be read,
+/// or whose bytes are no longer those imported (SHA-256), is left out with a
+/// warning: the rest of the registry still matches.
+fn region_index(marks: &[Mark]) -> crate::image::LogoIndex {
+    use crate::image::{decode_bytes, read_file, Limits, RegionKind, RegionRef};
+    use crate::registry::ImageKind;
+    use rayon::prelude::*;
+    use sha2::{Digest, Sha256};
+
+    let wanted: Vec<(RegionRef, &str, Option<&str>)> = marks
+        .iter()
+        .enumerate()
+        .flat_map(|(mark, m)| {
+            m.images.iter().enumerate().map(move |(image, r)| {
+                let kind = match r.kind {
+                    ImageKind::Logo => RegionKind::Logo,
+                    ImageKind::Photo => RegionKind::Photo,
+                };
+                (
+                    RegionRef { mark, image, kind },
+                    r.path.as_str(),
+                    r.sha256.as_deref(),
+                )
+            })
+        })
+        .collect();
+    let limits = Limits::DEFAULT;
+    let read: Vec<(RegionRef, image::DynamicImage)> = wanted
+        .into_par_iter()
+        .filter_map(|(region, path, sha256)| {
+            let loaded = read_file(std::path::Path::new(path), &limits)
+                .map_err(|e| crate::error_chain(&e))
+                .and_then(|bytes| {
+                    let actual = hex::encode(Sha256::digest(&bytes));
+                    if sha256.is_some_and(|s| !s.eq_ignore_ascii_case(&actual)) {
+                        return Err("the file changed since it was imported".to_owned());
+                    }
+                    decode_bytes(&bytes, &limits).map_err(|e| crate::error_chain(&e))
+                });
+            match loaded {
+                Ok(image) => Some((region, image)),
+                Err(reason) => {
+                    tracing::warn!(
+                        "reference image {path} is not searched for inside photos: {reason}"
+                    );
+                    None
+                }
+            }
+        })
+        .collect();
+    crate::image::LogoIndex::new(read)
 }
 
 /// The pipeline a long-running process (the review service) matches with: replaced
@@ -143,7 +203,11 @@ impl Pipeline {
             .map(|(i, m)| (m.id.clone(), i))
             .collect();
         let scorer = Scorer::new(marks, config.rates.clone());
-        let photos = PhotoMatcher::new(scorer.marks());
+        let photos = if config.logos && config.photos != PhotoSources::HashesOnly {
+            PhotoMatcher::with_regions(scorer.marks(), region_index(scorer.marks()))
+        } else {
+            PhotoMatcher::new(scorer.marks())
+        };
         Ok(Pipeline {
             banks: RwLock::new(banks),
             mark_index,
@@ -265,6 +329,7 @@ impl Pipeline {
                         ),
                         weight: image_weight(hit.distance),
                         photo: None,
+                        region: None,
                     },
                 ));
             }

@@ -447,6 +447,7 @@ mod tests {
                     detail: String::new(),
                     weight: 0.5,
                     photo: None,
+                    region: None,
                 })
                 .collect(),
             spans: spans

@@ -1,5 +1,5 @@
 //! Writing the registry back out in an import format. Images are written as tables
-//! `{ path, sha256 }` with the absolute path resolved at import, so the export
+//! `{ path, sha256 }` (with `kind = "logo"` for logos) with the absolute path resolved at import, so the export
 //! imports again from anywhere, and the hash proves the image is still the same.
 //! Output is deterministic: export, import into a fresh database and export again
 //! gives the same bytes.
@@ -124,6 +124,9 @@ fn registration(registration: &Registration) -> InlineTable {
 fn image(image: &ImageRef) -> InlineTable {
     let mut table = InlineTable::new();
     table.insert("path", image.path.as_str().into());
+    if !image.kind.is_photo() {
+        table.insert("kind", image.kind.as_str().into());
+    }
     if let Some(sha256) = &image.sha256 {
         table.insert("sha256", sha256.as_str().into());
     }

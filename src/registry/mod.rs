@@ -23,7 +23,7 @@ pub use bank::{
 pub use currency::{is_iso_4217, ISO_4217};
 pub use export::{render as render_export, ExportError, ExportFormat};
 pub use import::{parse_file, parse_sent, parse_str, Format, ImportError};
-pub use model::{ImageRef, ImageVariant, Mark, Money, Registration};
+pub use model::{ImageKind, ImageRef, ImageVariant, Mark, Money, Registration};
 pub use problem::Problem;
 pub use store::{ImportSummary, Registry, RegistryError, TREE};
 pub use validate::{

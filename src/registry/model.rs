@@ -65,15 +65,49 @@ pub struct Money {
     pub currency: String,
 }
 
+/// What a reference image shows, which decides how listing photos are compared with
+/// it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageKind {
+    /// A product photo: listing photos that copy it whole (PDQ) or in part (local
+    /// features, see [`crate::image::features`]) match. The default, so registries
+    /// written before kinds existed read as they did.
+    #[default]
+    Photo,
+    /// A figurative or word logo: searched for inside listing photos, at any
+    /// position, size and moderate tilt (see [`crate::image::logo`]).
+    Logo,
+}
+
+impl ImageKind {
+    /// Whether this is the default kind (left out when written).
+    pub fn is_photo(&self) -> bool {
+        *self == ImageKind::Photo
+    }
+
+    /// The kind's name in the import formats: `photo` or `logo`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageKind::Photo => "photo",
+            ImageKind::Logo => "logo",
+        }
+    }
+}
+
 /// A reference image of a mark. In an import file it is written as a path relative to
-/// the file, either as a plain string or as a table `{ path = "...", sha256 = "..." }`
-/// (the form `registry export` writes); once stored it carries the resolved path, the
-/// SHA-256 of its bytes and its perceptual hashes. The hashes are computed at import
-/// from the file itself; values given in an import file are replaced.
+/// the file, either as a plain string or as a table `{ path = "...", sha256 = "...",
+/// kind = "logo" }` (the form `registry export` writes); once stored it carries the
+/// resolved path, the SHA-256 of its bytes and its perceptual hashes. The hashes are
+/// computed at import from the file itself; values given in an import file are
+/// replaced.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImageRef {
     /// Path of the image file.
     pub path: String,
+    /// What the image shows: `photo` (the default) or `logo`.
+    #[serde(default, skip_serializing_if = "ImageKind::is_photo")]
+    pub kind: ImageKind,
     /// SHA-256 of the file's bytes, lower-case hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
@@ -137,7 +171,7 @@ impl<'de> Visitor<'de> for ImageRefVisitor {
     type Value = ImageRef;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an image path or a table with `path` and optional `sha256`, `pdq`, `quality` and `variants`")
+        f.write_str("an image path or a table with `path` and optional `kind`, `sha256`, `pdq`, `quality` and `variants`")
     }
 
     fn visit_str<E: de::Error>(self, path: &str) -> Result<ImageRef, E> {
@@ -148,7 +182,7 @@ impl<'de> Visitor<'de> for ImageRefVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ImageRef, A::Error> {
-        const FIELDS: &[&str] = &["path", "sha256", "pdq", "quality", "variants"];
+        const FIELDS: &[&str] = &["path", "kind", "sha256", "pdq", "quality", "variants"];
         let mut path = None;
         let mut image = ImageRef::default();
         let mut seen = Vec::new();
@@ -162,6 +196,7 @@ impl<'de> Visitor<'de> for ImageRefVisitor {
             seen.push(field);
             match *field {
                 "path" => path = Some(map.next_value()?),
+                "kind" => image.kind = map.next_value()?,
                 "sha256" => image.sha256 = Some(map.next_value()?),
                 "pdq" => image.pdq = Some(map.next_value()?),
                 "quality" => image.quality = Some(map.next_value()?),
@@ -186,6 +221,12 @@ mod tests {
             serde_json::from_str(r#"{"path": "/a/logo.png", "sha256": "ab12"}"#).unwrap();
         assert_eq!(table.path, "/a/logo.png");
         assert_eq!(table.sha256.as_deref(), Some("ab12"));
+        assert_eq!(table.kind, ImageKind::Photo);
+        let logo: ImageRef = serde_json::from_str(r#"{"path": "l.png", "kind": "logo"}"#).unwrap();
+        assert_eq!(logo.kind, ImageKind::Logo);
+        let err =
+            serde_json::from_str::<ImageRef>(r#"{"path": "l.png", "kind": "icon"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `icon`"), "{err}");
     }
 
     #[test]
@@ -209,6 +250,7 @@ mod tests {
             classes: vec![25, 28],
             images: vec![ImageRef {
                 path: "/x/a.png".into(),
+                kind: ImageKind::Logo,
                 sha256: Some("00".into()),
                 pdq: Some(Hash256::from_words([1, 2, 3, 4])),
                 quality: Some(90),

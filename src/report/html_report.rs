@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::{draft_notice, Report, ReportData, Suspect};
-use crate::scoring::Span;
+use crate::scoring::{RegionEvidence, Span};
 
 /// Writes [`ReportData`] as one HTML page.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,7 +33,7 @@ td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #eceef2;vertical-a
 .high{background:#c0392b}.mid{background:#d68910}.low{background:#7f8c8d}
 mark{background:#ffe08a;padding:0 2px;border-radius:2px}.meta{color:#4a5163;font-size:14px;margin:4px 0 10px}
 .photos{display:flex;gap:16px;flex-wrap:wrap;margin:8px 0}.photos figure{margin:0;text-align:center}
-.photos img{width:160px;height:160px;object-fit:contain;background:#f0f1f4;border-radius:6px}
+.photos img,.photos svg{width:160px;height:160px;object-fit:contain;background:#f0f1f4;border-radius:6px}
 .photos figcaption{font-size:12px;color:#7a8194;max-width:160px;overflow-wrap:anywhere}
 .neg{color:#1e8449}.pos{color:#922b21}code{font-size:12px;overflow-wrap:anywhere}
 details{margin-top:8px}pre{white-space:pre-wrap;background:#f7f7f9;padding:8px;border-radius:6px;font-size:13px}
@@ -178,6 +178,28 @@ fn picture(data: &ReportData, key: &str, caption: &str) -> Markup {
     }
 }
 
+/// A listing photo with the box of a logo or photo part drawn on it (SVG over the
+/// embedded picture, scaled like the other pictures).
+fn boxed(data: &ReportData, key: &str, region: &RegionEvidence, caption: &str) -> Markup {
+    let (w, h) = (region.width.max(1), region.height.max(1));
+    let stroke = (w.max(h) / 160).max(2);
+    html! {
+        figure.boxed {
+            @if let Some(src) = data.embedded.get(key) {
+                svg xmlns="http://www.w3.org/2000/svg" width="160" height="160"
+                    viewBox=(format!("0 0 {w} {h}")) preserveAspectRatio="xMidYMid meet" role="img" {
+                    title { (caption) }
+                    image href=(src) x="0" y="0" width=(w) height=(h) {}
+                    rect x=(region.x) y=(region.y) width=(region.w) height=(region.h)
+                        fill="none" stroke="#e0245e" stroke-width=(stroke) {}
+                }
+            }
+            @else { div.missing { "(not kept: " (key) ")" } }
+            figcaption { (caption) }
+        }
+    }
+}
+
 fn suspect(
     data: &ReportData,
     rank: usize,
@@ -225,6 +247,16 @@ fn suspect(
                 @if let Some(img) = l.images.first() { (picture(data, img, "listing photo")) }
                 @if let Some(r) = &reference { (picture(data, r, "reference image")) }
             }
+            @for (f, sig, region) in s.findings.iter().flat_map(|f| f.signals.iter().filter_map(move |sig| sig.region.map(|r| (f, sig, r)))) {
+                div.photos {
+                    @if let Some(img) = l.images.get(region.image) {
+                        (boxed(data, img, &region, &format!("listing photo {}: {}", region.image + 1, sig.kind.as_str())))
+                    }
+                    @if let Some(r) = data.mark(&f.mark_id).and_then(|m| m.images.get(region.reference)) {
+                        (picture(data, &r.path, &format!("reference {} of {}", region.reference + 1, f.mark)))
+                    }
+                }
+            }
             @for f in &s.findings {
                 table {
                     tr { th { "signal" } th { "weight" } th { "evidence for " (f.mark) } }
@@ -269,6 +301,7 @@ mod tests {
                 detail: format!("\"{title}\" ~ Zentrix"),
                 weight: 0.8,
                 photo: None,
+                region: None,
             }],
             spans: vec![Span {
                 start: 0,

@@ -130,17 +130,38 @@ pub fn attach_marks(data: &mut ReportData, marks: &[Mark]) {
         .filter(|m| wanted.contains(m.id.as_str()))
         .cloned()
         .collect();
-    for m in &data.marks {
-        let Some(image) = m.images.first() else {
-            continue;
-        };
-        if data.embedded.contains_key(&image.path) {
+    // Each mark's first image, and the references a logo or photo part was
+    // found from.
+    let found: Vec<(String, usize)> = data
+        .suspects
+        .iter()
+        .flat_map(|s| &s.findings)
+        .flat_map(|f| {
+            f.signals
+                .iter()
+                .filter_map(|s| s.region.map(|r| (f.mark_id.clone(), r.reference)))
+        })
+        .collect();
+    let images: Vec<&crate::registry::ImageRef> = data
+        .marks
+        .iter()
+        .flat_map(|m| {
+            m.images
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i == 0 || found.iter().any(|(id, r)| *id == m.id && r == i))
+        })
+        .map(|(_, image)| image)
+        .collect();
+    let mut embedded = std::mem::take(&mut data.embedded);
+    for image in images {
+        if embedded.contains_key(&image.path) {
             continue;
         }
         match std::fs::read(&image.path) {
             Ok(bytes) => {
                 if let Some(uri) = data_uri(&bytes, MAX_EMBEDDED_BYTES) {
-                    data.embedded.insert(image.path.clone(), uri);
+                    embedded.insert(image.path.clone(), uri);
                 }
             }
             Err(e) => {
@@ -148,6 +169,7 @@ pub fn attach_marks(data: &mut ReportData, marks: &[Mark]) {
             }
         }
     }
+    data.embedded = embedded;
 }
 
 /// A picture file as a `data:` URI, for embedding in a report; `None` when the file
@@ -194,6 +216,7 @@ mod tests {
                 detail: "\"Zentrix\" is the mark Zentrix".into(),
                 weight: 0.6,
                 photo: None,
+                region: None,
             }],
             spans: vec![],
         };

@@ -199,6 +199,7 @@ mod tests {
                 detail: "counterfeit code word \"replica\"".into(),
                 weight: 0.5,
                 photo: None,
+                region: None,
             }],
             spans: vec![],
         };

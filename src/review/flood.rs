@@ -57,10 +57,17 @@ pub fn cause_of(mark_id: &str, signals: &[Signal], spans: &[Span]) -> Option<Str
                 | SignalKind::TitleAlias
                 | SignalKind::BrandDeclared
                 | SignalKind::ImageMatch
+                | SignalKind::LogoMatch
+                | SignalKind::PhotoPart
         )
     })?;
     Some(match s.kind {
         SignalKind::ImageMatch => format!("{mark_id}/image/{}", s.photo.map_or(0, |p| p.reference)),
+        SignalKind::LogoMatch | SignalKind::PhotoPart => format!(
+            "{mark_id}/{}/{}",
+            s.kind.as_str(),
+            s.region.map_or(0, |r| r.reference)
+        ),
         SignalKind::BrandDeclared => format!("{mark_id}/brand_declared"),
         kind => format!(
             "{mark_id}/{}/{}",
@@ -192,6 +199,7 @@ mod tests {
             detail: String::new(),
             weight: 0.6,
             photo: None,
+            region: None,
         }
     }
 

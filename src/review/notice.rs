@@ -130,6 +130,7 @@ mod tests {
                 detail: "counterfeit code word \"replica\"".into(),
                 weight: 0.5,
                 photo: None,
+                region: None,
             }],
             state,
             version: 3,

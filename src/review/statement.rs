@@ -327,6 +327,7 @@ mod tests {
                 detail: title_signal.into(),
                 weight: 0.6,
                 photo: None,
+                region: None,
             }],
             state: State::Removed,
             version: 6,

@@ -21,7 +21,7 @@ pub use rates::{Rates, RatesError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::image::{ImageHit, MATCH_DISTANCE};
+use crate::image::{ImageHit, RegionHit, RegionKind, MATCH_DISTANCE};
 use crate::listing::Listing;
 use crate::registry::Mark;
 use crate::text::context::{CodeWord, Context, Referential};
@@ -86,6 +86,14 @@ pub const W_AUTHORIZED_SELLER: f64 = -0.9;
 pub const W_IMAGE_MAX: f64 = 0.9;
 /// Weight of a photo at PDQ's match distance (31 bits) from a reference image.
 pub const W_IMAGE_MIN: f64 = 0.55;
+/// A registered logo, or a part of a registered product photo, found inside a
+/// listing photo with the fewest inliers the geometric check accepts
+/// ([`MIN_INLIERS`](crate::image::logo::MIN_INLIERS)): the brand's mark is shown, by
+/// a reseller of genuine goods or by a counterfeiter, which makes a finding on its
+/// own. Rises linearly to [`W_REGION_MAX`] at four times as many inliers.
+pub const W_REGION_MIN: f64 = 0.6;
+/// Weight of a logo or photo part found with many inliers.
+pub const W_REGION_MAX: f64 = 0.85;
 
 /// What a signal says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,6 +111,11 @@ pub enum SignalKind {
     BrandDeclared,
     /// A photo matches a reference image of the mark.
     ImageMatch,
+    /// A registered logo of the mark appears inside a photo.
+    LogoMatch,
+    /// A part of a registered product photo of the mark appears in a photo (a
+    /// crop of it, or the photo placed inside a larger picture).
+    PhotoPart,
     /// The price is below the mark's floor.
     PriceAnomaly,
     /// A counterfeit code word.
@@ -123,11 +136,22 @@ impl SignalKind {
             SignalKind::TitleAlias => "title_alias",
             SignalKind::BrandDeclared => "brand_declared",
             SignalKind::ImageMatch => "image_match",
+            SignalKind::LogoMatch => "logo_match",
+            SignalKind::PhotoPart => "photo_part",
             SignalKind::PriceAnomaly => "price_anomaly",
             SignalKind::Keyword => "keyword",
             SignalKind::ReferentialUse => "referential_use",
             SignalKind::AuthorizedSeller => "authorized_seller",
         }
+    }
+
+    /// Whether the evidence is a listing photo (a whole copy, a logo in it, a part
+    /// of a registered photo).
+    pub fn is_photo(self) -> bool {
+        matches!(
+            self,
+            SignalKind::ImageMatch | SignalKind::LogoMatch | SignalKind::PhotoPart
+        )
     }
 }
 
@@ -144,6 +168,37 @@ pub struct Signal {
     /// closely.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo: Option<PhotoEvidence>,
+    /// For a `logo_match` or `photo_part`: which photo showed which reference
+    /// image, where, and how many correspondences agreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<RegionEvidence>,
+}
+
+/// The structured part of a `logo_match` or `photo_part` signal (JSON: `{"image": 0,
+/// "reference": 1, "x": 120, "y": 80, "w": 200, "h": 90, "inliers": 23, "width":
+/// 800, "height": 600}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionEvidence {
+    /// Position of the photo in the listing's `images`.
+    pub image: usize,
+    /// Position of the reference image among the mark's `images`.
+    pub reference: usize,
+    /// Left edge of the box around the reference in the photo, in the photo's
+    /// pixels as decoded.
+    pub x: u32,
+    /// Top edge of the box.
+    pub y: u32,
+    /// Width of the box.
+    pub w: u32,
+    /// Height of the box.
+    pub h: u32,
+    /// Correspondences agreeing with the geometry, at distinct places of the
+    /// reference.
+    pub inliers: u32,
+    /// Width of the photo as decoded (the box is in its pixels).
+    pub width: u32,
+    /// Height of the photo as decoded.
+    pub height: u32,
 }
 
 /// Which of a listing's photos an image match came from.
@@ -410,8 +465,74 @@ impl Scorer {
                     ),
                     weight: image_weight(hit.distance),
                     photo: Some(evidence),
+                    region: None,
                 };
                 Some((hit.mark, signal))
+            })
+            .collect()
+    }
+
+    /// The `logo_match` and `photo_part` signals for [`Scorer::score_with`]: one per
+    /// mark and kind, from the hit with the most inliers (an earlier photo first on a
+    /// tie), each hit with the position of its photo among `photos` photos.
+    pub fn region_signals(
+        &self,
+        hits: &[(usize, RegionHit)],
+        photos: usize,
+    ) -> Vec<(usize, Signal)> {
+        let mut best: Vec<&(usize, RegionHit)> = Vec::new();
+        let known = |h: &RegionHit| {
+            self.marks
+                .get(h.reference.mark)
+                .is_some_and(|m| h.reference.image < m.images.len())
+        };
+        for hit in hits.iter().filter(|(_, h)| known(h)) {
+            let key = |h: &RegionHit| (h.reference.mark, h.reference.kind == RegionKind::Logo);
+            match best.iter_mut().find(|b| key(&b.1) == key(&hit.1)) {
+                Some(b)
+                    if (std::cmp::Reverse(hit.1.inliers), hit.0)
+                        < (std::cmp::Reverse(b.1.inliers), b.0) =>
+                {
+                    *b = hit
+                }
+                Some(_) => {}
+                None => best.push(hit),
+            }
+        }
+        best.sort_by_key(|(_, h)| (h.reference.mark, h.reference.kind == RegionKind::Photo));
+        best.into_iter()
+            .filter_map(|&(photo, hit)| {
+                let mark = self.marks.get(hit.reference.mark)?;
+                let reference = mark.images.get(hit.reference.image)?;
+                let [x, y, w, h] = hit.bbox;
+                let (kind, what) = match hit.reference.kind {
+                    RegionKind::Logo => (SignalKind::LogoMatch, "logo"),
+                    RegionKind::Photo => (SignalKind::PhotoPart, "part of reference"),
+                };
+                let signal = Signal {
+                    kind,
+                    detail: format!(
+                        "{} shows {what} {} of {} in the box at ({x}, {y}), {w} × {h} pixels ({} inliers)",
+                        numbered("photo", photo, photos),
+                        short_path(&reference.path),
+                        mark.name,
+                        hit.inliers
+                    ),
+                    weight: region_weight(hit.inliers),
+                    photo: None,
+                    region: Some(RegionEvidence {
+                        image: photo,
+                        reference: hit.reference.image,
+                        x,
+                        y,
+                        w,
+                        h,
+                        inliers: hit.inliers,
+                        width: hit.photo[0],
+                        height: hit.photo[1],
+                    }),
+                };
+                Some((hit.reference.mark, signal))
             })
             .collect()
     }
@@ -445,6 +566,7 @@ impl Scorer {
                     detail: format!("referential use: \"{}\" before the mark", r.phrase),
                     weight: W_REFERENTIAL,
                     photo: None,
+                    region: None,
                 });
             }
         }
@@ -460,6 +582,7 @@ impl Scorer {
                 detail: format!("the page declares the brand \"{}\"", sanitize(brand)),
                 weight,
                 photo: None,
+                region: None,
             });
         }
         signals.extend(ev.extra.iter().map(|s| (*s).clone()));
@@ -473,6 +596,7 @@ impl Scorer {
                 detail: format!("counterfeit code word \"{}\"", w.word),
                 weight,
                 photo: None,
+                region: None,
             });
         }
         // An accessory for the product sells below the product's floor by nature.
@@ -497,6 +621,7 @@ impl Scorer {
                     ),
                     weight: W_AUTHORIZED_SELLER,
                     photo: None,
+                    region: None,
                 });
             }
         }
@@ -538,6 +663,7 @@ impl Scorer {
                     ),
                     weight,
                     photo: None,
+                    region: None,
                 }
             }
             (MatchKind::Confusable, _) => Signal {
@@ -545,6 +671,7 @@ impl Scorer {
                 detail: format!("\"{written}\" ~ {}{how}", term.text),
                 weight: W_TITLE_CONFUSABLE,
                 photo: None,
+                region: None,
             },
             (MatchKind::Exact, TermKind::Name)
                 if self.matcher.is_ordinary_word(m.term) && goods != ClassFit::Agrees =>
@@ -557,6 +684,7 @@ impl Scorer {
                     ),
                     weight: ordinary_word_weight(goods),
                     photo: None,
+                    region: None,
                 }
             }
             (MatchKind::Exact, TermKind::Name) => Signal {
@@ -564,18 +692,21 @@ impl Scorer {
                 detail: format!("\"{written}\" is the mark {}", mark.name),
                 weight: W_TITLE_EXACT,
                 photo: None,
+                region: None,
             },
             (MatchKind::Exact, TermKind::Alias) => Signal {
                 kind: SignalKind::TitleAlias,
                 detail: format!("\"{written}\" is an alias of {}", mark.name),
                 weight: W_TITLE_ALIAS,
                 photo: None,
+                region: None,
             },
             (MatchKind::Exact, TermKind::Pinyin) => Signal {
                 kind: SignalKind::TitleAlias,
                 detail: format!("\"{written}\" is the pinyin of {}'s alias", mark.name),
                 weight: W_TITLE_ALIAS,
                 photo: None,
+                region: None,
             },
         }
     }
@@ -606,6 +737,7 @@ impl Scorer {
             ),
             weight,
             photo: None,
+            region: None,
         })
     }
 }
@@ -640,6 +772,13 @@ pub fn combine(signals: &[Signal]) -> f64 {
 pub fn image_weight(distance: u32) -> f64 {
     let t = f64::from(distance.min(MATCH_DISTANCE)) / f64::from(MATCH_DISTANCE);
     round3(W_IMAGE_MAX - t * (W_IMAGE_MAX - W_IMAGE_MIN))
+}
+
+/// The weight of a logo or photo part found with `inliers` inliers.
+pub fn region_weight(inliers: u32) -> f64 {
+    let min = crate::image::logo::MIN_INLIERS as f64;
+    let t = ((f64::from(inliers) - min) / (3.0 * min)).clamp(0.0, 1.0);
+    round3(W_REGION_MIN + t * (W_REGION_MAX - W_REGION_MIN))
 }
 
 /// `what N` (1-based) when there are several, `what` alone otherwise.
@@ -779,6 +918,7 @@ mod tests {
             detail: String::new(),
             weight: w,
             photo: None,
+            region: None,
         };
         assert_eq!(combine(&[s(0.5), s(0.5)]), 0.75);
         assert_eq!(combine(&[s(0.6), s(-0.5)]), 0.3);
@@ -914,6 +1054,46 @@ mod tests {
         });
         let f = sc.score_with(&l, &extra);
         assert!(f[0].score < 0.1, "{:?}", f[0]);
+    }
+
+    #[test]
+    fn a_logo_in_a_photo_makes_one_finding_per_mark_from_the_best_hit() {
+        let sc = scorer_with_image();
+        let region = |image: usize, kind: RegionKind, inliers: u32| RegionHit {
+            reference: crate::image::RegionRef {
+                mark: 0,
+                image,
+                kind,
+            },
+            bbox: [10, 20, 30, 40],
+            inliers,
+            photo: [640, 480],
+        };
+        let hits = [
+            (0, region(0, RegionKind::Logo, 9)),
+            (1, region(0, RegionKind::Logo, 32)),
+            (1, region(0, RegionKind::Photo, 8)),
+            // A mark or reference that does not exist is skipped.
+            (0, region(5, RegionKind::Logo, 50)),
+        ];
+        let signals = sc.region_signals(&hits, 2);
+        let kinds: Vec<SignalKind> = signals.iter().map(|(_, s)| s.kind).collect();
+        assert_eq!(kinds, [SignalKind::LogoMatch, SignalKind::PhotoPart]);
+        let logo = &signals[0].1;
+        let evidence = logo.region.unwrap();
+        assert_eq!((evidence.image, evidence.inliers), (1, 32));
+        assert_eq!((evidence.width, evidence.height), (640, 480));
+        assert_eq!(logo.weight, W_REGION_MAX);
+        assert_eq!(signals[1].1.weight, W_REGION_MIN);
+        assert!(
+            logo.detail
+                .starts_with("photo 2 shows logo images/zentrix-product.png of Zentrix"),
+            "{}",
+            logo.detail
+        );
+        let f = sc.score_with(&listing("Running shoes"), &signals);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].score >= SUSPECT_THRESHOLD, "{:?}", f[0]);
     }
 
     #[test]

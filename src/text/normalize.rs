@@ -382,7 +382,10 @@ fn look_alike_words(text: &str) -> Vec<(usize, usize)> {
             (foreign, latin, untwinned) = (false, false, false);
         }
         let base = c.nfkd().find(|d| !is_combining_mark(*d)).unwrap_or(c);
-        if base.is_ascii_alphabetic() {
+        // A digit that leetspeak reads as a letter ("0" as "o") is Latin here too:
+        // the key writes it as that letter, and folding the key must find the same
+        // words (the key is a fixed point).
+        if base.is_ascii_alphabetic() || (base.is_ascii_digit() && leet(base).is_some()) {
             latin = true;
         } else if is_cyrillic_or_greek(base) && base.is_alphabetic() {
             foreign = true;

@@ -16,6 +16,7 @@ const COLUMNS: &[&str] = &[
     "classes",
     "registrations",
     "images",
+    "logos",
     "min_price_amount",
     "min_price_currency",
     "authorized_sellers",
@@ -99,10 +100,25 @@ fn fields(cells: &[(&str, &str)]) -> Vec<(String, RawField)> {
     let mut fields = Vec::new();
     let mut amount = None;
     let mut currency = None;
+    // Photos first, then logos: one `images` list, as the other formats write it.
+    let mut images: Option<Vec<Value>> = None;
     for &(column, cell) in cells {
         let path = FieldPath::key(column);
         let value = match column {
-            "aliases" | "authorized_sellers" | "images" => {
+            "images" | "logos" => {
+                let kind = if column == "logos" { "logo" } else { "photo" };
+                let list = list(cell).map(|s| json!({ "path": s, "kind": kind }));
+                let all = images.get_or_insert_with(Vec::new);
+                if column == "images" {
+                    let logos = std::mem::take(all);
+                    all.extend(list);
+                    all.extend(logos);
+                } else {
+                    all.extend(list);
+                }
+                continue;
+            }
+            "aliases" | "authorized_sellers" => {
                 Ok(Value::Array(list(cell).map(|s| json!(s)).collect()))
             }
             "classes" => Ok(Value::Array(
@@ -149,6 +165,9 @@ fn fields(cells: &[(&str, &str)]) -> Vec<(String, RawField)> {
     };
     if let Some(price) = price {
         fields.push(("min_price".to_owned(), price));
+    }
+    if let Some(images) = images {
+        fields.push(("images".to_owned(), Ok(Value::Array(images))));
     }
     fields
 }
@@ -217,6 +236,23 @@ mod tests {
             field(fields, "min_price").as_ref().unwrap(),
             &json!({"amount": 80.0, "currency": "USD"})
         );
+    }
+
+    #[test]
+    fn logos_join_images_as_entries_of_kind_logo() {
+        let text = "id,name,logos,images\nzentrix,Zentrix,l.png,a.png;b.png\n";
+        let parsed = read(text);
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        let fields = &parsed.records[0].fields;
+        assert_eq!(
+            field(fields, "images").as_ref().unwrap(),
+            &json!([
+                {"path": "a.png", "kind": "photo"},
+                {"path": "b.png", "kind": "photo"},
+                {"path": "l.png", "kind": "logo"}
+            ])
+        );
+        assert!(!fields.iter().any(|(k, _)| k == "logos"));
     }
 
     #[test]

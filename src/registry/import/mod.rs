@@ -18,7 +18,8 @@
 //! | `aliases`, `authorized_sellers` | texts separated by `;` |
 //! | `classes` | Nice classes separated by `;`, e.g. `25;28` |
 //! | `registrations` | `OFFICE:NUMBER` pairs separated by `;`, e.g. `USPTO:1234567;EUIPO:000123` |
-//! | `images` | image paths relative to the CSV file, separated by `;` |
+//! | `images` | product photos: image paths relative to the CSV file, separated by `;` |
+//! | `logos` | logos: image paths as in `images` (read as `images` entries of kind `logo`, after the photos) |
 //! | `min_price_amount`, `min_price_currency` | a number and an ISO 4217 code, both or neither |
 
 mod csv;
