@@ -72,6 +72,24 @@ pub struct FindingRecord {
     pub flood_group: Option<String>,
 }
 
+impl FindingRecord {
+    /// Refuses `actor` while another reviewer's claim on the finding holds at `now`.
+    pub fn check_claim(&self, actor: &str, now: &str) -> Result<(), super::ReviewError> {
+        match self
+            .claim
+            .as_ref()
+            .filter(|c| c.holds_at(now) && c.by != actor)
+        {
+            Some(c) => Err(super::ReviewError::Claimed {
+                id: self.id.clone(),
+                by: c.by.clone(),
+                until: c.until.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A reviewer's claim on a finding: others see it taken until it expires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claim {

@@ -30,7 +30,7 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
 /// Runs blocking work (matching, writes) off the async runtime.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ReviewError> + Send + 'static,
 ) -> Result<T, ApiError> {
     match tokio::task::spawn_blocking(f).await {
@@ -357,6 +357,37 @@ pub async fn audit_log(
     Ok(Json(json!({ "items": items, "next": next })).into_response())
 }
 
+/// The `state=` of the notice exports: a confirmed state, `confirmed` when absent.
+fn notice_state(state: Option<&str>) -> Result<State, ApiError> {
+    match state {
+        Some(s) => s
+            .parse::<State>()
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("state: {e}"))),
+        None => Ok(State::Confirmed),
+    }
+}
+
+/// The notice of every finding in state `wanted` whose listing is stored, with the
+/// finding's id.
+fn notices_in(
+    state: &AppState,
+    wanted: State,
+) -> Result<Vec<(String, crate::report::Notice)>, ReviewError> {
+    let pipeline = state.pipeline.get();
+    let mut notices = Vec::new();
+    for f in state.store.all_findings()? {
+        if f.state != wanted {
+            continue;
+        }
+        let Some(listing) = state.store.listing(&f.listing_id)? else {
+            continue;
+        };
+        let notice = notice_for(&f, &listing, pipeline.mark(&f.mark_id))?;
+        notices.push((f.id, notice));
+    }
+    Ok(notices)
+}
+
 /// `GET /api/v1/notices.csv`: notices of every finding confirmed and not yet sent,
 /// grouped by marketplace (`?state=` picks another confirmed state).
 pub async fn notices_csv(
@@ -365,30 +396,8 @@ pub async fn notices_csv(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::Read)?;
-    let wanted = match q.state.as_deref() {
-        Some(s) => s
-            .parse::<State>()
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("state: {e}")))?,
-        None => State::Confirmed,
-    };
-    let csv = blocking(move || {
-        let mut notices = Vec::new();
-        let pipeline = state.pipeline.get();
-        for f in state.store.all_findings()? {
-            if f.state != wanted {
-                continue;
-            }
-            let Some(listing) = state.store.listing(&f.listing_id)? else {
-                continue;
-            };
-            notices.push((
-                f.id.clone(),
-                notice_for(&f, &listing, pipeline.mark(&f.mark_id))?,
-            ));
-        }
-        render_csv(notices)
-    })
-    .await?;
+    let wanted = notice_state(q.state.as_deref())?;
+    let csv = blocking(move || render_csv(notices_in(&state, wanted)?)).await?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 
@@ -530,12 +539,7 @@ pub async fn export_notices(
         .platform
         .parse()
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("platform: {e}")))?;
-    let wanted = match q.state.as_deref() {
-        Some(s) => s
-            .parse::<State>()
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("state: {e}")))?,
-        None => State::Confirmed,
-    };
+    let wanted = notice_state(q.state.as_deref())?;
     let options = ExportOptions::parse(q.ebay_codes.as_deref(), q.countries.as_deref())?;
     let every_marketplace = match q.marketplace.as_deref() {
         None | Some("") => false,
@@ -549,22 +553,10 @@ pub async fn export_notices(
     };
     let part = q.part.unwrap_or(1);
     let files = blocking(move || {
-        let pipeline = state.pipeline.get();
-        let mut rows = Vec::new();
-        for f in state.store.all_findings()? {
-            if f.state != wanted {
-                continue;
-            }
-            let Some(listing) = state.store.listing(&f.listing_id)? else {
-                continue;
-            };
-            let n = notice_for(&f, &listing, pipeline.mark(&f.mark_id))?;
-            if every_marketplace
-                || platform.hosts(n.marketplace.as_deref(), n.listing_url.as_deref())
-            {
-                rows.push((f.id.clone(), n));
-            }
-        }
+        let mut rows = notices_in(&state, wanted)?;
+        rows.retain(|(_, n)| {
+            every_marketplace || platform.hosts(n.marketplace.as_deref(), n.listing_url.as_deref())
+        });
         rows.sort_by(|(ia, a), (ib, b)| a.listing_id.cmp(&b.listing_id).then(ia.cmp(ib)));
         platform_export(platform, &rows, &options)
     })

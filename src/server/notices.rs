@@ -103,15 +103,7 @@ pub async fn file(
         filed_by,
     };
     let store = Arc::clone(&state.store);
-    let filed = tokio::task::spawn_blocking(move || store.file_notice(new))
-        .await
-        .map_err(|e| {
-            tracing::error!("a blocking task failed: {e}");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; see the server log",
-            )
-        })??;
+    let filed = super::api::blocking(move || store.file_notice(new)).await?;
     state.store.flush_async().await?;
     Ok(filed)
 }

@@ -712,17 +712,7 @@ impl Store {
                 to,
             });
         }
-        if let Some(c) = f
-            .claim
-            .as_ref()
-            .filter(|c| c.holds_at(&now()) && c.by != actor)
-        {
-            return Err(StoreError::Claimed {
-                id: id.to_owned(),
-                by: c.by.clone(),
-                until: c.until.clone(),
-            });
-        }
+        f.check_claim(actor, &now())?;
         // A decision ends the claim that led to it.
         f.claim = None;
         let from = f.state;

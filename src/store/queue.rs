@@ -73,17 +73,7 @@ impl Store {
             )));
         }
         let at = now();
-        if let Some(c) = f
-            .claim
-            .as_ref()
-            .filter(|c| c.holds_at(&at) && c.by != actor)
-        {
-            return Err(StoreError::Claimed {
-                id: id.to_owned(),
-                by: c.by.clone(),
-                until: c.until.clone(),
-            });
-        }
+        f.check_claim(actor, &at)?;
         let until = chrono::Utc::now() + chrono::Duration::minutes(i64::from(minutes));
         f.claim = Some(Claim {
             by: actor.to_owned(),
@@ -97,17 +87,7 @@ impl Store {
     pub fn release(&self, id: &str, actor: &str) -> Result<FindingRecord, StoreError> {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let mut f = self.existing_finding(id)?;
-        if let Some(c) = f
-            .claim
-            .as_ref()
-            .filter(|c| c.holds_at(&now()) && c.by != actor)
-        {
-            return Err(StoreError::Claimed {
-                id: id.to_owned(),
-                by: c.by.clone(),
-                until: c.until.clone(),
-            });
-        }
+        f.check_claim(actor, &now())?;
         if f.claim.take().is_some() {
             self.findings.insert(id.as_bytes(), to_json(&f))?;
         }

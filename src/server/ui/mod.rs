@@ -456,6 +456,21 @@ fn steps(action: &str, from: State) -> Option<Vec<State>> {
     }
 }
 
+/// Runs `work` (a decision, a claim: sled writes) off the async runtime, then
+/// redirects to `to`, or answers the error page.
+async fn blocking_then_redirect<T: Send + 'static>(
+    to: impl AsRef<str>,
+    work: impl FnOnce() -> Result<T, ReviewError> + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(_)) => Redirect::to(to.as_ref()).into_response(),
+        Ok(Err(e)) => UiError::from(e).into_response(),
+        Err(_) => {
+            UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()
+        }
+    }
+}
+
 /// Applies a UI action to finding `id` seen at `version`; a dismissal's reason
 /// goes with its last step, which the pipeline records in the mark's bank.
 fn apply_action(
@@ -553,7 +568,7 @@ async fn claim(
         Err(refusal) => return refusal.into_response(),
     };
     let back = format!("/findings/{id}");
-    let result = tokio::task::spawn_blocking(move || {
+    blocking_then_redirect(&back, move || {
         if form.release.is_empty() {
             state
                 .store
@@ -563,14 +578,7 @@ async fn claim(
         }
         state.store.flush()
     })
-    .await;
-    match result {
-        Ok(Ok(())) => Redirect::to(&back).into_response(),
-        Ok(Err(e)) => UiError::from(e).into_response(),
-        Err(_) => {
-            UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()
-        }
-    }
+    .await
 }
 
 /// Releases or rejects a flood group from the queue page.
@@ -589,18 +597,11 @@ async fn decide_flood(
         "reject" => false,
         _ => return UiError(StatusCode::NOT_FOUND, "no such page".into()).into_response(),
     };
-    let result = tokio::task::spawn_blocking(move || {
+    blocking_then_redirect("/queue", move || {
         state.store.decide_flood_group(&id, release, &r.name)?;
         state.store.flush()
     })
-    .await;
-    match result {
-        Ok(Ok(())) => Redirect::to("/queue").into_response(),
-        Ok(Err(e)) => UiError::from(e).into_response(),
-        Err(_) => {
-            UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()
-        }
-    }
+    .await
 }
 
 /// The registered marks, by name, for the notice form.
@@ -690,7 +691,7 @@ async fn undo_bank_entry(
         .into_response();
     };
     let back = safe_back(&form.back).to_owned();
-    let result = tokio::task::spawn_blocking(move || {
+    blocking_then_redirect(&back, move || {
         let undo = state.pipeline.get().undo_bank_entry(
             &state.registry,
             &state.store,
@@ -701,14 +702,7 @@ async fn undo_bank_entry(
         state.store.flush()?;
         Ok::<_, ReviewError>(undo)
     })
-    .await;
-    match result {
-        Ok(Ok(_)) => Redirect::to(&back).into_response(),
-        Ok(Err(e)) => UiError::from(e).into_response(),
-        Err(_) => {
-            UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()
-        }
-    }
+    .await
 }
 
 async fn act(
@@ -726,17 +720,10 @@ async fn act(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let result = tokio::task::spawn_blocking(move || {
+    blocking_then_redirect(&back, move || {
         apply_action(&state, &id, form.version, &form.action, reason, &r.name)
     })
-    .await;
-    match result {
-        Ok(Ok(_)) => Redirect::to(&back).into_response(),
-        Ok(Err(e)) => UiError::from(e).into_response(),
-        Err(_) => {
-            UiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()).into_response()
-        }
-    }
+    .await
 }
 
 async fn bulk(
