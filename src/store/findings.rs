@@ -346,14 +346,19 @@ impl Store {
         // its cause.
         let mut batch = batch;
         let mut per_listing = Vec::new();
+        let mut stored_copies = Vec::with_capacity(batch.len());
         for item in &mut batch {
             let listing = &item.incoming.listing;
-            let current = self
-                .listing(&listing.id)?
+            let stored = self.listing(&listing.id)?;
+            let current = stored
+                .as_ref()
                 .is_some_and(|s| s.is_current(&item.sha256, item.registry_version));
+            stored_copies.push(stored);
             if current {
                 continue;
             }
+            // A concurrent batch may have changed the listing since it was scored as
+            // unchanged: score it now rather than store nothing.
             let matched = item.matched.get_or_insert_with(|| rematch(listing));
             let mut found = Vec::new();
             for f in &matched.findings {
@@ -367,9 +372,8 @@ impl Store {
             per_listing.push(found);
         }
         let verdicts = self.flood_verdicts(per_listing, writes)?;
-        for mut item in batch {
+        for (mut item, stored) in batch.into_iter().zip(stored_copies) {
             let listing = &item.incoming.listing;
-            let stored = self.listing(&listing.id)?;
             let current = stored
                 .as_ref()
                 .is_some_and(|s| s.is_current(&item.sha256, item.registry_version));
@@ -379,17 +383,13 @@ impl Store {
                 }
                 continue;
             }
-            // A concurrent batch may have changed the listing since it was scored as
-            // unchanged: score it now rather than store nothing.
+            // Every listing not current was matched in the first pass.
             let Matched {
                 findings,
                 photos,
                 turned,
                 kept,
-            } = match item.matched.take() {
-                Some(m) => m,
-                None => rematch(listing),
-            };
+            } = item.matched.take().unwrap_or_default();
             let reason = rematch_reason(stored.as_ref(), listing, item.registry_version);
             let listing_changed = stored
                 .as_ref()
