@@ -50,6 +50,9 @@ pub mod trees {
     /// Listing URLs (as [`crate::review::url_key`] writes them) to the listing id,
     /// for notices that name listings by URL.
     pub const BY_URL: &str = "review/by_url";
+    /// The brands sellers declare: `BRAND_KEY 0x00 DECLARER(8 bytes)` to nothing,
+    /// at most two declarers a brand (`text::census`).
+    pub const BRAND_CENSUS: &str = "review/brand_census";
     /// API tokens by id (JSON), secrets stored hashed.
     pub const TOKENS: &str = "review/tokens";
     /// Signed-in web sessions by the SHA-256 of their cookie.

@@ -463,3 +463,76 @@ fn handed_in_listings_keep_one_limit_per_field_on_every_path() {
     let queue = get(&served, &token, "/api/v1/findings");
     assert_eq!(queue["items"][0]["listing_id"], "c", "{queue}");
 }
+
+#[test]
+fn a_spelling_two_sellers_declare_as_their_brand_is_learnt_and_kept() {
+    use markhound::listing::{Listing, Seller};
+    use markhound::pipeline::{Config, Pipeline};
+    use markhound::store::Incoming;
+
+    let ws = with_marks();
+    let listing = |id: &str, title: &str, brand: Option<&str>, seller: &str| {
+        Incoming::handed_in(Listing {
+            id: id.into(),
+            title: title.into(),
+            brand: brand.map(Into::into),
+            marketplace: Some("shop.example".into()),
+            seller: Some(Seller {
+                id: seller.into(),
+                ..Seller::default()
+            }),
+            ..Listing::default()
+        })
+    };
+    let findings_of = |records: &[markhound::review::FindingRecord], id: &str| {
+        records.iter().filter(|r| r.listing_id == id).count()
+    };
+    {
+        let db = open_db(&ws.db());
+        let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
+        let store = Store::open(&db).unwrap();
+        // A misspelling of the mark that no seller declares is a finding.
+        let r = pipeline
+            .ingest(
+                &store,
+                vec![listing("a", "Zentrax running shoes", None, "s1")],
+                "t",
+            )
+            .unwrap();
+        assert_eq!(findings_of(&r, "a"), 1);
+        // One seller declaring it decides for that listing only; a second seller in
+        // the same batch makes it a brand for the batch's other listings too.
+        let r = pipeline
+            .ingest(
+                &store,
+                vec![
+                    listing("d", "Zentrax trail jacket", None, "s3"),
+                    listing("b", "Zentrax trail shoes", Some("Zentrax"), "s1"),
+                    listing("c", "Zentrax hiking socks", Some("ZENTRAX"), "s2"),
+                ],
+                "t",
+            )
+            .unwrap();
+        assert_eq!(r.len(), 0, "{r:?}");
+        store.flush().unwrap();
+        db.flush().unwrap();
+    }
+    // A new process knows it from the database.
+    let db = open_db(&ws.db());
+    let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
+    let store = Store::open(&db).unwrap();
+    let r = pipeline
+        .ingest(
+            &store,
+            vec![
+                listing("e", "Zentrax cap", None, "s4"),
+                listing("f", "Zentrix cap", None, "s4"),
+                listing("g", "Zentrax cap replica", None, "s4"),
+            ],
+            "t",
+        )
+        .unwrap();
+    assert_eq!(findings_of(&r, "e"), 0, "{r:?}");
+    assert_eq!(findings_of(&r, "f"), 1, "the mark as written");
+    assert_eq!(findings_of(&r, "g"), 1, "code words");
+}

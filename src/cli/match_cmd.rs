@@ -265,6 +265,7 @@ impl Target<'_> {
     /// The findings of each listing of a batch, in order.
     fn findings(&self, listings: Vec<Listing>) -> anyhow::Result<Vec<(String, Vec<Finding>)>> {
         let Some(store) = self.store else {
+            self.pipeline.count_brands(&listings);
             return Ok(listings
                 .par_iter()
                 .map(|l| (l.id.clone(), self.pipeline.findings(l)))

@@ -7,6 +7,7 @@
 //! read and how, address policy, what is kept as evidence) and the registry, and
 //! shared by whatever feeds it.
 
+mod census;
 mod feedback;
 mod loaders;
 mod report;
@@ -105,6 +106,8 @@ pub struct Pipeline {
     mark_index: HashMap<String, usize>,
     /// What it was built with, to build it again when the registry changes.
     config: Config,
+    /// The brands the listings it matched declare ([`crate::text::census`]).
+    census: census::Census,
 }
 
 /// The logos and product photos of `marks`, read from the files the registry
@@ -220,6 +223,7 @@ impl Pipeline {
                 thumbnails: config.keep_photos,
             },
             config: config.clone(),
+            census: census::Census::default(),
         })
     }
 
@@ -232,7 +236,16 @@ impl Pipeline {
     pub fn from_registry(db: &sled::Db, config: &Config) -> Result<Pipeline, PipelineError> {
         let registry = Registry::open(db)?;
         let version = registry.version()?;
-        Pipeline::new(registry.marks()?, version, config)
+        let mut pipeline = Pipeline::new(registry.marks()?, version, config)?;
+        pipeline.census = census::Census::open(db).map_err(StoreError::from)?;
+        Ok(pipeline)
+    }
+
+    /// Counts the brands `listings` declare, before any of them is matched, so that
+    /// a batch's listings are read knowing each other's declared brands
+    /// ([`crate::text::census`]). Every listing matched is counted anyway.
+    pub fn count_brands<'a>(&self, listings: impl IntoIterator<Item = &'a Listing>) {
+        self.census.count(listings);
     }
 
     /// The scorer (and through it the marks).
@@ -334,7 +347,10 @@ impl Pipeline {
                 ));
             }
         }
-        let mut findings = self.scorer.score_with(listing, signals);
+        self.census.count([listing]);
+        let mut findings = self
+            .census
+            .read(|census| self.scorer.score_in(listing, signals, census));
         let seller = listing.seller.as_ref().map(|s| s.id.as_str());
         for f in &mut findings {
             let Some(&mi) = self.mark_index.get(&f.mark_id) else {
@@ -374,6 +390,7 @@ impl Pipeline {
         incoming: Vec<Incoming>,
         actor: &str,
     ) -> Result<Vec<FindingRecord>, StoreError> {
+        self.count_brands(incoming.iter().map(|i| &i.listing));
         let scored = store.score(incoming, self.registry_version, |l| self.matched(l, true))?;
         store.store(scored, |l| self.matched(l, false), actor)
     }

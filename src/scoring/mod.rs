@@ -27,7 +27,9 @@ use crate::registry::Mark;
 use crate::text::context::{CodeWord, Context, Referential};
 use crate::text::lexicon::Strength;
 use crate::text::nice::{self, ClassFit};
-use crate::text::{fold, ListingContext, MatchKind, Matcher, TermKind, TitleMatch};
+use crate::text::{
+    fold, BrandCensus, ListingContext, MatchKind, Matcher, NoCensus, TermKind, TitleMatch,
+};
 
 /// Findings at or above this score are suspects: reports and the review queue show
 /// them by default. Every title mention alone reaches it, except a mark that is an
@@ -313,6 +315,18 @@ impl Scorer {
     /// [`Scorer::score`] with extra evidence computed elsewhere (image matches), each
     /// for the mark at the given index of [`Scorer::marks`].
     pub fn score_with(&self, listing: &Listing, extra: &[(usize, Signal)]) -> Vec<Finding> {
+        self.score_in(listing, extra, &NoCensus)
+    }
+
+    /// [`Scorer::score_with`] knowing the brands the marketplace's sellers declare
+    /// ([`census`](crate::text::census)): a misspelling that spells one is that
+    /// brand.
+    pub fn score_in(
+        &self,
+        listing: &Listing,
+        extra: &[(usize, Signal)],
+        census: &dyn BrandCensus,
+    ) -> Vec<Finding> {
         let folded = fold(&listing.title);
         let declared = listing.brand.as_deref().filter(|b| !b.trim().is_empty());
         let mut brand_matches = declared.map(|b| self.matcher.find(b)).unwrap_or_default();
@@ -341,7 +355,7 @@ impl Scorer {
             brand_matches.retain(|m| m.kind != MatchKind::Fuzzy);
             let other = declared.filter(|_| brand_matches.is_empty());
             self.matcher
-                .excuse_other_brands(&folded, &mut matches, other);
+                .excuse_other_brands(&folded, &mut matches, other, census);
         }
         // The goods the listing sells, against each mark's Nice classes: a
         // misspelling on goods the mark is not registered for is another name.
@@ -909,6 +923,31 @@ mod tests {
         // With a counterfeit code word the misspelling counts again.
         l.title = "Kinetex replica wiring harness".into();
         assert_eq!(s.score(&l).len(), 1);
+    }
+
+    #[test]
+    fn a_spelling_two_sellers_declare_is_another_brand_in_every_listing() {
+        use crate::text::census::{declarer, DeclaredBrands};
+        let s = Scorer::new(vec![classed("Kinetix", &[])], Rates::default());
+        let l = listing("Kinetex 70-1721 wiring harness");
+        let mut census = DeclaredBrands::new();
+        census.add("Kinetex", declarer(Some("shop-a"), Some("m.example")));
+        // One seller's declaration decides only for its own listings.
+        assert_eq!(s.score_in(&l, &[], &census).len(), 1);
+        census.add("KINETEX", declarer(Some("shop-b"), Some("m.example")));
+        assert!(s.score_in(&l, &[], &census).is_empty());
+        // Code words, a look-alike and the mark as written still count.
+        for title in [
+            "Kinetex replica wiring harness",
+            "Kin3tix wiring harness",
+            "Kinetix wiring harness",
+        ] {
+            assert_eq!(
+                s.score_in(&listing(title), &[], &census).len(),
+                1,
+                "{title}"
+            );
+        }
     }
 
     #[test]

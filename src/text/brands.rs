@@ -33,6 +33,7 @@ use std::sync::LazyLock;
 
 use rustc_hash::FxHashSet;
 
+use super::lexicon::is_dictionary_word;
 use super::normalize::fold;
 
 static SIMPLE_ICONS_GZ: &[u8] = include_bytes!("../../data/brands/simple-icons.txt.gz");
@@ -44,7 +45,7 @@ static BUNDLED: LazyLock<Vec<String>> = LazyLock::new(|| {
     flate2::read::GzDecoder::new(SIMPLE_ICONS_GZ)
         .read_to_string(&mut text)
         .expect("the bundled brand list is valid gzip UTF-8");
-    let mut keys: Vec<String> = text.lines().filter_map(brand_key).collect();
+    let mut keys: Vec<String> = text.lines().flat_map(brand_keys).collect();
     keys.sort_unstable();
     keys.dedup();
     keys
@@ -61,6 +62,25 @@ pub fn brand_key(name: &str) -> Option<String> {
         return None;
     }
     (f.fkey.chars().count() >= 4).then_some(f.fkey)
+}
+
+/// The keys a brand name is known by: [`brand_key`] of the whole name, and of the
+/// name without the ordinary words that end it, down to two words ("Palo Alto" of
+/// "Palo Alto Software", "Altec Lansing" of "Altec Lansing Technologies"): titles
+/// write a company's name without the trade it is in. Never shorter than two
+/// words: one remaining word ("Apple" of "Apple Music") is too often a mark of its
+/// own or an ordinary word.
+pub fn brand_keys(name: &str) -> impl Iterator<Item = String> {
+    let whole = brand_key(name);
+    let f = fold(name);
+    let mut words = f.tokens.len();
+    while words > 2 && is_dictionary_word(f.plain_of(words - 1)) {
+        words -= 1;
+    }
+    let core = (words < f.tokens.len() && whole.is_some())
+        .then(|| (0..words).map(|i| f.fkey_of(i)).collect::<String>())
+        .filter(|k| k.chars().count() >= 4);
+    whole.into_iter().chain(core)
 }
 
 /// A set of brand names known not to be the registered marks.
@@ -85,7 +105,7 @@ impl KnownBrands {
     /// These brands and `names` as well (brands learnt from review, a deployment's
     /// own list).
     pub fn with_names<'a>(mut self, names: impl IntoIterator<Item = &'a str>) -> KnownBrands {
-        self.keys.extend(names.into_iter().filter_map(brand_key));
+        self.keys.extend(names.into_iter().flat_map(brand_keys));
         self
     }
 
@@ -134,6 +154,21 @@ mod tests {
         assert_eq!(brand_key("3M"), None);
         assert_eq!(brand_key("爱发电"), None);
         assert_eq!(brand_key("Deep Lake").as_deref(), Some("deeplake"));
+    }
+
+    #[test]
+    fn a_name_is_known_without_the_trade_that_ends_it() {
+        let keys: Vec<String> = brand_keys("Palo Alto Software").collect();
+        assert_eq!(keys, ["paloaltosoftware", "paloalto"]);
+        // Two words stay two words; a coined last word stays.
+        assert_eq!(
+            brand_keys("Apple Music").collect::<Vec<_>>(),
+            ["applemusic"]
+        );
+        assert_eq!(brand_keys("Deep Lake").count(), 1);
+        assert_eq!(brand_keys("Palo Alto Zentrix").count(), 1);
+        let k = KnownBrands::bundled();
+        assert!(k.contains("paloalto"));
     }
 
     #[test]

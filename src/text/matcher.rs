@@ -89,6 +89,7 @@ use pinyin::ToPinyin;
 use rustc_hash::FxHashMap;
 
 use super::brands::{brand_key, KnownBrands};
+use super::census::{BrandCensus, NoCensus};
 use super::fuzzy::{for_each_deletion, DeletionIndex};
 use super::lexicon::{is_common_word, is_dictionary_word};
 use super::normalize::{self, describe_flags, fold, Folded, Sep, TokenKind};
@@ -146,6 +147,18 @@ pub struct Term {
 }
 
 impl Term {
+    /// `word` (fuzzy-key characters) is one of the term's words.
+    fn has_word(&self, word: &[char]) -> bool {
+        let mut start = 0;
+        for &end in self.fword_bounds.iter().chain([&self.fkey.len()]) {
+            if self.fkey[start..end] == *word {
+                return true;
+            }
+            start = end;
+        }
+        false
+    }
+
     /// One ordinary English word, or ordinary words ending in a product noun
     /// ([`Matcher::is_ordinary_word`]).
     fn ordinary_word(&self) -> bool {
@@ -191,6 +204,12 @@ pub fn max_edits(chars: usize) -> usize {
         _ => 2,
     }
 }
+
+/// The most title words another brand's name is read across
+/// ([`Matcher::excuse_other_brands`]):
+/// brand names of more than four words ("House of Doolittle") are rare, and a
+/// longer window only costs look-ups.
+const BRAND_WINDOW: usize = 4;
 
 /// Title matcher over a fixed set of marks. Cheap to share between threads.
 pub struct Matcher {
@@ -391,7 +410,7 @@ impl Matcher {
         self.find_short(f, &mut out, &mut covered);
         self.find_fuzzy(f, &covered, &mut out);
         if !cx.code_words {
-            self.excuse_other_brands(f, &mut out, cx.declared_brand);
+            self.excuse_other_brands(f, &mut out, cx.declared_brand, &NoCensus);
         }
         out.sort_by_key(|m| (m.start, m.mark, m.kind));
         out.dedup_by(|b, a| a.mark == b.mark && a.start == b.start && a.end == b.end);
@@ -399,28 +418,45 @@ impl Matcher {
     }
 
     /// Drops the misspellings in `matches` (found in `f`) that spell a known other
-    /// brand or the listing's declared brand ([`brands`](super::brands)).
+    /// brand, the listing's declared brand ([`brands`](super::brands)) or a brand
+    /// the marketplace's sellers declare ([`census`](super::census)).
     pub fn excuse_other_brands(
         &self,
         f: &Folded,
         matches: &mut Vec<TitleMatch>,
         declared_brand: Option<&str>,
+        census: &dyn BrandCensus,
     ) {
         if !self.rules.other_brands {
             return;
         }
         let declared = declared_brand.map(declared_keys).unwrap_or_default();
-        let mut key = String::new();
         matches.retain(|m| {
-            if m.kind != MatchKind::Fuzzy {
-                return true;
-            }
-            key.clear();
-            for t in m.first_token..=m.last_token {
-                key.push_str(f.fkey_of(t));
-            }
-            !(self.known.contains(&key) || declared.contains(&key))
+            m.kind != MatchKind::Fuzzy
+                || !self.brand_around(f, m, |key| {
+                    self.known.contains(key)
+                        || declared.iter().any(|d| d == key)
+                        || census.established(key)
+                })
         });
+    }
+
+    /// True when the misspelt words of `m`, alone or with the title words around
+    /// them, spell a brand `is_brand` knows ("altec" in "altec lansing", "palo" in
+    /// "palo alto"). Windows of up to [`BRAND_WINDOW`] words; a window that is a
+    /// registered term's own key is that mark, whoever declares it.
+    fn brand_around(&self, f: &Folded, m: &TitleMatch, is_brand: impl Fn(&str) -> bool) -> bool {
+        let n = f.tokens.len();
+        let mut key = String::new();
+        (m.first_token.saturating_sub(BRAND_WINDOW - 1)..=m.first_token).any(|a| {
+            (m.last_token..n.min(a + BRAND_WINDOW)).any(|b| {
+                key.clear();
+                for t in a..=b {
+                    key.push_str(f.fkey_of(t));
+                }
+                !self.by_fkey.contains_key(&key) && is_brand(&key)
+            })
+        })
     }
 
     fn find_exact(&self, title: &str, f: &Folded, out: &mut Vec<TitleMatch>, covered: &mut [bool]) {
@@ -699,6 +735,12 @@ impl Matcher {
                         continue;
                     }
                     if pieces > 1 && !words_close(f, first, last, term) {
+                        continue;
+                    }
+                    // One title word that is one whole word of a multi-word mark
+                    // ("pitstop" of PC Pitstop) names part of it, it does not
+                    // misspell it: the edits would be the words left out.
+                    if pieces == 1 && term.words > 1 && term.has_word(&span) {
                         continue;
                     }
                     if let Some(edits) = verify_fuzzy(&span, term, self.rules.front_slips) {
@@ -1189,6 +1231,30 @@ mod tests {
         let m = Matcher::with_known_brands(&marks, known);
         assert!(m.find("Kinettix harness").is_empty());
         assert_eq!(m.find("Kinetix harness").len(), 1);
+    }
+
+    #[test]
+    fn a_misspelling_inside_a_longer_known_brand_is_that_brand() {
+        let marks = vec![mark("palm", "Palm", &[]), mark("altec", "Antec", &[])];
+        let known = KnownBrands::empty().with_names(["Palo Alto Software", "Altec Lansing"]);
+        let m = Matcher::with_known_brands(&marks, known);
+        // The known name is read across the words around the misspelling, and
+        // without the trade word that ends it.
+        assert!(m.find("palo alto business plan pro 2007").is_empty());
+        assert!(m.find("new altec lansing speaker").is_empty());
+        // The same misspelling elsewhere still counts.
+        assert_eq!(m.find("palo handheld stylus").len(), 1);
+        assert_eq!(m.find("altec fan 120mm").len(), 1);
+    }
+
+    #[test]
+    fn one_word_of_a_multi_word_mark_does_not_misspell_it() {
+        let marks = vec![mark("pc-pitstop", "PC Pitstop", &[])];
+        let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
+        assert!(m.find("pitstop pro 7.0 upgrade").is_empty());
+        // Its misspellings, glued or apart, still count.
+        assert_eq!(m.find("pcpitstpo utilities").len(), 1);
+        assert_eq!(m.find("pc pitsop utilities").len(), 1);
     }
 
     #[test]

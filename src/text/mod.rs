@@ -7,6 +7,7 @@
 //! (counterfeit code words, referential phrases) that tell a mark from a word.
 
 pub mod brands;
+pub mod census;
 pub mod context;
 pub mod fuzzy;
 pub mod lexicon;
@@ -14,6 +15,7 @@ pub mod matcher;
 pub mod nice;
 pub mod normalize;
 
+pub use census::{BrandCensus, DeclaredBrands, NoCensus};
 pub use matcher::{
     max_edits, ListingContext, MatchKind, Matcher, Rules, Term, TermKind, TitleMatch,
 };
