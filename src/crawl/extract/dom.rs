@@ -816,3 +816,51 @@ pub(super) fn currency_context(doc: &Html, base: &Url) -> CurrencyContext {
         host: base.host_str().map(str::to_owned),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_tokens(s: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        any_token(s, &mut |t| {
+            out.push(t.to_owned());
+            false
+        });
+        out
+    }
+
+    #[test]
+    fn class_tokens_split_words_and_camel_case() {
+        assert_eq!(
+            all_tokens("product-price__old oldPrice"),
+            ["product", "price", "old", "oldprice", "old", "price"]
+        );
+        assert_eq!(all_tokens("AddToCart"), ["addtocart", "add", "to", "cart"]);
+        assert_eq!(all_tokens("Price"), ["price"]);
+        assert!(any_token("btn BuyNow", &mut |t| t == "buy"));
+        assert!(!any_token("btn-primary", &mut |t| t == "buy"));
+    }
+
+    fn first_element(html: &str) -> (Html, Selector) {
+        (Html::parse_fragment(html), sel("p"))
+    }
+
+    #[test]
+    fn a_long_text_before_the_colon_is_no_label() {
+        for (html, may) in [
+            ("<p>Brand: Zelto</p>", true),
+            ("<p>  Marke \n</p>", true),
+            ("<p>العلامة التجارية: X</p>", true),
+            ("<p>Free delivery on every order: today</p>", false),
+            (
+                "<p>A sentence that is much longer than any label</p>",
+                false,
+            ),
+        ] {
+            let (doc, p) = first_element(html);
+            let e = doc.select(&p).next().unwrap();
+            assert_eq!(may_start_with_label(e), may, "{html}");
+        }
+    }
+}
