@@ -15,6 +15,9 @@
 //! page's title wins. Shopify product JSON (an object with `variants` and
 //! `vendor`) gives prices in cents.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use scraper::Html;
 use serde_json::{Map, Value};
 use url::Url;
@@ -96,19 +99,32 @@ fn values_after(script: &str, marker: &str, out: &mut Vec<Value>) {
     }
 }
 
+/// The scripts of a page.
+static SCRIPT: LazyLock<scraper::Selector> = LazyLock::new(|| super::sel("script"));
+
+/// [`STATE_VARS`] and `ecommerce`, found in one pass over a script: most scripts
+/// of a page hold none of them and are not searched name by name.
+static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::new(STATE_VARS.iter().chain(&["ecommerce"])).expect("valid patterns")
+});
+
 /// The application state of a page, as JSON values.
 pub(super) fn states(doc: &Html) -> Vec<Value> {
     let mut out = Vec::new();
-    for script in doc.select(&super::sel("script")) {
+    for script in doc.select(&SCRIPT) {
         let ty = script.value().attr("type").unwrap_or("");
-        let text: String = script.text().collect();
-        if ty.contains("json") && !ty.contains("ld+json") {
+        let json = ty.contains("json") && !ty.contains("ld+json");
+        if !(json || ty.is_empty() || ty.contains("javascript")) {
+            continue;
+        }
+        let text = super::text_cow(script);
+        if json {
             if let Ok(v) = serde_json::from_str::<Value>(text.trim()) {
                 out.push(v);
             }
             continue;
         }
-        if !(ty.is_empty() || ty.contains("javascript")) {
+        if !MARKERS.is_match(text.as_ref()) {
             continue;
         }
         for var in STATE_VARS {

@@ -40,7 +40,10 @@
 //! options, buy button) on ordinary shop pages, so a price inside the block keeps
 //! most of its bonus and one in a footer or a sidebar of other products keeps none.
 
-use scraper::{ElementRef, Html};
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use super::{clean, meta, sel, text_of, Metas};
@@ -223,57 +226,71 @@ const BRAND_LABELS: &[&str] = &[
     "jenama",
 ];
 
-/// Lower-case tokens of class and id names (`product-price__old` → product,
-/// price, old; `oldPrice` → old, price, oldprice).
-fn tokens(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// `s` in lower case, borrowed when it already is (class names mostly are).
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// True when `f` holds for one of the lower-case tokens of a class or id name
+/// (`product-price__old` → product, price, old; `oldPrice` → oldprice, old,
+/// price). Runs on the attributes of many elements of every page, so the tokens
+/// are slices of `s`, copied only to lower their case.
+fn any_token(s: &str, f: &mut impl FnMut(&str) -> bool) -> bool {
     for word in s
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        out.push(word.to_lowercase());
-        let mut part = String::new();
-        for c in word.chars() {
-            if c.is_uppercase() && !part.is_empty() {
-                out.push(part.to_lowercase());
-                part.clear();
-            }
-            part.push(c);
+        if f(&lower(word)) {
+            return true;
         }
-        if part.len() < word.len() {
-            out.push(part.to_lowercase());
+        // camelCase parts: each starts at an upper-case letter.
+        let mut start = 0;
+        for (i, c) in word.char_indices() {
+            if c.is_uppercase() && i > start {
+                if f(&lower(&word[start..i])) {
+                    return true;
+                }
+                start = i;
+            }
+        }
+        if start > 0 && f(&lower(&word[start..])) {
+            return true;
         }
     }
-    out
+    false
 }
 
-fn attr_tokens(e: ElementRef<'_>) -> Vec<String> {
-    let v = e.value();
-    let mut out = Vec::new();
-    for a in [
-        "class",
-        "id",
-        "itemprop",
-        "data-testid",
-        "data-test",
-        "name",
-    ] {
-        if let Some(x) = v.attr(a) {
-            out.extend(tokens(x));
-        }
-    }
-    out
+/// [`any_token`] over the class, id, `itemprop`, test id and name of `e`.
+/// (The attributes are read in one pass by name: looking each name up interns it
+/// first, which costs more on the many elements read.)
+fn any_attr_token(e: ElementRef<'_>, f: &mut impl FnMut(&str) -> bool) -> bool {
+    e.value().attrs().any(|(name, value)| {
+        matches!(
+            name,
+            "class" | "id" | "itemprop" | "data-testid" | "data-test" | "name"
+        ) && any_token(value, f)
+    })
 }
+
+/// The selectors the heuristics look up, compiled once.
+static TITLE: LazyLock<Selector> = LazyLock::new(|| sel("title"));
+static H1: LazyLock<Selector> = LazyLock::new(|| sel("h1"));
+static BODY: LazyLock<Selector> = LazyLock::new(|| sel("body"));
+static ITEMPROP_BRAND: LazyLock<Selector> = LazyLock::new(|| sel("[itemprop=brand]"));
+static ITEMPROP_NAME: LazyLock<Selector> = LazyLock::new(|| sel("[itemprop=name]"));
 
 /// Numbers in a text (a run of digits with the separators inside).
-static NUMBERS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"\d(?:[\d.,' \u{a0}]*\d)?").expect("valid regex")
-});
+static NUMBERS: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r"\d(?:[\d.,' \u{a0}]*\d)?").expect("valid regex"));
 
 /// The title and its confidence.
 pub(super) fn title(doc: &Html, metas: &Metas, base: &Url) -> Option<(String, f32)> {
     let og = meta(metas, "og:title");
-    let head = doc.select(&sel("title")).next().and_then(text_of);
+    let head = doc.select(&TITLE).next().and_then(text_of);
     // The shop's name is no evidence: it is taken out of the reference.
     let reference = og
         .clone()
@@ -282,7 +299,7 @@ pub(super) fn title(doc: &Html, metas: &Metas, base: &Url) -> Option<(String, f3
     // The `<h1>` that agrees best with `og:title` or `<title>` (pages also use
     // `<h1>` for the site or category name), else the first.
     let h1s: Vec<String> = doc
-        .select(&sel("h1"))
+        .select(&H1)
         .filter_map(text_of)
         .filter(|t| t.chars().count() <= 400)
         .take(16)
@@ -363,19 +380,54 @@ fn skipped(e: ElementRef<'_>) -> bool {
 struct Node<'a> {
     e: ElementRef<'a>,
     index: usize,
+    /// The index of its parent element, when that was walked too.
+    parent: Option<usize>,
+    /// Bytes of text in its subtree, all of what `e.text()` yields (script and
+    /// style text included): counted once in the walk, so that the many short-text
+    /// checks need not traverse long subtrees to find them too long.
+    text_len: usize,
 }
 
-fn walk<'a>(e: ElementRef<'a>, out: &mut Vec<Node<'a>>, depth: usize) {
-    if depth > 256 || skipped(e) {
-        return;
+impl Node<'_> {
+    /// [`short_raw`] without walking a subtree whose text is too long.
+    fn short_raw(&self, max: usize) -> Option<String> {
+        (self.text_len <= max * 4).then(|| self.e.text().collect())
     }
+
+    /// [`short_text`] without walking a subtree whose text is too long.
+    fn short_text(&self, max: usize) -> Option<String> {
+        short_clean(&self.short_raw(max)?, max)
+    }
+}
+
+/// Pushes `e` and its elements in document order (not the ones [`skipped`] nor
+/// below depth 256) and returns the bytes of text under `e`.
+fn walk<'a>(
+    e: ElementRef<'a>,
+    parent: Option<usize>,
+    out: &mut Vec<Node<'a>>,
+    depth: usize,
+) -> usize {
+    if depth > 256 || skipped(e) {
+        return e.text().map(str::len).sum();
+    }
+    let index = out.len();
     out.push(Node {
         e,
-        index: out.len(),
+        index,
+        parent,
+        text_len: 0,
     });
-    for c in e.children().filter_map(ElementRef::wrap) {
-        walk(c, out, depth + 1);
+    let mut len = 0;
+    for c in e.children() {
+        if let scraper::Node::Text(t) = c.value() {
+            len += t.len();
+        } else if let Some(c) = ElementRef::wrap(c) {
+            len += walk(c, Some(index), out, depth + 1);
+        }
     }
+    out[index].text_len = len;
+    len
 }
 
 fn is_buy(e: ElementRef<'_>) -> bool {
@@ -384,11 +436,8 @@ fn is_buy(e: ElementRef<'_>) -> bool {
     if !control {
         return false;
     }
-    let mut toks = attr_tokens(e);
-    if let Some(a) = v.attr("action") {
-        toks.extend(tokens(a));
-    }
-    toks.iter().any(|t| BUY_TOKENS.contains(&t.as_str()))
+    let mut buy = |t: &str| BUY_TOKENS.contains(&t);
+    any_attr_token(e, &mut buy) || v.attr("action").is_some_and(|a| any_token(a, &mut buy))
 }
 
 /// Text of an element if it is short, without descending into long subtrees.
@@ -421,10 +470,7 @@ fn excluded_context(e: ElementRef<'_>) -> bool {
         if matches!(x.value().name(), "del" | "s" | "strike") {
             return true;
         }
-        if attr_tokens(x)
-            .iter()
-            .any(|t| NOT_SELLING.contains(&t.as_str()))
-        {
+        if any_attr_token(x, &mut |t| NOT_SELLING.contains(&t)) {
             return true;
         }
         cur = x.parent().and_then(ElementRef::wrap);
@@ -439,10 +485,7 @@ fn price_hint(e: ElementRef<'_>) -> f64 {
         if x.value().attr("itemprop") == Some("price") {
             return 3.0;
         }
-        if attr_tokens(x)
-            .iter()
-            .any(|t| t.contains("price") || t == "amount")
-        {
+        if any_attr_token(x, &mut |t| t.contains("price") || t == "amount") {
             return 2.0 - 0.3 * level as f64;
         }
         cur = x.parent().and_then(ElementRef::wrap);
@@ -480,10 +523,10 @@ pub(super) struct Dom {
 
 pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
     let mut nodes = Vec::new();
-    if let Some(body) = doc.select(&sel("body")).next() {
-        walk(body, &mut nodes, 0);
+    if let Some(body) = doc.select(&BODY).next() {
+        walk(body, None, &mut nodes, 0);
     } else {
-        walk(doc.root_element(), &mut nodes, 0);
+        walk(doc.root_element(), None, &mut nodes, 0);
     }
     let title_at: Option<usize> = title.and_then(|t| {
         nodes
@@ -501,7 +544,7 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
     // other offers) repeat their class; the main price is usually alone.
     let mut class_count: std::collections::HashMap<&str, usize> = Default::default();
     for n in &nodes {
-        if let Some(c) = n.e.value().attr("class") {
+        if let Some((_, c)) = n.e.value().attrs().find(|(a, _)| *a == "class") {
             *class_count.entry(c).or_default() += 1;
         }
     }
@@ -524,7 +567,7 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
     for n in &nodes {
         // Most elements hold no digit: skip them before cleaning their text
         // (cleaning keeps every digit).
-        let Some(raw) = short_raw(n.e, MAX_PRICE_TEXT) else {
+        let Some(raw) = n.short_raw(MAX_PRICE_TEXT) else {
             continue;
         };
         if !raw.bytes().any(|b| b.is_ascii_digit()) {
@@ -534,12 +577,22 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
             continue;
         };
         // The largest element of a short text: its parent's text is longer.
-        let parent_same =
-            n.e.parent()
-                .and_then(ElementRef::wrap)
-                .and_then(|p| short_text(p, MAX_PRICE_TEXT))
-                .is_some_and(|pt| pt == t);
+        let parent_text = match n.parent {
+            Some(p) => nodes[p].short_text(MAX_PRICE_TEXT),
+            None => {
+                n.e.parent()
+                    .and_then(ElementRef::wrap)
+                    .and_then(|p| short_text(p, MAX_PRICE_TEXT))
+            }
+        };
+        let parent_same = parent_text.is_some_and(|pt| pt == t);
         if parent_same {
+            continue;
+        }
+        // A text with several numbers holds several prices (or a price and a
+        // discount): its parts are candidates of their own. (Checked before the
+        // price is parsed, which costs more.)
+        if NUMBERS.find_iter(&t).nth(1).is_some() {
             continue;
         }
         let p = price::parse_price(&t, None, None);
@@ -552,11 +605,6 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | ' ' | '\u{a0}'));
         if p.currency.is_none() && (hint < 1.0 || !bare) {
-            continue;
-        }
-        // A text with several numbers holds several prices (or a price and a
-        // discount): its parts are candidates of their own.
-        if NUMBERS.find_iter(&t).count() > 1 {
             continue;
         }
         if excluded_context(n.e) {
@@ -616,6 +664,42 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
     }
 }
 
+/// The most letters (characters other than spaces) of a word in
+/// [`BRAND_LABELS`].
+static LONGEST_LABEL: LazyLock<usize> = LazyLock::new(|| {
+    BRAND_LABELS
+        .iter()
+        .map(|l| l.chars().filter(|c| !c.is_whitespace()).count())
+        .max()
+        .unwrap_or(0)
+});
+
+/// False when the text of `e` before its first colon holds more letters than
+/// any brand label, so that neither "Label: value" nor a bare label can match:
+/// read without copying the text, as most elements of a page fail here. Counts
+/// what [`clean`] keeps (not spaces, control or bidi characters); lower-casing
+/// never shortens a text, so no label is skipped.
+fn may_start_with_label(e: ElementRef<'_>) -> bool {
+    let mut letters = 0;
+    for piece in e.text() {
+        for c in piece.chars() {
+            if matches!(c, ':' | '：') {
+                return true;
+            }
+            let dropped = c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if !dropped {
+                letters += 1;
+                if letters > *LONGEST_LABEL {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
 fn is_label(t: &str) -> bool {
     let l = t.trim().trim_end_matches([':', '：']).trim().to_lowercase();
     BRAND_LABELS.contains(&l.as_str())
@@ -627,13 +711,13 @@ fn brand(
     nodes: &[Node<'_>],
     title_at: Option<usize>,
 ) -> Option<(String, f32)> {
-    if let Some(e) = doc.select(&sel("[itemprop=brand]")).next() {
+    if let Some(e) = doc.select(&ITEMPROP_BRAND).next() {
         let v = e
             .value()
             .attr("content")
             .and_then(clean)
             .or_else(|| {
-                e.select(&sel("[itemprop=name]")).next().and_then(|n| {
+                e.select(&ITEMPROP_NAME).next().and_then(|n| {
                     n.value()
                         .attr("content")
                         .and_then(clean)
@@ -652,7 +736,10 @@ fn brand(
     }
     // A labelled row: "Brand: X", `<dt>Brand</dt><dd>X</dd>`, `<th>` and `<td>`.
     for n in nodes {
-        let Some(t) = short_text(n.e, 60) else {
+        if n.text_len > 60 * 4 || !may_start_with_label(n.e) {
+            continue;
+        }
+        let Some(t) = n.short_text(60) else {
             continue;
         };
         if let Some((label, value)) = t.split_once([':', '：']) {
@@ -678,7 +765,7 @@ fn brand(
         if n.e.value().name() != "a" {
             continue;
         }
-        if let Some(t) = short_text(n.e, 80) {
+        if let Some(t) = n.short_text(80) {
             if let Some(rest) = t.strip_prefix("Visit the ") {
                 if let Some(b) = rest.strip_suffix(" Store") {
                     return clean(b).map(|b| (b, 0.55));
@@ -716,7 +803,7 @@ fn brand(
             if !brandy {
                 return None;
             }
-            short_text(n.e, 40)
+            n.short_text(40)
                 .filter(|t| !t.chars().all(|c| c.is_ascii_digit()))
                 .map(|t| (t, 0.4))
         })
@@ -727,5 +814,53 @@ pub(super) fn currency_context(doc: &Html, base: &Url) -> CurrencyContext {
     CurrencyContext {
         lang: doc.root_element().value().attr("lang").map(str::to_owned),
         host: base.host_str().map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_tokens(s: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        any_token(s, &mut |t| {
+            out.push(t.to_owned());
+            false
+        });
+        out
+    }
+
+    #[test]
+    fn class_tokens_split_words_and_camel_case() {
+        assert_eq!(
+            all_tokens("product-price__old oldPrice"),
+            ["product", "price", "old", "oldprice", "old", "price"]
+        );
+        assert_eq!(all_tokens("AddToCart"), ["addtocart", "add", "to", "cart"]);
+        assert_eq!(all_tokens("Price"), ["price"]);
+        assert!(any_token("btn BuyNow", &mut |t| t == "buy"));
+        assert!(!any_token("btn-primary", &mut |t| t == "buy"));
+    }
+
+    fn first_element(html: &str) -> (Html, Selector) {
+        (Html::parse_fragment(html), sel("p"))
+    }
+
+    #[test]
+    fn a_long_text_before_the_colon_is_no_label() {
+        for (html, may) in [
+            ("<p>Brand: Zelto</p>", true),
+            ("<p>  Marke \n</p>", true),
+            ("<p>العلامة التجارية: X</p>", true),
+            ("<p>Free delivery on every order: today</p>", false),
+            (
+                "<p>A sentence that is much longer than any label</p>",
+                false,
+            ),
+        ] {
+            let (doc, p) = first_element(html);
+            let e = doc.select(&p).next().unwrap();
+            assert_eq!(may_start_with_label(e), may, "{html}");
+        }
     }
 }

@@ -31,6 +31,8 @@ mod appstate;
 mod dom;
 mod schema;
 
+use std::sync::LazyLock;
+
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
@@ -85,6 +87,11 @@ fn sel(s: &str) -> Selector {
     Selector::parse(s).expect("the built-in selectors are valid")
 }
 
+/// The selectors looked up on every page, compiled once.
+static CANONICAL: LazyLock<Selector> = LazyLock::new(|| sel("link[rel=\"canonical\"]"));
+static IMAGE_SRC: LazyLock<Selector> = LazyLock::new(|| sel("link[rel=image_src]"));
+static A_HREF: LazyLock<Selector> = LazyLock::new(|| sel("a[href]"));
+
 /// The words of `s` joined by single spaces, without control and bidi characters,
 /// at most [`MAX_FIELD`] characters; `None` when nothing (or a placeholder) is
 /// left. One pass, no intermediate strings: it runs on every short text of a page.
@@ -127,6 +134,21 @@ fn is_placeholder(s: &str) -> bool {
         || t == "%s"
         || t.eq_ignore_ascii_case("undefined")
         || t.eq_ignore_ascii_case("null")
+}
+
+/// The text of `e`, borrowed when it is one text node (a script's usually is).
+fn text_cow<'a>(e: ElementRef<'a>) -> std::borrow::Cow<'a, str> {
+    let mut it = e.text();
+    match (it.next(), it.next()) {
+        (None, _) => "".into(),
+        (Some(a), None) => a.into(),
+        (Some(a), Some(b)) => {
+            let mut s = String::from(a);
+            s.push_str(b);
+            s.extend(it);
+            s.into()
+        }
+    }
 }
 
 fn text_of(e: ElementRef<'_>) -> Option<String> {
@@ -304,7 +326,7 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
     let doc = Html::parse_document(html);
     let metas = Metas::of(&doc);
     let canonical = doc
-        .select(&sel("link[rel=\"canonical\"]"))
+        .select(&CANONICAL)
         .find_map(|e| e.value().attr("href"))
         .map(str::to_owned)
         .or_else(|| meta(&metas, "og:url"))
@@ -373,10 +395,7 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
                 f.images.extend(image_url(&i, base));
             }
         }
-        if let Some(i) = doc
-            .select(&sel("link[rel=image_src]"))
-            .find_map(|e| e.value().attr("href"))
-        {
+        if let Some(i) = doc.select(&IMAGE_SRC).find_map(|e| e.value().attr("href")) {
             f.images.extend(image_url(i, base));
         }
         found.push((Source::Dom, 0.0, f));
@@ -535,8 +554,7 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
 /// The `href`s of the elements `selector` picks, resolved against `base`.
 pub fn links(html: &str, base: &Url, selector: Option<&Selector>) -> Vec<Url> {
     let doc = Html::parse_document(html);
-    let all = sel("a[href]");
-    doc.select(selector.unwrap_or(&all))
+    doc.select(selector.unwrap_or(&A_HREF))
         .filter_map(|e| e.value().attr("href"))
         .filter_map(|h| super::canon::resolve(base, h))
         .collect()

@@ -411,12 +411,15 @@ pub(super) fn main_product(values: &[Value], page: &[Url], base: &Url) -> Option
     Some(read(best.node, page, base))
 }
 
+static JSON_LD: std::sync::LazyLock<scraper::Selector> =
+    std::sync::LazyLock::new(|| super::sel("script[type=\"application/ld+json\"]"));
+
 /// The JSON-LD blocks of a page; malformed ones are skipped, not fatal. A block
 /// is also tried with its control characters removed (raw newlines inside strings
 /// are a common error).
 pub(super) fn json_ld(doc: &Html) -> Vec<Value> {
     let mut out = Vec::new();
-    for script in doc.select(&super::sel("script[type=\"application/ld+json\"]")) {
+    for script in doc.select(&JSON_LD) {
         let raw: String = script.text().collect();
         let raw = raw
             .trim()
