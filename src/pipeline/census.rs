@@ -6,7 +6,7 @@ use std::sync::RwLock;
 
 use crate::listing::Listing;
 use crate::text::brands::brand_key;
-use crate::text::census::{declarer, BrandCensus, DeclaredBrands, ESTABLISHED_DECLARERS};
+use crate::text::census::{declarer, BrandCensus, DeclaredBrands};
 
 /// Declared brands counted so far, and where they are kept.
 #[derive(Debug, Default)]
@@ -40,7 +40,7 @@ impl Census {
     }
 
     /// Counts the declared brands of `listings`. Each brand key keeps at most
-    /// [`ESTABLISHED_DECLARERS`] declarers, so a key is written at most that many
+    /// [`ESTABLISHED_DECLARERS`](crate::text::census::ESTABLISHED_DECLARERS) declarers, so a key is written at most that many
     /// times however many listings declare it. A failed write is logged and the
     /// count kept in memory: the census only ever excuses a misspelling, and the
     /// listings themselves are stored by the store, not here.
@@ -55,9 +55,7 @@ impl Census {
                         l.seller.as_ref().map(|s| s.id.as_str()),
                         l.marketplace.as_deref(),
                     );
-                    let known = memory.declarers(&key, ESTABLISHED_DECLARERS);
-                    (known.len() < ESTABLISHED_DECLARERS && !known.contains(&id))
-                        .then_some((key, id))
+                    memory.takes(&key, id).then_some((key, id))
                 })
                 .collect()
         };

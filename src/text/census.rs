@@ -35,9 +35,8 @@
 //! shop's invention. More would leave small real brands (two or three shops) as
 //! false alarms on every listing; fewer would let one seller decide for everyone.
 //!
-//! The census is counted by the store over every listing it holds, and by a
-//! batch over its own listings ([`DeclaredBrands`]); the two are read together
-//! ([`Both`]).
+//! The pipeline counts every listing it matches, a batch's listings before any of
+//! them is scored, into one [`DeclaredBrands`] kept in memory and in its database.
 
 use rustc_hash::FxHashMap;
 
@@ -101,32 +100,30 @@ impl DeclaredBrands {
     /// Counts the brand key `key` ([`brand_key`]) declared by `declarer`; true when
     /// the declarer is new to the key and was kept.
     pub fn add_key(&mut self, key: &str, declarer: u64) -> bool {
-        let ids = match self.by_key.get_mut(key) {
-            Some(ids) => ids,
-            None => self.by_key.entry(key.to_owned()).or_default(),
-        };
-        // Only whether a key reaches the threshold matters: keep at most that many.
-        if ids.len() < ESTABLISHED_DECLARERS && !ids.contains(&declarer) {
-            ids.push(declarer);
-            true
-        } else {
-            false
+        if !self.takes(key, declarer) {
+            return false;
         }
+        match self.by_key.get_mut(key) {
+            Some(ids) => ids.push(declarer),
+            None => {
+                self.by_key.insert(key.to_owned(), vec![declarer]);
+            }
+        }
+        true
     }
 
-    /// Number of distinct brand keys counted.
-    pub fn len(&self) -> usize {
-        self.by_key.len()
+    /// True when [`DeclaredBrands::add_key`] would keep `declarer` for `key`: it is
+    /// new to the key and the key has fewer than [`ESTABLISHED_DECLARERS`] (only
+    /// whether a key reaches the threshold matters, so no more are kept).
+    pub fn takes(&self, key: &str, declarer: u64) -> bool {
+        self.by_key
+            .get(key)
+            .is_none_or(|ids| ids.len() < ESTABLISHED_DECLARERS && !ids.contains(&declarer))
     }
 
     /// True when nothing was counted.
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
-    }
-
-    /// The brand keys and their declarers (at most [`ESTABLISHED_DECLARERS`] each).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u64])> {
-        self.by_key.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 }
 
@@ -146,24 +143,6 @@ pub struct NoCensus;
 impl BrandCensus for NoCensus {
     fn declarers(&self, _key: &str, _limit: usize) -> Vec<u64> {
         Vec::new()
-    }
-}
-
-/// Two censuses read as one (the store's and the batch's): declarers are
-/// counted once however many of the two know them.
-pub struct Both<'a>(pub &'a dyn BrandCensus, pub &'a dyn BrandCensus);
-
-impl BrandCensus for Both<'_> {
-    fn declarers(&self, key: &str, limit: usize) -> Vec<u64> {
-        let mut ids = self.0.declarers(key, limit);
-        if ids.len() < limit {
-            for id in self.1.declarers(key, limit) {
-                if ids.len() < limit && !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-        ids
     }
 }
 
@@ -200,16 +179,18 @@ mod tests {
     }
 
     #[test]
-    fn short_names_are_not_counted_and_both_censuses_are_read_together() {
-        let mut store = DeclaredBrands::new();
-        store.add("LG", 1);
-        assert!(store.is_empty());
-        store.add("Altra", 1);
-        let mut batch = DeclaredBrands::new();
-        batch.add("Altra", 1);
-        assert!(!Both(&store, &batch).established("altra"));
-        batch.add("Altra", 2);
-        assert!(Both(&store, &batch).established("altra"));
-        assert!(!Both(&NoCensus, &NoCensus).established("altra"));
+    fn short_names_are_not_counted_and_a_key_keeps_only_what_decides() {
+        let mut c = DeclaredBrands::new();
+        assert!(!c.add("LG", 1));
+        assert!(c.is_empty());
+        assert!(c.takes("altra", 1));
+        assert!(c.add("Altra", 1));
+        assert!(!c.takes("altra", 1) && !c.add("ALTRA", 1));
+        assert!(!c.established("altra"));
+        assert!(c.add("Altra", 2));
+        assert!(c.established("altra"));
+        // Past the threshold a third declarer changes nothing and is not kept.
+        assert!(!c.takes("altra", 3) && !c.add("Altra", 3));
+        assert!(!NoCensus.established("altra"));
     }
 }
