@@ -38,8 +38,10 @@
 //!
 //! Usage:
 //! `cargo run --release --example eval_logos -- [--data ../shared/data]
-//! [--icons target/simple-icons] [--out target/eval-logos] [--trials N] [--scale N]`
-//! (`--scale N`: also time the search with N registered logos.)
+//! [--icons target/simple-icons] [--out target/eval-logos] [--trials N] [--scale N]
+//! [--no-peer] [--logos-only]` (`--scale N`: also time the search with N
+//! registered logos; `--no-peer`: leave the peer's columns empty; `--logos-only`:
+//! no crops.)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -289,6 +291,8 @@ fn main() {
     let mut out = PathBuf::from("target/eval-logos");
     let mut trials = 200usize;
     let mut scale = 0usize;
+    let mut peer_wanted = true;
+    let mut logos_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -298,6 +302,8 @@ fn main() {
             "--out" => out = value().into(),
             "--trials" => trials = value().parse().expect("--trials N"),
             "--scale" => scale = value().parse().expect("--scale N"),
+            "--no-peer" => peer_wanted = false,
+            "--logos-only" => logos_only = true,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -423,7 +429,12 @@ fn main() {
             ));
         }
     }
-    for (family, group) in [("crop", &products), ("crop-unregistered", &others)] {
+    let crops: &[(&str, &Vec<&(String, DynamicImage)>)] = if logos_only {
+        &[]
+    } else {
+        &[("crop", &products), ("crop-unregistered", &others)]
+    };
+    for &(family, group) in crops {
         for (i, (_, img)) in group.iter().enumerate() {
             for t in 0..15 {
                 let (w, h) = (
@@ -482,6 +493,7 @@ fn main() {
 
     // markhound.
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut outcomes: Vec<serde_json::Value> = Vec::new();
     for (trial, bytes) in &set {
         let started = Instant::now();
         let photo = image::load_from_memory_with_format(bytes, ImageFormat::Jpeg).expect("decode");
@@ -514,10 +526,20 @@ fn main() {
         }
         tally.found += right as usize;
         tally.wrong += wrong as usize;
+        outcomes.push(serde_json::json!({
+            "file": trial.file, "truth": trial.truth, "bbox": trial.bbox,
+            "right": right, "wrong": wrong, "ms": ms,
+            "hits": hits.iter().map(|h| serde_json::json!({
+                "mark": h.reference.mark, "kind": format!("{:?}", h.reference.kind),
+                "bbox": h.bbox, "inliers": h.inliers,
+            })).collect::<Vec<_>>(),
+        }));
     }
+    let lines: Vec<String> = outcomes.iter().map(|o| o.to_string()).collect();
+    std::fs::write(out.join("outcomes.jsonl"), lines.join("\n") + "\n").expect("write outcomes");
 
     // The peer.
-    let peer = run_peer(&out);
+    let peer = if peer_wanted { run_peer(&out) } else { None };
 
     println!();
     println!("| photos | trials | markhound: found | markhound: false matches | markhound: ms/photo (median) | ORB + RANSAC: found | ORB + RANSAC: false matches | ORB + RANSAC: ms/photo (median) |");

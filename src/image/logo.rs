@@ -61,6 +61,7 @@ use image::{DynamicImage, GrayImage, Luma};
 use rayon::prelude::*;
 
 use super::features::{detect, distance, grey_within, Descriptor, Keypoint, BORDER};
+use super::shape::ShapeIndex;
 
 /// Longer sides, in pixels, a logo is drawn at.
 pub const LOGO_SIDES: [u32; 7] = [40, 56, 80, 112, 160, 224, 320];
@@ -184,6 +185,8 @@ pub struct LogoIndex {
     /// tables still probe the descriptor. Without the cap such buckets made most of
     /// a photo's search time.
     bucket_cap: usize,
+    /// Outline templates of the logos (see [`super::shape`]).
+    shapes: ShapeIndex,
 }
 
 /// Chunk `t` (0..16) of a descriptor.
@@ -298,6 +301,13 @@ fn reference_keypoints(kind: RegionKind, image: &DynamicImage) -> Vec<(Keypoint,
 impl LogoIndex {
     /// Indexes `references` (drawn and described in parallel).
     pub fn new(references: Vec<(RegionRef, DynamicImage)>) -> LogoIndex {
+        let shapes = ShapeIndex::new(
+            references
+                .iter()
+                .filter(|(r, _)| r.kind == RegionKind::Logo)
+                .map(|(r, image)| (*r, image.clone()))
+                .collect(),
+        );
         let described: Vec<Described> = references
             .into_par_iter()
             .map(|(region, image)| {
@@ -311,6 +321,7 @@ impl LogoIndex {
             descriptors: Vec::new(),
             tables: Vec::new(),
             bucket_cap: 0,
+            shapes,
         };
         for (region, width, height, kps) in described {
             let reference = index.references.len() as u32;
@@ -393,6 +404,18 @@ impl LogoIndex {
                 })
             })
             .collect();
+        // Flat logos found by their outline, where the corners found nothing.
+        for shape in self.shapes.search(photo) {
+            if hits.iter().any(|h| h.reference == shape.region) {
+                continue;
+            }
+            hits.push(RegionHit {
+                reference: shape.region,
+                bbox: shape.bbox,
+                inliers: shape.found,
+                photo: [photo.width(), photo.height()],
+            });
+        }
         hits.sort_by(|a, b| {
             b.inliers.cmp(&a.inliers).then(
                 (a.reference.mark, a.reference.image).cmp(&(b.reference.mark, b.reference.image)),
@@ -628,13 +651,13 @@ fn angle_diff(a: f32, b: f32) -> f32 {
 
 /// A map from a reference's pixels to the search image's: `q = M · (x, y, 1)`.
 #[derive(Debug, Clone, Copy)]
-struct Affine {
-    m: [[f32; 3]; 2],
-    inliers: usize,
+pub(super) struct Affine {
+    pub(super) m: [[f32; 3]; 2],
+    pub(super) inliers: usize,
 }
 
 impl Affine {
-    fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+    pub(super) fn apply(&self, p: [f32; 2]) -> [f32; 2] {
         let m = &self.m;
         [
             m[0][0] * p[0] + m[0][1] * p[1] + m[0][2],
@@ -647,17 +670,17 @@ impl Affine {
         (p[0] - q[0]).hypot(p[1] - q[1])
     }
 
-    fn det(&self) -> f32 {
+    pub(super) fn det(&self) -> f32 {
         self.m[0][0] * self.m[1][1] - self.m[0][1] * self.m[1][0]
     }
 
     /// Geometric mean of the two axes' scales.
-    fn scale(&self) -> f32 {
+    pub(super) fn scale(&self) -> f32 {
         self.det().abs().sqrt()
     }
 
     /// Singular values of the linear part, larger first.
-    fn singular_values(&self) -> (f32, f32) {
+    pub(super) fn singular_values(&self) -> (f32, f32) {
         let [[a, b, _], [c, d, _]] = self.m;
         let s1 = (a + d).hypot(c - b) / 2.0;
         let s2 = (a - d).hypot(c + b) / 2.0;
@@ -665,7 +688,7 @@ impl Affine {
     }
 
     /// Least squares over `(reference, query)` pairs (at least three, not on a line).
-    fn fit(pairs: impl Iterator<Item = ([f32; 2], [f32; 2])>) -> Option<Affine> {
+    pub(super) fn fit(pairs: impl Iterator<Item = ([f32; 2], [f32; 2])>) -> Option<Affine> {
         // Normal equations, centred for conditioning.
         let pairs: Vec<[f64; 4]> = pairs
             .map(|(r, q)| [r[0] as f64, r[1] as f64, q[0] as f64, q[1] as f64])

@@ -11,6 +11,7 @@ mod index;
 pub mod logo;
 mod pdq;
 mod reference;
+mod shape;
 mod trim;
 
 pub use decode::{decode_bytes, decode_path, read_file, recycle, ImageError, Limits};
