@@ -20,7 +20,13 @@
 //! * **listing**: pages with a listing (for the peers, pages where they returned a
 //!   price).
 //!
-//! Usage: `cargo run --release --example eval_extract -- [--data ../shared/data] [--show-errors]`
+//! Usage: `cargo run --release --example eval_extract -- [--data ../shared/data] [--show-errors]
+//! [--repeat N] [--dump FILE]`
+//!
+//! `--repeat N` extracts every page N times (the scores are from the first pass, the
+//! speed from all of them), for steadier timings; `--dump FILE` writes everything
+//! `extract` returned for each page (listing, canonical URL, field sources), one
+//! page a line, so that two builds can be compared page by page.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -117,11 +123,21 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 fn main() -> anyhow::Result<()> {
     let mut data = PathBuf::from("../shared/data");
     let mut show_errors = false;
+    let mut repeat = 1usize;
+    let mut dump: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--data" => data = PathBuf::from(args.next().expect("--data DIR")),
             "--show-errors" => show_errors = true,
+            "--repeat" => {
+                repeat = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| anyhow::anyhow!("--repeat N, N at least 1"))?
+            }
+            "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump FILE"))),
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -164,11 +180,21 @@ fn main() -> anyhow::Result<()> {
         let url = Url::parse(t["url"].as_str().unwrap_or("http://invalid.example/"))?;
         pages.push((id.clone(), html, url));
     }
+    let mut dumped = String::new();
     let started = Instant::now();
     let mut bytes = 0;
+    for _ in 1..repeat {
+        for (_, html, url) in &pages {
+            bytes += html.len();
+            std::hint::black_box(extract(html, url, None, url.host_str().unwrap_or("")));
+        }
+    }
     for (id, html, url) in &pages {
         bytes += html.len();
         let e = extract(html, url, None, url.host_str().unwrap_or(""));
+        if dump.is_some() {
+            dumped.push_str(&format!("{id} {e:?}\n"));
+        }
         let l = e.listing.as_ref();
         let price = l
             .and_then(|l| l.price.as_ref().map(|p| p.amount))
@@ -184,6 +210,9 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = &dump {
+        std::fs::write(path, dumped)?;
+    }
     systems.insert(0, ("markhound".to_owned(), ours));
 
     println!(
@@ -247,10 +276,10 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "\nmarkhound: {} pages ({:.1} MB) extracted in {:.2}s on one thread: {:.0} pages/s",
-        pages.len(),
+        pages.len() * repeat,
         bytes as f64 / 1e6,
         secs,
-        pages.len() as f64 / secs
+        (pages.len() * repeat) as f64 / secs
     );
     Ok(())
 }
