@@ -409,6 +409,9 @@ struct Node<'a> {
     /// style text included): counted once in the walk, so that the many short-text
     /// checks need not traverse long subtrees to find them too long.
     text_len: usize,
+    /// Whether that text holds an ASCII digit (found in the same walk: most
+    /// elements hold none and are no price).
+    digit: bool,
 }
 
 impl Node<'_> {
@@ -424,15 +427,19 @@ impl Node<'_> {
 }
 
 /// Pushes `e` and its elements in document order (not the ones [`skipped`] nor
-/// below depth 256) and returns the bytes of text under `e`.
+/// below depth 256) and returns the bytes of text under `e` and whether they hold
+/// an ASCII digit.
 fn walk<'a>(
     e: ElementRef<'a>,
     parent: Option<usize>,
     out: &mut Vec<Node<'a>>,
     depth: usize,
-) -> usize {
+) -> (usize, bool) {
+    let has_digit = |t: &str| t.bytes().any(|b| b.is_ascii_digit());
     if depth > 256 || skipped(e) {
-        return e.text().map(str::len).sum();
+        return e
+            .text()
+            .fold((0, false), |(n, d), t| (n + t.len(), d || has_digit(t)));
     }
     let index = out.len();
     out.push(Node {
@@ -440,17 +447,22 @@ fn walk<'a>(
         index,
         parent,
         text_len: 0,
+        digit: false,
     });
-    let mut len = 0;
+    let (mut len, mut digit) = (0, false);
     for c in e.children() {
         if let scraper::Node::Text(t) = c.value() {
             len += t.len();
+            digit = digit || has_digit(t);
         } else if let Some(c) = ElementRef::wrap(c) {
-            len += walk(c, Some(index), out, depth + 1);
+            let (n, d) = walk(c, Some(index), out, depth + 1);
+            len += n;
+            digit = digit || d;
         }
     }
     out[index].text_len = len;
-    len
+    out[index].digit = digit;
+    (len, digit)
 }
 
 fn is_buy(e: ElementRef<'_>) -> bool {
@@ -589,7 +601,7 @@ pub(super) fn analyse(doc: &Html, scan: &Scan<'_>, metas: &Metas, title: Option<
     for n in &nodes {
         // Most elements hold no digit: skip them before cleaning their text
         // (cleaning keeps every digit).
-        if n.text_len > MAX_PRICE_TEXT * 4 || !text_has(n.e, |b| b.is_ascii_digit()) {
+        if n.text_len > MAX_PRICE_TEXT * 4 || !n.digit {
             continue;
         }
         let Some(raw) = n.short_raw(MAX_PRICE_TEXT) else {
