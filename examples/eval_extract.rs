@@ -26,7 +26,10 @@
 //! `--repeat N` extracts every page N times (the scores are from the first pass, the
 //! speed from all of them), for steadier timings; `--dump FILE` writes everything
 //! `extract` returned for each page (listing, canonical URL, field sources), one
-//! page a line, so that two builds can be compared page by page.
+//! page a line, so that two builds can be compared page by page. `--crawl` also
+//! times what the crawler does with each page in plain-URL mode (the listing, the
+//! `rel=next` links and every link), parsed once as the crawler does now and
+//! parsed three times, once for each, as it did before, on the same pages.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -125,6 +128,7 @@ fn main() -> anyhow::Result<()> {
     let mut show_errors = false;
     let mut repeat = 1usize;
     let mut dump: Option<PathBuf> = None;
+    let mut crawl = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -138,6 +142,7 @@ fn main() -> anyhow::Result<()> {
                     .ok_or_else(|| anyhow::anyhow!("--repeat N, N at least 1"))?
             }
             "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump FILE"))),
+            "--crawl" => crawl = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -281,5 +286,39 @@ fn main() -> anyhow::Result<()> {
         secs,
         (pages.len() * repeat) as f64 / secs
     );
+    if crawl {
+        // The crawler's `rel=next` selector (`crawl::engine`).
+        let next = scraper::Selector::parse("a[rel~=next][href], link[rel~=next][href]")
+            .expect("a valid selector");
+        let time = |once: bool| {
+            let started = Instant::now();
+            let mut links = 0;
+            for _ in 0..repeat {
+                for (_, html, url) in &pages {
+                    let market = url.host_str().unwrap_or("");
+                    if once {
+                        let page = markhound::crawl::extract::Page::parse(html);
+                        std::hint::black_box(page.extract(url, None, market));
+                        links += page.links(url, Some(&next)).len();
+                        links += page.links(url, None).len();
+                    } else {
+                        std::hint::black_box(extract(html, url, None, market));
+                        links += markhound::crawl::extract::links(html, url, Some(&next)).len();
+                        links += markhound::crawl::extract::links(html, url, None).len();
+                    }
+                }
+            }
+            (
+                (pages.len() * repeat) as f64 / started.elapsed().as_secs_f64(),
+                links,
+            )
+        };
+        let (three, l3) = time(false);
+        let (one, l1) = time(true);
+        assert_eq!(l1, l3, "the same links either way");
+        println!(
+            "crawler's work per page (listing and links): {three:.0} pages/s parsing each page three times, {one:.0} pages/s parsing it once"
+        );
+    }
     Ok(())
 }
