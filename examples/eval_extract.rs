@@ -20,7 +20,16 @@
 //! * **listing**: pages with a listing (for the peers, pages where they returned a
 //!   price).
 //!
-//! Usage: `cargo run --release --example eval_extract -- [--data ../shared/data] [--show-errors]`
+//! Usage: `cargo run --release --example eval_extract -- [--data ../shared/data] [--show-errors]
+//! [--repeat N] [--dump FILE]`
+//!
+//! `--repeat N` extracts every page N times (the scores are from the first pass, the
+//! speed from all of them), for steadier timings; `--dump FILE` writes everything
+//! `extract` returned for each page (listing, canonical URL, field sources), one
+//! page a line, so that two builds can be compared page by page. `--crawl` also
+//! times what the crawler does with each page in plain-URL mode (the listing, the
+//! `rel=next` links and every link), parsed once as the crawler does now and
+//! parsed three times, once for each, as it did before, on the same pages.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -117,11 +126,23 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 fn main() -> anyhow::Result<()> {
     let mut data = PathBuf::from("../shared/data");
     let mut show_errors = false;
+    let mut repeat = 1usize;
+    let mut dump: Option<PathBuf> = None;
+    let mut crawl = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--data" => data = PathBuf::from(args.next().expect("--data DIR")),
             "--show-errors" => show_errors = true,
+            "--repeat" => {
+                repeat = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| anyhow::anyhow!("--repeat N, N at least 1"))?
+            }
+            "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump FILE"))),
+            "--crawl" => crawl = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -164,11 +185,21 @@ fn main() -> anyhow::Result<()> {
         let url = Url::parse(t["url"].as_str().unwrap_or("http://invalid.example/"))?;
         pages.push((id.clone(), html, url));
     }
+    let mut dumped = String::new();
     let started = Instant::now();
     let mut bytes = 0;
+    for _ in 1..repeat {
+        for (_, html, url) in &pages {
+            bytes += html.len();
+            std::hint::black_box(extract(html, url, None, url.host_str().unwrap_or("")));
+        }
+    }
     for (id, html, url) in &pages {
         bytes += html.len();
         let e = extract(html, url, None, url.host_str().unwrap_or(""));
+        if dump.is_some() {
+            dumped.push_str(&format!("{id} {e:?}\n"));
+        }
         let l = e.listing.as_ref();
         let price = l
             .and_then(|l| l.price.as_ref().map(|p| p.amount))
@@ -184,6 +215,9 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = &dump {
+        std::fs::write(path, dumped)?;
+    }
     systems.insert(0, ("markhound".to_owned(), ours));
 
     println!(
@@ -247,10 +281,44 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "\nmarkhound: {} pages ({:.1} MB) extracted in {:.2}s on one thread: {:.0} pages/s",
-        pages.len(),
+        pages.len() * repeat,
         bytes as f64 / 1e6,
         secs,
-        pages.len() as f64 / secs
+        (pages.len() * repeat) as f64 / secs
     );
+    if crawl {
+        // The crawler's `rel=next` selector (`crawl::engine`).
+        let next = scraper::Selector::parse("a[rel~=next][href], link[rel~=next][href]")
+            .expect("a valid selector");
+        let time = |once: bool| {
+            let started = Instant::now();
+            let mut links = 0;
+            for _ in 0..repeat {
+                for (_, html, url) in &pages {
+                    let market = url.host_str().unwrap_or("");
+                    if once {
+                        let page = markhound::crawl::extract::Page::parse(html);
+                        std::hint::black_box(page.extract(url, None, market));
+                        links += page.links(url, Some(&next)).len();
+                        links += page.links(url, None).len();
+                    } else {
+                        std::hint::black_box(extract(html, url, None, market));
+                        links += markhound::crawl::extract::links(html, url, Some(&next)).len();
+                        links += markhound::crawl::extract::links(html, url, None).len();
+                    }
+                }
+            }
+            (
+                (pages.len() * repeat) as f64 / started.elapsed().as_secs_f64(),
+                links,
+            )
+        };
+        let (three, l3) = time(false);
+        let (one, l1) = time(true);
+        assert_eq!(l1, l3, "the same links either way");
+        println!(
+            "crawler's work per page (listing and links): {three:.0} pages/s parsing each page three times, {one:.0} pages/s parsing it once"
+        );
+    }
     Ok(())
 }

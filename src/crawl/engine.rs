@@ -624,9 +624,10 @@ struct Parsed {
     links: Vec<Link>,
 }
 
-/// Extracts the listing and the links to follow from one page.
+/// Extracts the listing and the links to follow from one page, parsed once.
 fn parse(seeds: &Seeds, kind: PageKind, body: &[u8], base: &Url) -> Parsed {
     let html = String::from_utf8_lossy(body);
+    let page = extract::Page::parse(&html);
     let link = |u: Url, kind, pagination| Link {
         url: u.to_string(),
         kind,
@@ -635,7 +636,7 @@ fn parse(seeds: &Seeds, kind: PageKind, body: &[u8], base: &Url) -> Parsed {
     match seeds {
         Seeds::Profile(p, _) => match kind {
             PageKind::Listing => {
-                let e = extract::extract(&html, base, Some(&p.fields), &p.name);
+                let e = page.extract(base, Some(&p.fields), &p.name);
                 Parsed {
                     listing: e.listing,
                     sources: e.sources,
@@ -646,14 +647,14 @@ fn parse(seeds: &Seeds, kind: PageKind, body: &[u8], base: &Url) -> Parsed {
                 let mut links = Vec::new();
                 if let Some(s) = &p.listing_links {
                     links.extend(
-                        extract::links(&html, base, Some(s))
+                        page.links(base, Some(s))
                             .into_iter()
                             .map(|u| link(u, PageKind::Listing, false)),
                     );
                 }
                 if let Some(s) = &p.next_page {
                     links.extend(
-                        extract::links(&html, base, Some(s))
+                        page.links(base, Some(s))
                             .into_iter()
                             .map(|u| link(u, PageKind::Index, true)),
                     );
@@ -667,11 +668,12 @@ fn parse(seeds: &Seeds, kind: PageKind, body: &[u8], base: &Url) -> Parsed {
         },
         Seeds::Urls(_) => {
             let market = base.host_str().unwrap_or("unknown").to_owned();
-            let e = extract::extract(&html, base, None, &market);
-            let next: Vec<Url> = extract::links(&html, base, Some(&NEXT.0));
+            let e = page.extract(base, None, &market);
+            let next: Vec<Url> = page.links(base, Some(&NEXT.0));
             // A listing page is not a result page: its links are hops.
             let result_page = e.listing.is_none();
-            let links = extract::links(&html, base, None)
+            let links = page
+                .links(base, None)
                 .into_iter()
                 .map(|u| {
                     let pagination = result_page && (next.contains(&u) || is_next_page(base, &u));

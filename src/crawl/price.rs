@@ -249,6 +249,11 @@ fn is_letter(c: Option<char>) -> bool {
     c.is_some_and(char::is_alphabetic)
 }
 
+/// [`SPELLINGS`] in upper case, in the same order (made once: the matcher finds
+/// upper-case spellings in every price text of a page).
+static SPELLINGS_UPPER: LazyLock<Vec<String>> =
+    LazyLock::new(|| SPELLINGS.iter().map(|s| s.text.to_uppercase()).collect());
+
 /// Every currency spelling in `text`, left to right.
 fn find_all(text: &str) -> Vec<Found> {
     let mut out = Vec::new();
@@ -258,11 +263,10 @@ fn find_all(text: &str) -> Vec<Found> {
 
         let before = text[..start].chars().next_back();
         let after = text[end..].chars().next();
-        let exact = SPELLINGS.iter().position(|s| s.text == found).or_else(|| {
-            SPELLINGS
-                .iter()
-                .position(|s| s.text.to_uppercase() == found)
-        });
+        let exact = SPELLINGS
+            .iter()
+            .position(|s| s.text == found)
+            .or_else(|| SPELLINGS_UPPER.iter().position(|u| u == found));
         let (spelling, first, last) = if let Some(i) = exact {
             let s = &SPELLINGS[i];
             (Some(i), s.text.chars().next(), s.text.chars().next_back())
@@ -316,30 +320,36 @@ fn is_safe(f: &Found) -> bool {
     f.spelling.is_none_or(|i| SPELLINGS[i].safe)
 }
 
-/// The currency written in `text`: an unambiguous spelling first, else a shared one.
-fn search_currency(text: &str, safe: bool) -> Option<&str> {
-    find_all(text)
-        .into_iter()
+/// The first of `found` (the spellings of `text`) that is safe, or not.
+fn pick_currency<'a>(text: &'a str, found: &[Found], safe: bool) -> Option<&'a str> {
+    found
+        .iter()
         .find(|f| is_safe(f) == safe)
         .map(|f| &text[f.start..f.end])
 }
 
-/// A dollar sign in the price itself wins over a code in a separate element.
-fn dollar_form(price: &str) -> Option<&str> {
-    price
-        .contains('$')
-        .then(|| search_currency(price, false))
-        .flatten()
-}
-
 /// The currency of a price text, with an optional separate currency element.
+/// (The spellings of each text are found once, then looked through in order.)
 pub fn find_currency<'a>(price: &'a str, hint: Option<&'a str>) -> Option<&'a str> {
     let hint = hint.filter(|h| !h.trim().is_empty());
-    search_currency(price, true)
-        .or_else(|| dollar_form(price))
-        .or_else(|| hint.and_then(|h| search_currency(h, true)))
-        .or_else(|| search_currency(price, false))
-        .or_else(|| hint.and_then(|h| search_currency(h, false)))
+    let in_price = find_all(price);
+    let in_hint = hint.map(|h| (h, find_all(h)));
+    let from_hint = |safe| {
+        in_hint
+            .as_ref()
+            .and_then(|(h, f)| pick_currency(h, f, safe))
+    };
+    pick_currency(price, &in_price, true)
+        // A dollar sign in the price itself wins over a code in a separate element.
+        .or_else(|| {
+            price
+                .contains('$')
+                .then(|| pick_currency(price, &in_price, false))
+                .flatten()
+        })
+        .or_else(|| from_hint(true))
+        .or_else(|| pick_currency(price, &in_price, false))
+        .or_else(|| from_hint(false))
 }
 
 /// The amount part: digits with separators, not followed by `%`.

@@ -18,7 +18,6 @@
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use scraper::Html;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -99,9 +98,6 @@ fn values_after(script: &str, marker: &str, out: &mut Vec<Value>) {
     }
 }
 
-/// The scripts of a page.
-static SCRIPT: LazyLock<scraper::Selector> = LazyLock::new(|| super::sel("script"));
-
 /// [`STATE_VARS`] and `ecommerce`, found in one pass over a script: most scripts
 /// of a page hold none of them and are not searched name by name.
 static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -109,9 +105,9 @@ static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
 });
 
 /// The application state of a page, as JSON values.
-pub(super) fn states(doc: &Html) -> Vec<Value> {
+pub(super) fn states(scan: &super::Scan<'_>) -> Vec<Value> {
     let mut out = Vec::new();
-    for script in doc.select(&SCRIPT) {
+    for &script in &scan.scripts {
         let ty = script.value().attr("type").unwrap_or("");
         let json = ty.contains("json") && !ty.contains("ld+json");
         if !(json || ty.is_empty() || ty.contains("javascript")) {

@@ -43,10 +43,11 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{clean, meta, sel, text_of, Metas};
+use super::{clean, meta, sel, text_of, Metas, Scan};
 use crate::crawl::price::{self, CurrencyContext};
 
 /// The longest text read as one price.
@@ -226,6 +227,31 @@ const BRAND_LABELS: &[&str] = &[
     "jenama",
 ];
 
+/// A word list as a set: the token checks run on the attributes of many elements
+/// of every page, and a hash lookup beats comparing with each word.
+fn word_set(words: &'static [&'static str]) -> FxHashSet<&'static str> {
+    words.iter().copied().collect()
+}
+
+static NOT_SELLING_SET: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| word_set(NOT_SELLING));
+static BUY_SET: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| word_set(BUY_TOKENS));
+static BRAND_LABEL_SET: LazyLock<FxHashSet<&'static str>> =
+    LazyLock::new(|| word_set(BRAND_LABELS));
+
+/// The value of the attribute `name` of `e`, found by comparing names in place:
+/// `Element::attr` interns `name` first, which costs more on the many elements the
+/// heuristics read. Only for names that are never namespaced (`class`,
+/// `itemprop`), for which the two give the same answer.
+fn plain_attr<'a>(e: ElementRef<'a>, name: &str) -> Option<&'a str> {
+    e.value().attrs().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+/// True when some text of `e` holds a byte for which `f` holds, without copying
+/// the text.
+fn text_has(e: ElementRef<'_>, f: impl Fn(u8) -> bool) -> bool {
+    e.text().any(|t| t.bytes().any(&f))
+}
+
 /// `s` in lower case, borrowed when it already is (class names mostly are).
 fn lower(s: &str) -> Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
@@ -277,10 +303,6 @@ fn any_attr_token(e: ElementRef<'_>, f: &mut impl FnMut(&str) -> bool) -> bool {
 }
 
 /// The selectors the heuristics look up, compiled once.
-static TITLE: LazyLock<Selector> = LazyLock::new(|| sel("title"));
-static H1: LazyLock<Selector> = LazyLock::new(|| sel("h1"));
-static BODY: LazyLock<Selector> = LazyLock::new(|| sel("body"));
-static ITEMPROP_BRAND: LazyLock<Selector> = LazyLock::new(|| sel("[itemprop=brand]"));
 static ITEMPROP_NAME: LazyLock<Selector> = LazyLock::new(|| sel("[itemprop=name]"));
 
 /// Numbers in a text (a run of digits with the separators inside).
@@ -288,9 +310,9 @@ static NUMBERS: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(r"\d(?:[\d.,' \u{a0}]*\d)?").expect("valid regex"));
 
 /// The title and its confidence.
-pub(super) fn title(doc: &Html, metas: &Metas, base: &Url) -> Option<(String, f32)> {
+pub(super) fn title(scan: &Scan<'_>, metas: &Metas, base: &Url) -> Option<(String, f32)> {
     let og = meta(metas, "og:title");
-    let head = doc.select(&TITLE).next().and_then(text_of);
+    let head = scan.title.and_then(text_of);
     // The shop's name is no evidence: it is taken out of the reference.
     let reference = og
         .clone()
@@ -298,9 +320,10 @@ pub(super) fn title(doc: &Html, metas: &Metas, base: &Url) -> Option<(String, f3
         .map(|r| strip_site_name(&r, base));
     // The `<h1>` that agrees best with `og:title` or `<title>` (pages also use
     // `<h1>` for the site or category name), else the first.
-    let h1s: Vec<String> = doc
-        .select(&H1)
-        .filter_map(text_of)
+    let h1s: Vec<String> = scan
+        .h1s
+        .iter()
+        .filter_map(|e| text_of(*e))
         .filter(|t| t.chars().count() <= 400)
         .take(16)
         .collect();
@@ -386,6 +409,9 @@ struct Node<'a> {
     /// style text included): counted once in the walk, so that the many short-text
     /// checks need not traverse long subtrees to find them too long.
     text_len: usize,
+    /// Whether that text holds an ASCII digit (found in the same walk: most
+    /// elements hold none and are no price).
+    digit: bool,
 }
 
 impl Node<'_> {
@@ -401,15 +427,19 @@ impl Node<'_> {
 }
 
 /// Pushes `e` and its elements in document order (not the ones [`skipped`] nor
-/// below depth 256) and returns the bytes of text under `e`.
+/// below depth 256) and returns the bytes of text under `e` and whether they hold
+/// an ASCII digit.
 fn walk<'a>(
     e: ElementRef<'a>,
     parent: Option<usize>,
     out: &mut Vec<Node<'a>>,
     depth: usize,
-) -> usize {
+) -> (usize, bool) {
+    let has_digit = |t: &str| t.bytes().any(|b| b.is_ascii_digit());
     if depth > 256 || skipped(e) {
-        return e.text().map(str::len).sum();
+        return e
+            .text()
+            .fold((0, false), |(n, d), t| (n + t.len(), d || has_digit(t)));
     }
     let index = out.len();
     out.push(Node {
@@ -417,17 +447,22 @@ fn walk<'a>(
         index,
         parent,
         text_len: 0,
+        digit: false,
     });
-    let mut len = 0;
+    let (mut len, mut digit) = (0, false);
     for c in e.children() {
         if let scraper::Node::Text(t) = c.value() {
             len += t.len();
+            digit = digit || has_digit(t);
         } else if let Some(c) = ElementRef::wrap(c) {
-            len += walk(c, Some(index), out, depth + 1);
+            let (n, d) = walk(c, Some(index), out, depth + 1);
+            len += n;
+            digit = digit || d;
         }
     }
     out[index].text_len = len;
-    len
+    out[index].digit = digit;
+    (len, digit)
 }
 
 fn is_buy(e: ElementRef<'_>) -> bool {
@@ -436,7 +471,7 @@ fn is_buy(e: ElementRef<'_>) -> bool {
     if !control {
         return false;
     }
-    let mut buy = |t: &str| BUY_TOKENS.contains(&t);
+    let mut buy = |t: &str| BUY_SET.contains(t);
     any_attr_token(e, &mut buy) || v.attr("action").is_some_and(|a| any_token(a, &mut buy))
 }
 
@@ -470,7 +505,7 @@ fn excluded_context(e: ElementRef<'_>) -> bool {
         if matches!(x.value().name(), "del" | "s" | "strike") {
             return true;
         }
-        if any_attr_token(x, &mut |t| NOT_SELLING.contains(&t)) {
+        if any_attr_token(x, &mut |t| NOT_SELLING_SET.contains(t)) {
             return true;
         }
         cur = x.parent().and_then(ElementRef::wrap);
@@ -482,7 +517,7 @@ fn price_hint(e: ElementRef<'_>) -> f64 {
     let mut cur = Some(e);
     for level in 0..3 {
         let Some(x) = cur else { break };
-        if x.value().attr("itemprop") == Some("price") {
+        if plain_attr(x, "itemprop") == Some("price") {
             return 3.0;
         }
         if any_attr_token(x, &mut |t| t.contains("price") || t == "amount") {
@@ -521,9 +556,9 @@ pub(super) struct Dom {
     pub not_selling: Vec<f64>,
 }
 
-pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
+pub(super) fn analyse(doc: &Html, scan: &Scan<'_>, metas: &Metas, title: Option<&str>) -> Dom {
     let mut nodes = Vec::new();
-    if let Some(body) = doc.select(&BODY).next() {
+    if let Some(body) = scan.body {
         walk(body, None, &mut nodes, 0);
     } else {
         walk(doc.root_element(), None, &mut nodes, 0);
@@ -542,7 +577,7 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
         .collect();
     // How often each class attribute occurs: prices in lists (recommendations,
     // other offers) repeat their class; the main price is usually alone.
-    let mut class_count: std::collections::HashMap<&str, usize> = Default::default();
+    let mut class_count: FxHashMap<&str, usize> = Default::default();
     for n in &nodes {
         if let Some((_, c)) = n.e.value().attrs().find(|(a, _)| *a == "class") {
             *class_count.entry(c).or_default() += 1;
@@ -552,8 +587,7 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
         let mut cur = Some(e);
         for _ in 0..3 {
             let Some(x) = cur else { break };
-            if x.value()
-                .attr("class")
+            if plain_attr(x, "class")
                 .is_some_and(|c| class_count.get(c).copied().unwrap_or(0) >= REPEATED)
             {
                 return true;
@@ -567,17 +601,19 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
     for n in &nodes {
         // Most elements hold no digit: skip them before cleaning their text
         // (cleaning keeps every digit).
+        if n.text_len > MAX_PRICE_TEXT * 4 || !n.digit {
+            continue;
+        }
         let Some(raw) = n.short_raw(MAX_PRICE_TEXT) else {
             continue;
         };
-        if !raw.bytes().any(|b| b.is_ascii_digit()) {
-            continue;
-        }
         let Some(t) = short_clean(&raw, MAX_PRICE_TEXT) else {
             continue;
         };
-        // The largest element of a short text: its parent's text is longer.
+        // The largest element of a short text: its parent's text is longer. (A
+        // parent with as many bytes of text as the element has the same text.)
         let parent_text = match n.parent {
+            Some(p) if nodes[p].text_len == n.text_len => Some(t.clone()),
             Some(p) => nodes[p].short_text(MAX_PRICE_TEXT),
             None => {
                 n.e.parent()
@@ -651,7 +687,7 @@ pub(super) fn analyse(doc: &Html, metas: &Metas, title: Option<&str>) -> Dom {
     }
     Dom {
         buy_control: !buys.is_empty(),
-        brand: brand(doc, metas, &nodes, title_at),
+        brand: brand(scan, metas, &nodes, title_at),
         not_selling: not_selling
             .into_iter()
             .filter(|(_, i)| {
@@ -702,16 +738,16 @@ fn may_start_with_label(e: ElementRef<'_>) -> bool {
 
 fn is_label(t: &str) -> bool {
     let l = t.trim().trim_end_matches([':', '：']).trim().to_lowercase();
-    BRAND_LABELS.contains(&l.as_str())
+    BRAND_LABEL_SET.contains(l.as_str())
 }
 
 fn brand(
-    doc: &Html,
+    scan: &Scan<'_>,
     metas: &Metas,
     nodes: &[Node<'_>],
     title_at: Option<usize>,
 ) -> Option<(String, f32)> {
-    if let Some(e) = doc.select(&ITEMPROP_BRAND).next() {
+    if let Some(e) = scan.itemprop_brand {
         let v = e
             .value()
             .attr("content")
@@ -760,9 +796,14 @@ fn brand(
             }
         }
     }
-    // "Visit the X Store" bylines.
+    // "Visit the X Store" bylines. (Without a `V` or a colon in its text, a link
+    // can start with neither; most links are passed over without copying their
+    // text.)
     for n in nodes {
-        if n.e.value().name() != "a" {
+        if n.e.value().name() != "a"
+            || n.text_len > 80 * 4
+            || !text_has(n.e, |b| b == b'V' || b == b':')
+        {
             continue;
         }
         if let Some(t) = n.short_text(80) {

@@ -91,6 +91,72 @@ fn sel(s: &str) -> Selector {
 static CANONICAL: LazyLock<Selector> = LazyLock::new(|| sel("link[rel=\"canonical\"]"));
 static IMAGE_SRC: LazyLock<Selector> = LazyLock::new(|| sel("link[rel=image_src]"));
 static A_HREF: LazyLock<Selector> = LazyLock::new(|| sel("a[href]"));
+static ITEMPROP_BRAND: LazyLock<Selector> = LazyLock::new(|| sel("[itemprop=brand]"));
+
+/// The elements the extraction looks up all over a page, found in one pass over
+/// the page's elements instead of one selector scan each. The pass visits them in
+/// the order `Html::select` does (the order the parser created them), so that the
+/// first match of each is the one a selector scan would find; the selectors with
+/// attribute conditions are still matched by their `Selector`, on the elements of
+/// their tag only.
+pub(crate) struct Scan<'a> {
+    /// `href` of the first `link[rel="canonical"]` that has one.
+    canonical: Option<&'a str>,
+    /// `href` of the first `link[rel=image_src]` that has one.
+    image_src: Option<&'a str>,
+    /// Every `<script>`.
+    pub scripts: Vec<ElementRef<'a>>,
+    /// The first `<title>`.
+    pub title: Option<ElementRef<'a>>,
+    /// Every `<h1>`.
+    pub h1s: Vec<ElementRef<'a>>,
+    /// The first `<body>`.
+    pub body: Option<ElementRef<'a>>,
+    /// The first `[itemprop=brand]`.
+    pub itemprop_brand: Option<ElementRef<'a>>,
+}
+
+impl<'a> Scan<'a> {
+    pub(crate) fn of(doc: &'a Html) -> Scan<'a> {
+        let mut s = Scan {
+            canonical: None,
+            image_src: None,
+            scripts: Vec::new(),
+            title: None,
+            h1s: Vec::new(),
+            body: None,
+            itemprop_brand: None,
+        };
+        for node in doc.tree.nodes() {
+            let Some(e) = ElementRef::wrap(node) else {
+                continue;
+            };
+            let v = e.value();
+            match v.name() {
+                "link" => {
+                    if s.canonical.is_none() && CANONICAL.matches(&e) {
+                        s.canonical = v.attr("href");
+                    }
+                    if s.image_src.is_none() && IMAGE_SRC.matches(&e) {
+                        s.image_src = v.attr("href");
+                    }
+                }
+                "script" => s.scripts.push(e),
+                "title" if s.title.is_none() => s.title = Some(e),
+                "h1" => s.h1s.push(e),
+                "body" if s.body.is_none() => s.body = Some(e),
+                _ => {}
+            }
+            if s.itemprop_brand.is_none()
+                && v.attrs().any(|(n, _)| n == "itemprop")
+                && ITEMPROP_BRAND.matches(&e)
+            {
+                s.itemprop_brand = Some(e);
+            }
+        }
+        s
+    }
+}
 
 /// The words of `s` joined by single spaces, without control and bidi characters,
 /// at most [`MAX_FIELD`] characters; `None` when nothing (or a placeholder) is
@@ -323,11 +389,51 @@ impl Assembly {
 /// selectors win; without, a listing is found where the page declares a product or
 /// the heuristics find one (see the module documentation).
 pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &str) -> Extracted {
-    let doc = Html::parse_document(html);
-    let metas = Metas::of(&doc);
-    let canonical = doc
-        .select(&CANONICAL)
-        .find_map(|e| e.value().attr("href"))
+    Page::parse(html).extract(base, fields, marketplace)
+}
+
+/// A page parsed once, for [`Page::extract`] and any number of [`Page::links`]
+/// (the crawler reads the listing and the links of a page from one parse).
+pub struct Page<'h> {
+    html: &'h str,
+    doc: Html,
+}
+
+impl<'h> Page<'h> {
+    /// Parses `html` (html5ever, through scraper).
+    pub fn parse(html: &'h str) -> Page<'h> {
+        Page {
+            html,
+            doc: Html::parse_document(html),
+        }
+    }
+
+    /// [`extract`] on this page.
+    pub fn extract(&self, base: &Url, fields: Option<&Fields>, marketplace: &str) -> Extracted {
+        extract_parsed(self.html, &self.doc, base, fields, marketplace)
+    }
+
+    /// [`links`] on this page.
+    pub fn links(&self, base: &Url, selector: Option<&Selector>) -> Vec<Url> {
+        self.doc
+            .select(selector.unwrap_or(&A_HREF))
+            .filter_map(|e| e.value().attr("href"))
+            .filter_map(|h| super::canon::resolve(base, h))
+            .collect()
+    }
+}
+
+fn extract_parsed(
+    html: &str,
+    doc: &Html,
+    base: &Url,
+    fields: Option<&Fields>,
+    marketplace: &str,
+) -> Extracted {
+    let scan = Scan::of(doc);
+    let metas = Metas::of(doc);
+    let canonical = scan
+        .canonical
         .map(str::to_owned)
         .or_else(|| meta(&metas, "og:url"))
         .and_then(|h| base.join(&h).ok())
@@ -335,23 +441,23 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
     let page: Vec<Url> = std::iter::once(base.clone())
         .chain(canonical.clone())
         .collect();
-    let ctx = dom::currency_context(&doc, base);
+    let ctx = dom::currency_context(doc, base);
 
     let mut found: Vec<(Source, f32, Found)> = Vec::new();
     if let Some(f) = fields {
-        found.push((Source::Profile, 1.0, from_selectors(&doc, base, f)));
+        found.push((Source::Profile, 1.0, from_selectors(doc, base, f)));
     }
-    if let Some(f) = schema::main_product(&schema::json_ld(&doc), &page, base) {
+    if let Some(f) = schema::main_product(&schema::json_ld(&scan), &page, base) {
         found.push((Source::JsonLd, 0.95, f));
     }
     if html.contains("itemscope") {
-        if let Some(f) = schema::main_product(&schema::microdata(&doc), &page, base) {
+        if let Some(f) = schema::main_product(&schema::microdata(doc), &page, base) {
             found.push((Source::Microdata, 0.9, f));
         }
     }
     // `typeof` alone is in most scripts; the RDFa attribute has a value.
     if html.contains("typeof=\"") || html.contains("typeof='") {
-        if let Some(f) = schema::main_product(&schema::rdfa(&doc), &page, base) {
+        if let Some(f) = schema::main_product(&schema::rdfa(doc), &page, base) {
             found.push((Source::Rdfa, 0.85, f));
         }
     }
@@ -361,18 +467,23 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
     let declared = found
         .iter()
         .any(|(s, _, f)| *s != Source::Profile && f.title.is_some());
-    let dom_title = dom::title(&doc, &metas, base);
+    let dom_title = dom::title(&scan, &metas, base);
     let title_hint = found
         .iter()
         .find_map(|(_, _, f)| f.title.clone())
         .or_else(|| dom_title.as_ref().map(|(t, _)| t.clone()));
-    let states = appstate::states(&doc);
+    let states = appstate::states(&scan);
     let from_state = appstate::product(&states, title_hint.as_deref(), base);
     let state_product = from_state.is_some();
     if let Some((f, m)) = from_state {
         found.push((Source::AppState, 0.6 + 0.2 * m as f32, f));
     }
-    let d = dom::analyse(&doc, &metas, dom_title.as_ref().map(|(t, _)| t.as_str()));
+    let d = dom::analyse(
+        doc,
+        &scan,
+        &metas,
+        dom_title.as_ref().map(|(t, _)| t.as_str()),
+    );
     let og_product =
         meta(&metas, "og:type").is_some_and(|t| t.to_ascii_lowercase().contains("product"));
     let dom_listing = dom_title.is_some()
@@ -395,7 +506,7 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
                 f.images.extend(image_url(&i, base));
             }
         }
-        if let Some(i) = doc.select(&IMAGE_SRC).find_map(|e| e.value().attr("href")) {
+        if let Some(i) = scan.image_src {
             f.images.extend(image_url(i, base));
         }
         found.push((Source::Dom, 0.0, f));
@@ -553,11 +664,7 @@ pub fn extract(html: &str, base: &Url, fields: Option<&Fields>, marketplace: &st
 
 /// The `href`s of the elements `selector` picks, resolved against `base`.
 pub fn links(html: &str, base: &Url, selector: Option<&Selector>) -> Vec<Url> {
-    let doc = Html::parse_document(html);
-    doc.select(selector.unwrap_or(&A_HREF))
-        .filter_map(|e| e.value().attr("href"))
-        .filter_map(|h| super::canon::resolve(base, h))
-        .collect()
+    Page::parse(html).links(base, selector)
 }
 
 #[cfg(test)]

@@ -417,10 +417,10 @@ static JSON_LD: std::sync::LazyLock<scraper::Selector> =
 /// The JSON-LD blocks of a page; malformed ones are skipped, not fatal. A block
 /// is also tried with its control characters removed (raw newlines inside strings
 /// are a common error).
-pub(super) fn json_ld(doc: &Html) -> Vec<Value> {
+pub(super) fn json_ld(scan: &super::Scan<'_>) -> Vec<Value> {
     let mut out = Vec::new();
-    for script in doc.select(&JSON_LD) {
-        let raw: String = script.text().collect();
+    for script in scan.scripts.iter().filter(|e| JSON_LD.matches(e)) {
+        let raw = super::text_cow(*script);
         let raw = raw
             .trim()
             .trim_start_matches("<!--")
