@@ -733,42 +733,55 @@ impl Affine {
     /// The warp checks: no mirror, bounded stretch, a box big enough to mean
     /// something.
     fn plausible(&self, r: &Reference) -> bool {
+        if !self.keeps_shape() {
+            return false;
+        }
+        let (_, s2) = self.singular_values();
+        s2 * r.width.min(r.height).max(1.0) >= MIN_BOX_SIDE
+            || s2 * r.width.max(r.height) >= 2.0 * MIN_BOX_SIDE
+    }
+
+    /// No mirror, and one axis stretched at most [`MAX_ANISOTROPY`] times the
+    /// other.
+    pub(super) fn keeps_shape(&self) -> bool {
         if self.det() <= 0.0 {
             return false;
         }
         let (s1, s2) = self.singular_values();
-        if s2 <= 0.0 || s1 / s2 > MAX_ANISOTROPY {
-            return false;
-        }
-        s2 * r.width.min(r.height).max(1.0) >= MIN_BOX_SIDE
-            || s2 * r.width.max(r.height) >= 2.0 * MIN_BOX_SIDE
+        s2 > 0.0 && s1 / s2 <= MAX_ANISOTROPY
     }
 
     /// The reference's outline mapped into the photo: its bounding box in the
     /// photo's pixels (`factor` back from the search scale), clipped; `None` when
     /// it falls outside.
     fn bbox(&self, r: &Reference, factor: f32, width: u32, height: u32) -> Option<[u32; 4]> {
-        let corners = [
-            [0.0, 0.0],
-            [r.width, 0.0],
-            [0.0, r.height],
-            [r.width, r.height],
-        ]
-        .map(|c| self.apply(c));
+        clip(self.extent(r.width, r.height, factor), width, height)
+    }
+
+    /// A `width` × `height` picture's outline mapped, then scaled by `factor`:
+    /// its bounding box (min x, min y, max x, max y), unclipped.
+    pub(super) fn extent(&self, width: f32, height: f32, factor: f32) -> [f32; 4] {
+        let corners =
+            [[0.0, 0.0], [width, 0.0], [0.0, height], [width, height]].map(|c| self.apply(c));
         let min_x = corners.iter().map(|c| c[0]).fold(f32::MAX, f32::min) * factor;
         let max_x = corners.iter().map(|c| c[0]).fold(f32::MIN, f32::max) * factor;
         let min_y = corners.iter().map(|c| c[1]).fold(f32::MAX, f32::min) * factor;
         let max_y = corners.iter().map(|c| c[1]).fold(f32::MIN, f32::max) * factor;
-        // Outward to whole pixels, inside the photo.
-        let x0 = min_x.floor().clamp(0.0, width as f32) as u32;
-        let x1 = max_x.ceil().clamp(0.0, width as f32) as u32;
-        let y0 = min_y.floor().clamp(0.0, height as f32) as u32;
-        let y1 = max_y.ceil().clamp(0.0, height as f32) as u32;
-        if x1 <= x0 || y1 <= y0 {
-            return None;
-        }
-        Some([x0, y0, x1 - x0, y1 - y0])
+        [min_x, min_y, max_x, max_y]
     }
+}
+
+/// A box (min x, min y, max x, max y) outward to whole pixels, inside a `width` ×
+/// `height` photo: left, top, width, height; `None` when it falls outside.
+pub(super) fn clip(b: [f32; 4], width: u32, height: u32) -> Option<[u32; 4]> {
+    let x0 = b[0].floor().clamp(0.0, width as f32) as u32;
+    let x1 = b[2].ceil().clamp(0.0, width as f32) as u32;
+    let y0 = b[1].floor().clamp(0.0, height as f32) as u32;
+    let y1 = b[3].ceil().clamp(0.0, height as f32) as u32;
+    if x1 <= x0 || y1 <= y0 {
+        return None;
+    }
+    Some([x0, y0, x1 - x0, y1 - y0])
 }
 
 #[cfg(test)]

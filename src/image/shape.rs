@@ -80,7 +80,7 @@ use std::f32::consts::PI;
 use image::{imageops, DynamicImage, Rgb, RgbImage, RgbaImage};
 use rayon::prelude::*;
 
-use super::logo::{Affine, RegionRef, MAX_ANISOTROPY, QUERY_SIDE};
+use super::logo::{clip, Affine, RegionRef, QUERY_SIDE};
 
 /// Longer side, in pixels, of a logo's templates at each level of the photo.
 pub const SIZES: [f32; 2] = [48.0, 57.0];
@@ -512,30 +512,8 @@ impl ShapeIndex {
                 let level = &levels[c.level as usize];
                 let logo = &self.logos[template.logo as usize];
                 let (score, found, map) = level.align(template, c)?;
-                let to_photo = factor * level.factor;
-                let corners = [
-                    [0.0, 0.0],
-                    [logo.width, 0.0],
-                    [0.0, logo.height],
-                    [logo.width, logo.height],
-                ]
-                .map(|p| {
-                    let q = map.apply(p);
-                    [q[0] * to_photo, q[1] * to_photo]
-                });
-                let min_x = corners.iter().map(|c| c[0]).fold(f32::MAX, f32::min);
-                let max_x = corners.iter().map(|c| c[0]).fold(f32::MIN, f32::max);
-                let min_y = corners.iter().map(|c| c[1]).fold(f32::MAX, f32::min);
-                let max_y = corners.iter().map(|c| c[1]).fold(f32::MIN, f32::max);
-                let (pw, ph) = (photo.width() as f32, photo.height() as f32);
-                let x0 = min_x.floor().clamp(0.0, pw);
-                let x1 = max_x.ceil().clamp(0.0, pw);
-                let y0 = min_y.floor().clamp(0.0, ph);
-                let y1 = max_y.ceil().clamp(0.0, ph);
-                if x1 <= x0 || y1 <= y0 {
-                    return None;
-                }
-                let bbox = [x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32];
+                let extent = map.extent(logo.width, logo.height, factor * level.factor);
+                let bbox = clip(extent, photo.width(), photo.height())?;
                 Some((
                     ShapeHit {
                         region: logo.region,
@@ -543,7 +521,7 @@ impl ShapeIndex {
                         found,
                         score,
                     },
-                    [min_x, min_y, max_x, max_y],
+                    extent,
                 ))
             })
             .collect();
@@ -963,11 +941,7 @@ impl Level {
             }
             map = Affine::fit(pairs.into_iter())?;
         }
-        if map.det() <= 0.0 {
-            return None;
-        }
-        let (s1, s2) = map.singular_values();
-        if s2 <= 0.0 || s1 / s2 > MAX_ANISOTROPY {
+        if !map.keeps_shape() {
             return None;
         }
         let drift = map.scale() / start;
