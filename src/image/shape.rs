@@ -40,7 +40,10 @@
 //!    away) is. The tolerance of a cell absorbs what lies between two templates: a
 //!    turn of up to 6°, a size off by 9 %, a slant of 0.1 move an outline point of a
 //!    50-pixel template by 3 pixels or less. Places scoring at least [`COARSE`] of
-//!    the maximum are candidates, the best [`CANDIDATES`] per logo kept.
+//!    the maximum are candidates; the best [`SHORTLIST`] per logo are re-scored at
+//!    the pixel (every outline point against the edges within a pixel, every
+//!    interior point against none, at the best shift of up to half a step), and
+//!    the best [`CANDIDATES`] per logo at distinct poses are kept.
 //! 4. **Alignment.** From the candidate's pose, each point of the logo's point set
 //!    is mapped into the level and paired with the nearest edge pixel whose
 //!    direction is within [`ANGLE_TOLERANCE`] of the mapped direction, within a
@@ -128,8 +131,15 @@ pub const MIN_EDGE: i32 = 32;
 pub const COARSE: f32 = 0.6;
 
 /// Candidates re-scored at the pixel per logo and photo, the best of the coarse
-/// search at distinct places.
-pub const SHORTLIST: usize = 48;
+/// search at distinct places. The coarse score, pooled over cells of [`STEP`]
+/// pixels, tells a logo from busy texture poorly: in textured photos (façades,
+/// foliage) the true place of a large logo ranks anywhere from the first to the
+/// thousandth place among a logo's coarse candidates, while the pixel-level score
+/// puts it first or near it. The shortlist is the price of that: 300 re-scores
+/// per logo left the search's time per photo level with 48 in the logo
+/// evaluation, 1,000 made it about 40 % slower for a few more logos found
+/// (EVALUATION.md gives recall and time for 48, 300 and 1,000).
+pub const SHORTLIST: usize = 300;
 
 /// Candidates aligned per logo and photo, the best of the shortlist.
 pub const CANDIDATES: usize = 6;
