@@ -1,7 +1,8 @@
 //! Listings per second through NATS JetStream, end to end (published → matched by
 //! `markhound worker` processes → stored by `serve --nats`), with 1 and 2 workers,
 //! titles only and photo-heavy; single-process `markhound match` on the same input
-//! in the same run; then a worker's memory and snapshot load time with a generated
+//! in the same run, printing only and with `--store` (writing the same review
+//! store the queued path writes); then a worker's memory and snapshot load time with a generated
 //! registry of 100,000 marks.
 //!
 //! It runs the real binary and a real nats-server (on a free loopback port, a fresh
@@ -239,15 +240,26 @@ fn write_jsonl(path: &Path, listings: &[Listing]) {
     std::fs::write(path, out).unwrap();
 }
 
-/// `markhound match` over `file`: listings per second.
-fn match_rate(db: &Path, file: &Path, n: usize) -> f64 {
+/// `markhound match` over `file`: listings per second. With `store`, `db` is a
+/// fresh copy of `template` and `match --store` writes every listing and finding
+/// into its review store, as the queued path's results consumer does.
+fn match_rate(db: &Path, file: &Path, n: usize, store: Option<&Path>) -> f64 {
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join("match.db");
+    let db = match store {
+        Some(template) => {
+            run_ok(Command::new("cp").arg("-r").arg(template).arg(&copy));
+            copy.as_path()
+        }
+        None => db,
+    };
+    let mut cmd = markhound(db);
+    cmd.args(["match", "--allow-private", "--jsonl"]).arg(file);
+    if store.is_some() {
+        cmd.arg("--store");
+    }
     let started = Instant::now();
-    let out = markhound(db)
-        .args(["match", "--allow-private", "--jsonl"])
-        .arg(file)
-        .stdout(Stdio::piped())
-        .output()
-        .unwrap();
+    let out = cmd.stdout(Stdio::piped()).output().unwrap();
     let secs = started.elapsed().as_secs_f64();
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout.iter().filter(|b| **b == b'\n').count(), n);
@@ -456,20 +468,22 @@ fn main() {
             listings(photo_count, Some(&photos)),
         ),
     ];
-    println!("| input | listings | match (1 process) | JetStream, 1 worker | JetStream, 2 workers | 2w / 1w | 1w / match | 2w / match |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| input | listings | match (1 process) | match --store (1 process) | JetStream, 1 worker | JetStream, 2 workers | 2w / 1w | 1w / match | 2w / match | 2w / match --store |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, input) in &cases {
         let file = work.path().join("input.jsonl");
         write_jsonl(&file, input);
-        let matched = match_rate(&curator, &file, input.len());
+        let matched = match_rate(&curator, &file, input.len(), None);
+        let stored = match_rate(&curator, &file, input.len(), Some(&template));
         let one = queued_rate(&template, &curator, input, 1);
         let two = queued_rate(&template, &curator, input, 2);
         println!(
-            "| {name} | {} | {matched:.0}/s | {one:.0}/s | {two:.0}/s | {:.2} | {:.2} | {:.2} |",
+            "| {name} | {} | {matched:.0}/s | {stored:.0}/s | {one:.0}/s | {two:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} |",
             input.len(),
             two / one,
             one / matched,
-            two / matched
+            two / matched,
+            two / stored
         );
     }
     if marks > 0 {
