@@ -26,7 +26,10 @@
 //! Partial copies: the photos are split by a hash of their name; the registered
 //! half are the marks' product photos. Each photo is cut to a window of 60 % of
 //! its width and height (40 % cut off each dimension) at a random place and saved
-//! as JPEG 75; found means the right product photo is reported.
+//! as JPEG 75; found means the right product photo is reported. Crops of the
+//! other half are negatives (`crop-unregistered`), except a photo that shows the
+//! same printed object as a registered one ([`SAME_OBJECT`]): its crops are
+//! scored apart (`crop-same-object`), as positives of that product.
 //!
 //! The peer, `scripts/peer_orb_logos.py` (PyPI `opencv-python-headless`), reads the
 //! same pictures from the folder this example writes and runs ORB (1,000 features
@@ -267,10 +270,16 @@ fn iou(a: [f32; 4], b: [f32; 4]) -> f32 {
     inter / (a[2] * a[3] + b[2] * b[3] - inter)
 }
 
+/// Photos of the PDQ set that show the same object as another one (the other
+/// photo's name, the registered one's): `c.png` is another photo of the printed
+/// coaster in `pen-and-coaster.png`, seen by looking at both.
+const SAME_OBJECT: &[(&str, &str)] = &[("c.png", "pen-and-coaster.png")];
+
 /// One listing photo of the set.
 struct Trial {
     file: String,
-    /// `logo`, `other-logo`, `plain`, `crop`, `crop-unregistered`.
+    /// `logo`, `other-logo`, `plain`, `crop`, `crop-unregistered`,
+    /// `crop-same-object`.
     family: &'static str,
     /// The registered reference it shows (logo index, or product photo index).
     truth: Option<usize>,
@@ -429,13 +438,26 @@ fn main() {
             ));
         }
     }
+    // A photo among the others that shows the same printed object as a registered
+    // product photo, taken again (another photo, not a copy): finding it is right,
+    // so its crops are their own family, scored as positives of that product and
+    // kept out of the negatives.
+    let (same, others): (Vec<_>, Vec<_>) = others.into_iter().partition(|(name, _)| {
+        SAME_OBJECT.iter().any(|(other, product)| {
+            name == other && products.iter().any(|(p, _)| p == product)
+        })
+    });
     let crops: &[(&str, &Vec<&(String, DynamicImage)>)] = if logos_only {
         &[]
     } else {
-        &[("crop", &products), ("crop-unregistered", &others)]
+        &[
+            ("crop", &products),
+            ("crop-unregistered", &others),
+            ("crop-same-object", &same),
+        ]
     };
     for &(family, group) in crops {
-        for (i, (_, img)) in group.iter().enumerate() {
+        for (i, (name, img)) in group.iter().enumerate() {
             for t in 0..15 {
                 let (w, h) = (
                     (img.width() as f32 * 0.6) as u32,
@@ -445,7 +467,14 @@ fn main() {
                 let y = rng.below((img.height() - h + 1) as usize) as u32;
                 let bytes = jpeg(&img.crop_imm(x, y, w, h), 75);
                 let file = format!("{family}-{i:02}-{t:02}.jpg");
-                let truth = (family == "crop").then_some(i);
+                let truth = match family {
+                    "crop" => Some(i),
+                    "crop-same-object" => SAME_OBJECT
+                        .iter()
+                        .find(|(other, _)| other == name)
+                        .and_then(|(_, product)| products.iter().position(|(p, _)| p == product)),
+                    _ => None,
+                };
                 set.push((
                     Trial {
                         file,
