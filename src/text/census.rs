@@ -43,7 +43,9 @@
 //! (or of a mark glued to another word, "digipower"), as the listing writes them. A
 //! spelling is established when listings of [`ESTABLISHED_DECLARERS`] or more
 //! distinct sellers write it **and** at least one of them declares it as its brand
-//! (its declared brand names the spelling, "Microspot Ltd." for "microspot"). The
+//! (its declared brand's name starts with the spelling, "Microspot Ltd." for
+//! "microspot"; a later word, "brothers" of "Write Brothers", is not the brand's
+//! spelling and may be a mark's plural). The
 //! declaration is the consistency the spelling needs: a real brand is written the
 //! same way in the titles of several shops and declared by at least one of them.
 //!

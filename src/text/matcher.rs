@@ -491,7 +491,7 @@ impl Matcher {
     ) -> Vec<(String, bool)> {
         let declared = declared_brand
             .filter(|b| !b.trim().is_empty())
-            .map(declared_keys);
+            .map(declared_heads);
         let mut out: Vec<(String, bool)> = Vec::new();
         for m in matches {
             if !(m.kind == MatchKind::Fuzzy || (m.glued && self.rules.glued_brands)) {
@@ -918,6 +918,24 @@ fn declared_keys(brand: &str) -> Vec<String> {
         .filter(|k| k.chars().count() >= 4)
         .collect();
     keys.extend(brand_key(brand));
+    keys
+}
+
+/// The keys a declared brand is written by in titles, for the census: its first
+/// word, its first two words, and so on ("Metra Electronics" gives "metra" and
+/// "metraelectronics"). A brand's distinctive word leads its name; a later word
+/// ("brothers" of "Write Brothers") is no spelling of the brand, and counting it
+/// would establish the plural of a mark "Brother" for every listing.
+fn declared_heads(brand: &str) -> Vec<String> {
+    let f = fold(brand);
+    let mut key = String::new();
+    let mut keys = Vec::with_capacity(f.tokens.len());
+    for i in 0..f.tokens.len() {
+        key.push_str(f.fkey_of(i));
+        if key.chars().count() >= 4 {
+            keys.push(key.clone());
+        }
+    }
     keys
 }
 
@@ -1447,6 +1465,17 @@ mod tests {
             m.spellings(&f, &found, Some("Metra Electronics")),
             [("metra".to_string(), true)]
         );
+        // Only by the words its name starts with: "metra" is no spelling of
+        // "Zentrix Metra Audio" (a later word may be a mark's plural, "brothers" of
+        // "Write Brothers").
+        assert!(m
+            .spellings(&f, &found, Some("Zentrix Metra Audio"))
+            .is_empty());
+        assert_eq!(
+            declared_heads("Metra Electronics"),
+            ["metra", "metraelectronics"]
+        );
+        assert!(declared_heads("LG").is_empty() && declared_heads("").is_empty());
         // An exact mention is no spelling.
         let exact = "Metro dash kit";
         assert!(m.spellings(&fold(exact), &m.find(exact), None).is_empty());
