@@ -980,9 +980,9 @@ fn evaluate(setup: &Setup<'_>, glyph_tables: &Glyphs, ablate: bool) -> Report {
             brand: Some(row.brand.clone()).filter(|b| !b.is_empty()),
             ..Listing::default()
         };
-        let mentions = scorer.mentions(&listing.title);
+        let mut mentions = scorer.mentions(&listing.title);
         let id = declarer(Some(&row.source), None);
-        for (key, declares) in scorer.spellings(&listing, &mentions) {
+        for (key, declares) in scorer.spellings(&listing, &mut mentions) {
             census.add_spelling(&key, id, declares);
         }
     }

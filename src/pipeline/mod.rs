@@ -261,12 +261,12 @@ impl Pipeline {
         self.census.count(listings.iter().copied());
         // The spellings of the batch's titles, each title matched once: its
         // mentions are kept for scoring.
-        let found: Vec<(&Listing, Mentions)> = listings
+        let mut found: Vec<(&Listing, Mentions)> = listings
             .par_iter()
             .map(|l| (*l, self.scorer.mentions(&l.title)))
             .collect();
         let mut spellings = Vec::new();
-        for (l, m) in &found {
+        for (l, m) in &mut found {
             let id = census_declarer(l);
             for (key, declares) in self.scorer.spellings(l, m) {
                 spellings.push((key, id, declares));
@@ -283,19 +283,21 @@ impl Pipeline {
     }
 
     /// The title mentions of `listing`: those kept when its batch was counted, or
-    /// found now. Its spellings are counted either way (counting twice changes
-    /// nothing).
+    /// found now, and then its spellings counted.
     fn take_mentions(&self, listing: &Listing) -> Mentions {
         let kept = self
             .mentions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&listing.id);
-        let mentions = kept.unwrap_or_else(|| self.scorer.mentions(&listing.title));
+        if let Some(mentions) = kept.filter(|m| m.title() == listing.title) {
+            return mentions;
+        }
+        let mut mentions = self.scorer.mentions(&listing.title);
         let id = census_declarer(listing);
         let spellings: Vec<(String, u64, bool)> = self
             .scorer
-            .spellings(listing, &mentions)
+            .spellings(listing, &mut mentions)
             .into_iter()
             .map(|(key, declares)| (key, id, declares))
             .collect();

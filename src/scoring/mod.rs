@@ -285,6 +285,15 @@ pub struct Mentions {
     title: String,
     folded: crate::text::Folded,
     matches: Vec<TitleMatch>,
+    /// The listing's code words, once read (by [`Scorer::spellings`]).
+    code_words: Option<Vec<CodeWord>>,
+}
+
+impl Mentions {
+    /// The title they were found in.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
 }
 
 impl Scorer {
@@ -353,13 +362,15 @@ impl Scorer {
             title: title.to_owned(),
             folded,
             matches,
+            code_words: None,
         }
     }
 
     /// The spellings `listing`'s title writes for the census of spellings
     /// ([`census`](crate::text::census)), from its `mentions`: none when the
     /// listing carries counterfeit code words or its declared brand names a mark.
-    pub fn spellings(&self, listing: &Listing, mentions: &Mentions) -> Vec<(String, bool)> {
+    /// The code words read are kept in `mentions` for scoring.
+    pub fn spellings(&self, listing: &Listing, mentions: &mut Mentions) -> Vec<(String, bool)> {
         let counted = mentions
             .matches
             .iter()
@@ -376,7 +387,11 @@ impl Scorer {
         }) {
             return Vec::new();
         }
-        if !self.code_words(listing, &mentions.folded).is_empty() {
+        // Read once: scoring the same listing takes them from here.
+        let code_words = self.code_words(listing, &mentions.folded);
+        let suspicious = !code_words.is_empty();
+        mentions.code_words = Some(code_words);
+        if suspicious {
             return Vec::new();
         }
         self.matcher
@@ -413,6 +428,7 @@ impl Scorer {
         let Mentions {
             folded,
             mut matches,
+            code_words: read,
             ..
         } = mentions;
         let declared = listing.brand.as_deref().filter(|b| !b.trim().is_empty());
@@ -420,7 +436,7 @@ impl Scorer {
         if matches.is_empty() && brand_matches.is_empty() && extra.is_empty() {
             return Vec::new();
         }
-        let code_words = self.code_words(listing, &folded);
+        let code_words = read.unwrap_or_else(|| self.code_words(listing, &folded));
         // A declared brand that is only a misspelling of a mark, or the mark glued
         // to another word, names another brand ("Metra" is not Metro, "DigiPower" is
         // not Digi), and so does a title word spelt like it, unless the listing
