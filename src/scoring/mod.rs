@@ -1042,6 +1042,47 @@ mod tests {
     }
 
     #[test]
+    fn a_listing_counts_the_spellings_it_writes_unless_it_says_otherwise() {
+        use crate::text::census::{declarer, DeclaredBrands};
+        let s = Scorer::new(
+            vec![classed("Kinetix", &[]), classed("Zentrix", &[])],
+            Rates::default(),
+        );
+        let spelt = |title: &str, brand: Option<&str>| {
+            let mut l = listing(title);
+            l.brand = brand.map(Into::into);
+            let mut m = s.mentions(&l.title);
+            s.spellings(&l, &mut m)
+        };
+        // Nothing declared: written, not declared. The listing's own brand: declared.
+        assert_eq!(spelt("Kinetex harness", None), [("kinetex".into(), false)]);
+        assert_eq!(
+            spelt("Kinetex harness", Some("Kinetex Audio")),
+            [("kinetex".into(), true)]
+        );
+        // Another brand declared, the mark declared, code words, or the mark as
+        // written: no spelling to count.
+        assert!(spelt("Kinetex harness", Some("Metra")).is_empty());
+        assert!(spelt("Kinetex harness", Some("Zentrix")).is_empty());
+        assert!(spelt("Kinetex replica harness", None).is_empty());
+        assert!(spelt("Kinetix harness", None).is_empty());
+        // Counted from two sellers, one declaring it: another brand when scored.
+        let mut census = DeclaredBrands::new();
+        census.add_spelling("kinetex", declarer(Some("a"), None), true);
+        let l = listing("Kinetex 70-1721 wiring harness");
+        assert_eq!(s.score_in(&l, &[], &census).len(), 1);
+        census.add_spelling("kinetex", declarer(Some("b"), None), false);
+        let mentions = s.mentions(&l.title);
+        assert!(s.score_mentions(&l, mentions, &[], &census).is_empty());
+        // Mentions of another title are found again.
+        let other = s.mentions("Zentrix cable");
+        assert_eq!(s.score_mentions(&l, other, &[], &census).len(), 0);
+        let other = s.mentions("Kinetex cable");
+        let zentrix = listing("Zentrix cable");
+        assert_eq!(s.score_mentions(&zentrix, other, &[], &census).len(), 1);
+    }
+
+    #[test]
     fn combination_is_noisy_or_scaled_by_negatives() {
         let s = |w: f64| Signal {
             kind: SignalKind::Keyword,
