@@ -252,9 +252,10 @@ impl Pipeline {
         Ok(pipeline)
     }
 
-    /// Counts the brands `listings` declare, before any of them is matched, so that
-    /// a batch's listings are read knowing each other's declared brands
-    /// ([`crate::text::census`]). Every listing matched is counted anyway.
+    /// Counts the brands `listings` declare and the spellings their titles write,
+    /// before any of them is scored, so that a batch's listings are read knowing
+    /// each other's ([`crate::text::census`]); each title's mentions are kept and
+    /// scored from there. Every listing matched is counted anyway.
     pub fn count_brands<'a>(&self, listings: impl IntoIterator<Item = &'a Listing>) {
         use rayon::prelude::*;
         let listings: Vec<&Listing> = listings.into_iter().collect();
