@@ -627,7 +627,18 @@ pub fn mutate(brand: &str, family: &str, rng: &mut SmallRng, glyphs: &Glyphs) ->
     (out.to_lowercase() != brand.to_lowercase() || family == "case").then_some(out)
 }
 
+/// The rows of a data set that name a brand.
 pub fn read_rows(data: &Path, ds: &Dataset) -> Vec<Row> {
+    read_rows_where(data, ds, true)
+}
+
+/// The rows of a data set that name no brand: listings the catalogue's shops hold
+/// too, read only into the census of spellings (they are never scored).
+pub fn read_unbranded(data: &Path, ds: &Dataset) -> Vec<Row> {
+    read_rows_where(data, ds, false)
+}
+
+fn read_rows_where(data: &Path, ds: &Dataset, branded: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     for f in ds.files {
         let path = data.join(f);
@@ -646,7 +657,7 @@ pub fn read_rows(data: &Path, ds: &Dataset) -> Vec<Row> {
             let rec = rec.expect("csv record");
             let brand = rec.get(bi).unwrap_or("").trim().to_string();
             let title = rec.get(ti).unwrap_or("").trim().to_string();
-            if !brand.is_empty() && !title.is_empty() {
+            if brand.is_empty() != branded && !title.is_empty() {
                 rows.push(Row {
                     title,
                     brand,
@@ -685,6 +696,8 @@ struct Setup<'a> {
     registered: BTreeSet<String>,
     /// Distinct brands of the negatives' catalogue not registered.
     unregistered: usize,
+    /// The rows of both catalogues that name no brand (census only).
+    unbranded: Vec<&'a Row>,
 }
 
 /// The figures of one run of the scorer over the cases.
@@ -817,6 +830,20 @@ fn rule_variants() -> Vec<(&'static str, Rules)> {
                 ..on
             },
         ),
+        (
+            "a mark glued to a declared brand's word excused",
+            Rules {
+                glued_brands: false,
+                ..on
+            },
+        ),
+        (
+            "singular of a mark ending in a plural noun refused",
+            Rules {
+                noun_number: false,
+                ..on
+            },
+        ),
     ]
 }
 
@@ -942,6 +969,23 @@ fn evaluate(setup: &Setup<'_>, glyph_tables: &Glyphs, ablate: bool) -> Report {
     for row in setup.pos_rows.iter().chain(setup.neg_rows) {
         census.add(&row.brand, declarer(Some(&row.source), None));
     }
+    // Declared brands only, for the spelling census's own column.
+    let declared_only = census.clone();
+    // The spellings the catalogue's titles write, each row a listing of its table
+    // with its brand declared (`Scorer::spellings`).
+    let store = setup.pos_rows.iter().chain(setup.neg_rows);
+    for row in store.chain(setup.unbranded.iter().copied()) {
+        let listing = Listing {
+            title: row.title.clone(),
+            brand: Some(row.brand.clone()).filter(|b| !b.is_empty()),
+            ..Listing::default()
+        };
+        let mut mentions = scorer.mentions(&listing.title);
+        let id = declarer(Some(&row.source), None);
+        for (key, declares) in scorer.spellings(&listing, &mut mentions) {
+            census.add_spelling(&key, id, declares);
+        }
+    }
     let t1 = Instant::now();
     let results = run(&scorer, &cases, false, &census);
     let elapsed = t1.elapsed();
@@ -984,12 +1028,24 @@ fn evaluate(setup: &Setup<'_>, glyph_tables: &Glyphs, ablate: bool) -> Report {
             "\n**{}**: each rule switched off alone\n\n| rule | mutated recall without it | gain | false-positive rate without it | cost (FP points) |\n|---|---|---|---|---|\n",
             setup.label
         );
-        let variants = rule_variants().into_iter().map(|(name, r)| (name, r, true));
-        let no_census = ("brands the shops declare (census)", Rules::default(), false);
-        for (name, r, counted) in variants.chain([no_census]) {
+        let variants = rule_variants()
+            .into_iter()
+            .map(|(name, r)| (name, r, &census as &dyn BrandCensus));
+        let censuses = [
+            (
+                "spellings the shops' titles write (census)",
+                Rules::default(),
+                &declared_only as &dyn BrandCensus,
+            ),
+            (
+                "brands the shops declare and spell (census)",
+                Rules::default(),
+                &NoCensus as &dyn BrandCensus,
+            ),
+        ];
+        for (name, r, cx) in variants.chain(censuses) {
             let matcher = Matcher::with_rules(&marks, KnownBrands::bundled(), r);
             let sc = Scorer::with_matcher(marks.clone(), Rates::default(), matcher);
-            let cx: &dyn BrandCensus = if counted { &census } else { &NoCensus };
             let off = metrics(&cases, &run(&sc, &cases, false, cx), 0.0, false);
             rules.push_str(&format!(
                 "| {name} | {:.4} | {:+.4} | {:.4} | {:+.2} |\n",
@@ -1105,6 +1161,10 @@ fn main() {
     }
     let glyph_tables = glyphs();
     let all_rows: Vec<Vec<Row>> = DATASETS.iter().map(|ds| read_rows(&data, ds)).collect();
+    let unbranded: Vec<Vec<Row>> = DATASETS
+        .iter()
+        .map(|ds| read_unbranded(&data, ds))
+        .collect();
     let brands: Vec<BTreeSet<String>> = all_rows
         .iter()
         .map(|rows| rows.iter().map(|r| r.brand.clone()).collect())
@@ -1124,6 +1184,7 @@ fn main() {
             neg_rows: &all_rows[i],
             unregistered: brands[i].len() - registered.len(),
             registered,
+            unbranded: unbranded[i].iter().collect(),
         };
         let r = evaluate(&setup, &glyph_tables, true);
         println!("{}", r.row);
@@ -1149,6 +1210,7 @@ fn main() {
                 .filter(|b| !lower.contains(&b.to_lowercase()))
                 .count(),
             registered,
+            unbranded: unbranded[i].iter().chain(&unbranded[j]).collect(),
         };
         let r = evaluate(&setup, &glyph_tables, false);
         println!("{}", r.row);

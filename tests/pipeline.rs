@@ -536,3 +536,87 @@ fn a_spelling_two_sellers_declare_as_their_brand_is_learnt_and_kept() {
     assert_eq!(findings_of(&r, "f"), 1, "the mark as written");
     assert_eq!(findings_of(&r, "g"), 1, "code words");
 }
+
+#[test]
+fn a_spelling_two_sellers_write_and_one_declares_is_learnt_and_kept() {
+    use markhound::listing::{Listing, Seller};
+    use markhound::pipeline::{Config, Pipeline};
+    use markhound::store::Incoming;
+
+    let ws = with_marks();
+    let listing = |id: &str, title: &str, brand: Option<&str>, seller: &str| {
+        Incoming::handed_in(Listing {
+            id: id.into(),
+            title: title.into(),
+            brand: brand.map(Into::into),
+            marketplace: Some("shop.example".into()),
+            seller: Some(Seller {
+                id: seller.into(),
+                ..Seller::default()
+            }),
+            ..Listing::default()
+        })
+    };
+    let findings_of = |records: &[markhound::review::FindingRecord], id: &str| {
+        records.iter().filter(|r| r.listing_id == id).count()
+    };
+    {
+        let db = open_db(&ws.db());
+        let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
+        let store = Store::open(&db).unwrap();
+        // Written by two sellers, declared by neither: a misspelling still.
+        let r = pipeline
+            .ingest(
+                &store,
+                vec![
+                    listing("a", "Zentrux running shoes", None, "s1"),
+                    listing("b", "Zentrux trail shoes", None, "s2"),
+                ],
+                "t",
+            )
+            .unwrap();
+        assert_eq!(findings_of(&r, "a") + findings_of(&r, "b"), 2, "{r:?}");
+        // Written by two sellers in one batch and declared by one of them: a brand
+        // of its own for every listing of the batch, those declaring nothing too.
+        let r = pipeline
+            .ingest(
+                &store,
+                vec![
+                    listing("c", "Zentrox tripod 4-section", None, "s3"),
+                    listing(
+                        "d",
+                        "Zentrox travel charger",
+                        Some("Zentrox Electronics"),
+                        "s1",
+                    ),
+                    listing("e", "Zentrox usb cable", None, "s2"),
+                ],
+                "t",
+            )
+            .unwrap();
+        assert_eq!(r.len(), 0, "{r:?}");
+        store.flush().unwrap();
+        db.flush().unwrap();
+    }
+    // A new process knows it from the database (its keys end in 0x01 and the
+    // seller); the mark as written and code words still count.
+    let db = open_db(&ws.db());
+    let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
+    let store = Store::open(&db).unwrap();
+    let r = pipeline
+        .ingest(
+            &store,
+            vec![
+                listing("f", "Zentrox lamp", None, "s4"),
+                listing("g", "Zentrix lamp", None, "s4"),
+                listing("h", "Zentrox lamp replica", None, "s4"),
+                listing("i", "Zentrux lamp", None, "s4"),
+            ],
+            "t",
+        )
+        .unwrap();
+    assert_eq!(findings_of(&r, "f"), 0, "{r:?}");
+    assert_eq!(findings_of(&r, "g"), 1, "the mark as written");
+    assert_eq!(findings_of(&r, "h"), 1, "code words");
+    assert_eq!(findings_of(&r, "i"), 1, "a spelling nobody declares");
+}

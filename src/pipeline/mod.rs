@@ -25,7 +25,7 @@ use crate::listing::Listing;
 use crate::photos::{Keep, PhotoLoader, PhotoMatcher};
 use crate::registry::{Bank, Mark, Registry, RegistryError};
 use crate::review::FindingRecord;
-use crate::scoring::{image_weight, Finding, Rates, Scorer, Signal, SignalKind};
+use crate::scoring::{image_weight, Finding, Mentions, Rates, Scorer, Signal, SignalKind};
 use crate::store::{Incoming, Matched, Store, StoreError};
 
 /// Where the photos named by a listing's `images` are read from.
@@ -106,9 +106,19 @@ pub struct Pipeline {
     mark_index: HashMap<String, usize>,
     /// What it was built with, to build it again when the registry changes.
     config: Config,
-    /// The brands the listings it matched declare ([`crate::text::census`]).
+    /// The brands the listings it matched declare and the spellings their titles
+    /// write ([`crate::text::census`]).
     census: census::Census,
+    /// The title mentions of the batch being matched, by listing id, found when
+    /// the batch was counted ([`Pipeline::count_brands`]) and taken when each
+    /// listing is scored, so that a title is matched once.
+    mentions: std::sync::Mutex<rustc_hash::FxHashMap<String, Mentions>>,
 }
+
+/// The most title mentions kept between counting a batch and scoring it: a batch
+/// of `markhound match` (4,096 listings) and a few concurrent ingests fit; beyond
+/// that a title is matched again when scored (slower, same answer).
+const KEPT_MENTIONS: usize = 16_384;
 
 /// The logos and product photos of `marks`, read from the files the registry
 /// names and indexed for [`PhotoMatcher::with_regions`]. A file that cannot be read,
@@ -224,6 +234,7 @@ impl Pipeline {
             },
             config: config.clone(),
             census: census::Census::default(),
+            mentions: Default::default(),
         })
     }
 
@@ -241,11 +252,60 @@ impl Pipeline {
         Ok(pipeline)
     }
 
-    /// Counts the brands `listings` declare, before any of them is matched, so that
-    /// a batch's listings are read knowing each other's declared brands
-    /// ([`crate::text::census`]). Every listing matched is counted anyway.
+    /// Counts the brands `listings` declare and the spellings their titles write,
+    /// before any of them is scored, so that a batch's listings are read knowing
+    /// each other's ([`crate::text::census`]); each title's mentions are kept and
+    /// scored from there. Every listing matched is counted anyway.
     pub fn count_brands<'a>(&self, listings: impl IntoIterator<Item = &'a Listing>) {
-        self.census.count(listings);
+        use rayon::prelude::*;
+        let listings: Vec<&Listing> = listings.into_iter().collect();
+        self.census.count(listings.iter().copied());
+        // The spellings of the batch's titles, each title matched once: its
+        // mentions are kept for scoring.
+        let mut found: Vec<(&Listing, Mentions)> = listings
+            .par_iter()
+            .map(|l| (*l, self.scorer.mentions(&l.title)))
+            .collect();
+        let mut spellings = Vec::new();
+        for (l, m) in &mut found {
+            let id = census_declarer(l);
+            for (key, declares) in self.scorer.spellings(l, m) {
+                spellings.push((key, id, declares));
+            }
+        }
+        self.census.count_spellings(spellings);
+        let mut kept = self.mentions.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() + found.len() > KEPT_MENTIONS {
+            kept.clear();
+        }
+        if found.len() <= KEPT_MENTIONS {
+            kept.extend(found.into_iter().map(|(l, m)| (l.id.clone(), m)));
+        }
+    }
+
+    /// The title mentions of `listing`: those kept when its batch was counted, or
+    /// found now, and then its spellings counted.
+    fn take_mentions(&self, listing: &Listing) -> Mentions {
+        let kept = self
+            .mentions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&listing.id);
+        if let Some(mentions) = kept.filter(|m| m.title() == listing.title) {
+            return mentions;
+        }
+        let mut mentions = self.scorer.mentions(&listing.title);
+        let id = census_declarer(listing);
+        let spellings: Vec<(String, u64, bool)> = self
+            .scorer
+            .spellings(listing, &mut mentions)
+            .into_iter()
+            .map(|(key, declares)| (key, id, declares))
+            .collect();
+        if !spellings.is_empty() {
+            self.census.count_spellings(spellings);
+        }
+        mentions
     }
 
     /// The scorer (and through it the marks).
@@ -348,9 +408,11 @@ impl Pipeline {
             }
         }
         self.census.count([listing]);
-        let mut findings = self
-            .census
-            .read(|census| self.scorer.score_in(listing, signals, census));
+        let mentions = self.take_mentions(listing);
+        let mut findings = self.census.read(|census| {
+            self.scorer
+                .score_mentions(listing, mentions, signals, census)
+        });
         let seller = listing.seller.as_ref().map(|s| s.id.as_str());
         for f in &mut findings {
             let Some(&mi) = self.mark_index.get(&f.mark_id) else {
@@ -447,6 +509,14 @@ impl CrawlMatcher for Pipeline {
     fn matched(&self, listing: &Listing, photos: Option<&dyn PhotoLoader>) -> Matched {
         self.matched_with(listing, photos)
     }
+}
+
+/// The census's id of the seller of `listing` ([`crate::text::census::declarer`]).
+fn census_declarer(listing: &Listing) -> u64 {
+    crate::text::census::declarer(
+        listing.seller.as_ref().map(|s| s.id.as_str()),
+        listing.marketplace.as_deref(),
+    )
 }
 
 /// A pipeline shared with a crawl.

@@ -279,6 +279,23 @@ pub struct Scorer {
     rates: Rates,
 }
 
+/// A title folded and matched, nothing excused yet ([`Scorer::mentions`]).
+#[derive(Debug, Clone)]
+pub struct Mentions {
+    title: String,
+    folded: crate::text::Folded,
+    matches: Vec<TitleMatch>,
+    /// The listing's code words, once read (by [`Scorer::spellings`]).
+    code_words: Option<Vec<CodeWord>>,
+}
+
+impl Mentions {
+    /// The title they were found in.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+}
+
 impl Scorer {
     /// Indexes `marks` for matching.
     pub fn new(marks: Vec<Mark>, rates: Rates) -> Scorer {
@@ -327,20 +344,63 @@ impl Scorer {
         extra: &[(usize, Signal)],
         census: &dyn BrandCensus,
     ) -> Vec<Finding> {
-        let folded = fold(&listing.title);
-        let declared = listing.brand.as_deref().filter(|b| !b.trim().is_empty());
-        let mut brand_matches = declared.map(|b| self.matcher.find(b)).unwrap_or_default();
-        // Every mention first, misspellings of other brands included: the code words
-        // decide below whether those are excused, and are read only when needed.
+        let mentions = self.mentions(&listing.title);
+        self.score_mentions(listing, mentions, extra, census)
+    }
+
+    /// Every mention of a mark in `title`, misspellings of other brands included
+    /// (nothing is excused yet): what [`Scorer::spellings`] counts and
+    /// [`Scorer::score_mentions`] scores, so that a batch matches each title once.
+    pub fn mentions(&self, title: &str) -> Mentions {
+        let folded = fold(title);
         let all = ListingContext {
             declared_brand: None,
             code_words: true,
         };
-        let mut matches = self.matcher.find_in_context(&listing.title, &folded, &all);
-        if matches.is_empty() && brand_matches.is_empty() && extra.is_empty() {
+        let matches = self.matcher.find_in_context(title, &folded, &all);
+        Mentions {
+            title: title.to_owned(),
+            folded,
+            matches,
+            code_words: None,
+        }
+    }
+
+    /// The spellings `listing`'s title writes for the census of spellings
+    /// ([`census`](crate::text::census)), from its `mentions`: none when the
+    /// listing carries counterfeit code words or its declared brand names a mark.
+    /// The code words read are kept in `mentions` for scoring.
+    pub fn spellings(&self, listing: &Listing, mentions: &mut Mentions) -> Vec<(String, bool)> {
+        let counted = mentions
+            .matches
+            .iter()
+            .any(|m| m.kind == MatchKind::Fuzzy || m.glued);
+        if !counted || mentions.title != listing.title {
             return Vec::new();
         }
-        let mut code_words = self.context.code_words(&listing.title, &folded);
+        let declared = listing.brand.as_deref().filter(|b| !b.trim().is_empty());
+        if declared.is_some_and(|b| {
+            self.matcher
+                .find(b)
+                .iter()
+                .any(|m| m.kind != MatchKind::Fuzzy && !m.glued)
+        }) {
+            return Vec::new();
+        }
+        // Read once: scoring the same listing takes them from here.
+        let code_words = self.code_words(listing, &mentions.folded);
+        let suspicious = !code_words.is_empty();
+        mentions.code_words = Some(code_words);
+        if suspicious {
+            return Vec::new();
+        }
+        self.matcher
+            .spellings(&mentions.folded, &mentions.matches, declared)
+    }
+
+    /// The counterfeit code words of the listing's title and description.
+    fn code_words(&self, listing: &Listing, folded: &crate::text::Folded) -> Vec<CodeWord> {
+        let mut code_words = self.context.code_words(&listing.title, folded);
         if let Some(d) = &listing.description {
             for w in self.context.code_words(d, &fold(d)) {
                 if !code_words.iter().any(|c| c.word == w.word) {
@@ -348,11 +408,42 @@ impl Scorer {
                 }
             }
         }
-        // A declared brand that is only a misspelling of a mark names another brand
-        // ("Metra" is not Metro), and so does a title word spelt like it, unless the
-        // listing speaks of imitations.
+        code_words
+    }
+
+    /// [`Scorer::score_in`] from the listing's title `mentions`
+    /// ([`Scorer::mentions`]); mentions of another title are found again.
+    pub fn score_mentions(
+        &self,
+        listing: &Listing,
+        mentions: Mentions,
+        extra: &[(usize, Signal)],
+        census: &dyn BrandCensus,
+    ) -> Vec<Finding> {
+        let mentions = if mentions.title == listing.title {
+            mentions
+        } else {
+            self.mentions(&listing.title)
+        };
+        let Mentions {
+            folded,
+            mut matches,
+            code_words: read,
+            ..
+        } = mentions;
+        let declared = listing.brand.as_deref().filter(|b| !b.trim().is_empty());
+        let mut brand_matches = declared.map(|b| self.matcher.find(b)).unwrap_or_default();
+        if matches.is_empty() && brand_matches.is_empty() && extra.is_empty() {
+            return Vec::new();
+        }
+        let code_words = read.unwrap_or_else(|| self.code_words(listing, &folded));
+        // A declared brand that is only a misspelling of a mark, or the mark glued
+        // to another word, names another brand ("Metra" is not Metro, "DigiPower" is
+        // not Digi), and so does a title word spelt like it, unless the listing
+        // speaks of imitations.
         if code_words.is_empty() {
-            brand_matches.retain(|m| m.kind != MatchKind::Fuzzy);
+            let glued_brands = self.matcher.rules().glued_brands;
+            brand_matches.retain(|m| m.kind != MatchKind::Fuzzy && !(m.glued && glued_brands));
             let other = declared.filter(|_| brand_matches.is_empty());
             self.matcher
                 .excuse_other_brands(&folded, &mut matches, other, census);
@@ -948,6 +1039,47 @@ mod tests {
                 "{title}"
             );
         }
+    }
+
+    #[test]
+    fn a_listing_counts_the_spellings_it_writes_unless_it_says_otherwise() {
+        use crate::text::census::{declarer, DeclaredBrands};
+        let s = Scorer::new(
+            vec![classed("Kinetix", &[]), classed("Zentrix", &[])],
+            Rates::default(),
+        );
+        let spelt = |title: &str, brand: Option<&str>| {
+            let mut l = listing(title);
+            l.brand = brand.map(Into::into);
+            let mut m = s.mentions(&l.title);
+            s.spellings(&l, &mut m)
+        };
+        // Nothing declared: written, not declared. The listing's own brand: declared.
+        assert_eq!(spelt("Kinetex harness", None), [("kinetex".into(), false)]);
+        assert_eq!(
+            spelt("Kinetex harness", Some("Kinetex Audio")),
+            [("kinetex".into(), true)]
+        );
+        // Another brand declared, the mark declared, code words, or the mark as
+        // written: no spelling to count.
+        assert!(spelt("Kinetex harness", Some("Metra")).is_empty());
+        assert!(spelt("Kinetex harness", Some("Zentrix")).is_empty());
+        assert!(spelt("Kinetex replica harness", None).is_empty());
+        assert!(spelt("Kinetix harness", None).is_empty());
+        // Counted from two sellers, one declaring it: another brand when scored.
+        let mut census = DeclaredBrands::new();
+        census.add_spelling("kinetex", declarer(Some("a"), None), true);
+        let l = listing("Kinetex 70-1721 wiring harness");
+        assert_eq!(s.score_in(&l, &[], &census).len(), 1);
+        census.add_spelling("kinetex", declarer(Some("b"), None), false);
+        let mentions = s.mentions(&l.title);
+        assert!(s.score_mentions(&l, mentions, &[], &census).is_empty());
+        // Mentions of another title are found again.
+        let other = s.mentions("Zentrix cable");
+        assert_eq!(s.score_mentions(&l, other, &[], &census).len(), 0);
+        let other = s.mentions("Kinetex cable");
+        let zentrix = listing("Zentrix cable");
+        assert_eq!(s.score_mentions(&zentrix, other, &[], &census).len(), 1);
     }
 
     #[test]

@@ -35,8 +35,32 @@
 //! shop's invention. More would leave small real brands (two or three shops) as
 //! false alarms on every listing; fewer would let one seller decide for everyone.
 //!
+//! # Spellings written in titles
+//!
+//! Many listings declare no brand at all, and many shops declare it on some
+//! listings only (one of the evaluation's two tables of a catalogue rarely does).
+//! So the census also counts *spellings*: the title words of a misspelling of a mark
+//! (or of a mark glued to another word, "digipower"), as the listing writes them. A
+//! spelling is established when listings of [`ESTABLISHED_DECLARERS`] or more
+//! distinct sellers write it **and** at least one of them declares it as its brand
+//! (its declared brand's name starts with the spelling, "Microspot Ltd." for
+//! "microspot"; a later word, "brothers" of "Write Brothers", is not the brand's
+//! spelling and may be a mark's plural). The
+//! declaration is the consistency the spelling needs: a real brand is written the
+//! same way in the titles of several shops and declared by at least one of them.
+//!
+//! Its safeguards are those above, and:
+//!
+//! * a listing whose declared brand is something else (another brand, the mark
+//!   itself) does not count for the spelling: it says the word is not its brand;
+//! * a listing with counterfeit code words does not count;
+//! * a spelling nobody declares is never established, however many sellers write
+//!   it: a misspelling copied between counterfeit shops stays a misspelling.
+//!
 //! The pipeline counts every listing it matches, a batch's listings before any of
 //! them is scored, into one [`DeclaredBrands`] kept in memory and in its database.
+//! A batch's titles are matched once: the mentions found to count spellings are the
+//! ones then scored.
 
 use rustc_hash::FxHashMap;
 
@@ -52,9 +76,22 @@ pub trait BrandCensus {
     /// [`brand_key`]), as opaque ids.
     fn declarers(&self, key: &str, limit: usize) -> Vec<u64>;
 
-    /// True when `key` is declared by at least [`ESTABLISHED_DECLARERS`] sellers.
+    /// Up to `limit` distinct sellers whose titles write the spelling `key` (a
+    /// fuzzy key, word breaks removed), and whether one of the sellers that write it
+    /// declares it as its brand. None by default.
+    fn spellers(&self, key: &str, limit: usize) -> (Vec<u64>, bool) {
+        let _ = (key, limit);
+        (Vec::new(), false)
+    }
+
+    /// True when `key` is declared by at least [`ESTABLISHED_DECLARERS`] sellers, or
+    /// written in the titles of that many and declared by one of them.
     fn established(&self, key: &str) -> bool {
-        self.declarers(key, ESTABLISHED_DECLARERS).len() >= ESTABLISHED_DECLARERS
+        if self.declarers(key, ESTABLISHED_DECLARERS).len() >= ESTABLISHED_DECLARERS {
+            return true;
+        }
+        let (ids, declared) = self.spellers(key, ESTABLISHED_DECLARERS);
+        declared && ids.len() >= ESTABLISHED_DECLARERS
     }
 }
 
@@ -79,6 +116,16 @@ pub fn declarer(seller: Option<&str>, marketplace: Option<&str>) -> u64 {
 #[derive(Debug, Clone, Default)]
 pub struct DeclaredBrands {
     by_key: FxHashMap<String, Vec<u64>>,
+    spelt: FxHashMap<String, Spelt>,
+}
+
+/// The sellers that write one spelling in their titles.
+#[derive(Debug, Clone, Default)]
+struct Spelt {
+    /// Up to [`ESTABLISHED_DECLARERS`] distinct sellers.
+    ids: Vec<u64>,
+    /// One of the sellers that write it declares it as its brand.
+    declared: bool,
 }
 
 impl DeclaredBrands {
@@ -121,9 +168,34 @@ impl DeclaredBrands {
             .is_none_or(|ids| ids.len() < ESTABLISHED_DECLARERS && !ids.contains(&declarer))
     }
 
+    /// Counts the spelling `key` (the fuzzy key of title words, word breaks
+    /// removed) written by `declarer`, who declares it as its brand when
+    /// `declares`; true when that changed the count (and should be stored).
+    pub fn add_spelling(&mut self, key: &str, declarer: u64, declares: bool) -> bool {
+        if !self.takes_spelling(key, declarer, declares) {
+            return false;
+        }
+        let s = self.spelt.entry(key.to_owned()).or_default();
+        if s.ids.len() < ESTABLISHED_DECLARERS && !s.ids.contains(&declarer) {
+            s.ids.push(declarer);
+        }
+        s.declared |= declares;
+        true
+    }
+
+    /// True when [`DeclaredBrands::add_spelling`] would change the count: a new
+    /// seller while fewer than [`ESTABLISHED_DECLARERS`] are kept, or the first
+    /// declaration.
+    pub fn takes_spelling(&self, key: &str, declarer: u64, declares: bool) -> bool {
+        self.spelt.get(key).is_none_or(|s| {
+            (s.ids.len() < ESTABLISHED_DECLARERS && !s.ids.contains(&declarer))
+                || (declares && !s.declared)
+        })
+    }
+
     /// True when nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.by_key.is_empty() && self.spelt.is_empty()
     }
 }
 
@@ -133,6 +205,12 @@ impl BrandCensus for DeclaredBrands {
             .get(key)
             .map(|v| v.iter().copied().take(limit).collect())
             .unwrap_or_default()
+    }
+
+    fn spellers(&self, key: &str, limit: usize) -> (Vec<u64>, bool) {
+        self.spelt.get(key).map_or((Vec::new(), false), |s| {
+            (s.ids.iter().copied().take(limit).collect(), s.declared)
+        })
     }
 }
 
@@ -192,5 +270,35 @@ mod tests {
         // Past the threshold a third declarer changes nothing and is not kept.
         assert!(!c.takes("altra", 3) && !c.add("Altra", 3));
         assert!(!NoCensus.established("altra"));
+    }
+
+    #[test]
+    fn a_spelling_written_by_two_sellers_is_established_once_one_declares_it() {
+        let (a, b, c) = (
+            declarer(Some("shop-a"), None),
+            declarer(Some("shop-b"), None),
+            declarer(Some("shop-c"), None),
+        );
+        let mut census = DeclaredBrands::new();
+        // Written by two sellers, declared by none: a copied misspelling.
+        assert!(census.add_spelling("microspot", a, false));
+        assert!(census.add_spelling("microspot", b, false));
+        assert!(!census.established("microspot"));
+        // A third seller that declares it: kept for its declaration alone.
+        assert!(census.takes_spelling("microspot", c, true));
+        assert!(census.add_spelling("microspot", c, true));
+        assert!(census.established("microspot"));
+        assert!(!census.takes_spelling("microspot", c, true));
+        // One seller that writes and declares it many times is one seller.
+        let mut one = DeclaredBrands::new();
+        for _ in 0..20 {
+            one.add_spelling("metra", a, true);
+        }
+        assert!(!one.established("metra"));
+        assert!(one.add_spelling("metra", b, false));
+        assert!(one.established("metra"));
+        // Spellings and declared brands are counted apart.
+        assert!(one.declarers("metra", 2).is_empty());
+        assert!(!one.is_empty());
     }
 }

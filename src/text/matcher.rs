@@ -49,13 +49,28 @@
 //!   many real companies ("Metra" and Metro); nothing in the word tells them from a
 //!   disguise, what is known about the word does. Exact and look-alike mentions are
 //!   never excused;
+//! * **glued brands**: a mark glued to a dictionary word ("digipower" for Digi) is
+//!   found as the mark ("nikeshoes"), except when the whole word is a brand the
+//!   listing declares or the marketplace's sellers establish
+//!   ([`census`](super::census)): DigiPower is a maker of its own, and what says
+//!   so is that shops declare it. General lists are not consulted here: they name
+//!   marks' own product lines ("Adobe Photoshop"), which glued are still the mark.
+//!   A counterfeiter gains little: the mark written as its own word is never
+//!   excused;
 //! * the mark is one ordinary English word ("Case", "Shell", "Apple") or ordinary
 //!   words ending in a product noun of the Nice classification ("Camera Bag"), and
 //!   the title word is its plural: that is the word ("jewel cases", "camera bags").
 //!   As written the mark is still found, and the scorer weighs it by the listing's
 //!   goods (`nice`). Misspellings that are no word ("Shwll") still count: refusing
 //!   them as well cost 8 to 19 points of recall (Adobe, Canon and Apple are ordinary
-//!   words) for 0.2 points of false matches (EVALUATION.md).
+//!   words) for 0.2 points of false matches (EVALUATION.md). Nor is the plural of
+//!   every mark that is an ordinary noun refused ("cardinals", "empires"): a
+//!   plural is a typo as often as a word, and refusing it would lose 1.1 to 2.3
+//!   points of recall for a tenth of a point of false matches;
+//! * **noun number**: the mark ends in an ordinary plural noun ("TPU Cases",
+//!   "Batteries") and the title writes it in the singular ("tpu case"): that names
+//!   one of the things, not the mark. Dropping a final "s" is an omission typo too,
+//!   but one a buyer reads as the ordinary word.
 //!
 //! Short names are crowded, so the shorter the mark, the more a misspelling must look
 //! like a slip rather than another name ([`verify_fuzzy`]). A *slip* is a letter
@@ -144,6 +159,9 @@ pub struct Term {
     common: bool,
     /// Its last word is a product noun of the Nice classification ("Camera Bag").
     generic: bool,
+    /// The fuzzy key with its last word in the singular, when that word is an
+    /// ordinary English plural ("TPU Cases": "tpucase"; [`singular_of`]).
+    singular: Option<Vec<char>>,
 }
 
 impl Term {
@@ -194,6 +212,10 @@ pub struct TitleMatch {
     pub first_token: usize,
     /// Index of the last title token of the mention.
     pub last_token: usize,
+    /// The mention ends inside a title word, glued to digits or a dictionary word
+    /// ("nike2024", "digipower"): excused like a misspelling when the whole word is
+    /// another brand's name (`Rules::glued_brands`).
+    pub glued: bool,
 }
 
 /// The most edits a term key of `chars` characters tolerates (see the module docs).
@@ -242,6 +264,12 @@ pub struct Rules {
     pub front_slips: bool,
     /// A word with one digit inside is read with the digit as a typo ("so9ny").
     pub typo_digits: bool,
+    /// A mark glued to another word ("digipower" for Digi) is excused when the
+    /// whole word is a brand the listing or the marketplace declares.
+    pub glued_brands: bool,
+    /// A mark ending in an ordinary plural noun is not found in the singular
+    /// ("tpu case" for TPU Cases).
+    pub noun_number: bool,
 }
 
 impl Default for Rules {
@@ -251,6 +279,8 @@ impl Default for Rules {
             ordinary_word_marks: true,
             front_slips: true,
             typo_digits: true,
+            glued_brands: true,
+            noun_number: true,
         }
     }
 }
@@ -431,14 +461,63 @@ impl Matcher {
             return;
         }
         let declared = declared_brand.map(declared_keys).unwrap_or_default();
+        let by_marketplace =
+            |key: &str| declared.iter().any(|d| d == key) || census.established(key);
         matches.retain(|m| {
-            m.kind != MatchKind::Fuzzy
-                || !self.brand_around(f, m, |key| {
-                    self.known.contains(key)
-                        || declared.iter().any(|d| d == key)
-                        || census.established(key)
-                })
+            if m.kind == MatchKind::Fuzzy {
+                !self.brand_around(f, m, |key| self.known.contains(key) || by_marketplace(key))
+            } else if m.glued && self.rules.glued_brands {
+                // Only what the marketplace declares: general lists name a mark's
+                // own product lines ("Adobe Photoshop"), which glued are still it.
+                !self.brand_around(f, m, by_marketplace)
+            } else {
+                true
+            }
         });
+    }
+
+    /// The spellings a title writes, for the census of spellings
+    /// ([`census`](super::census)): the title words (fuzzy keys, word breaks
+    /// removed) of each misspelling among `matches` (found in `f` with nothing
+    /// excused) and, under [`Rules::glued_brands`], of each mark glued to another
+    /// word, each with whether `declared_brand` names it. A listing that declares
+    /// another brand writes no spelling the census counts: it says the word is not
+    /// its brand. The caller leaves out listings with counterfeit code words.
+    pub fn spellings(
+        &self,
+        f: &Folded,
+        matches: &[TitleMatch],
+        declared_brand: Option<&str>,
+    ) -> Vec<(String, bool)> {
+        let declared = declared_brand
+            .filter(|b| !b.trim().is_empty())
+            .map(declared_heads);
+        let mut out: Vec<(String, bool)> = Vec::new();
+        for m in matches {
+            if !(m.kind == MatchKind::Fuzzy || (m.glued && self.rules.glued_brands)) {
+                continue;
+            }
+            let key: String = (m.first_token..=m.last_token)
+                .filter_map(|t| f.tokens.get(t).map(|_| f.fkey_of(t)))
+                .collect();
+            if key.chars().count() < 4 || self.by_fkey.contains_key(&key) {
+                continue;
+            }
+            let declares = match &declared {
+                None => false,
+                Some(keys) if keys.contains(&key) => true,
+                Some(_) => continue,
+            };
+            if !out.iter().any(|(k, _)| *k == key) {
+                out.push((key, declares));
+            }
+        }
+        out
+    }
+
+    /// The rules this matcher applies.
+    pub fn rules(&self) -> Rules {
+        self.rules
     }
 
     /// True when the misspelt words of `m`, alone or with the title words around
@@ -501,9 +580,9 @@ impl Matcher {
                 return None;
             }
             let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
-            return Some(
-                self.exact_match(title, term, ti, start, end_orig, flags, false, first, last),
-            );
+            return Some(self.exact_match(
+                title, term, ti, start, end_orig, flags, false, first, last, false,
+            ));
         }
         if f.tokens[first].key_start != s {
             return None;
@@ -561,7 +640,10 @@ impl Matcher {
             }
         }
         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
-        Some(self.exact_match(title, term, ti, start, end_orig, flags, split, first, last))
+        let glued = e != f.tokens[last].key_end;
+        Some(self.exact_match(
+            title, term, ti, start, end_orig, flags, split, first, last, glued,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -576,6 +658,7 @@ impl Matcher {
         split: bool,
         first: usize,
         last: usize,
+        glued: bool,
     ) -> TitleMatch {
         let written = simple(&title[start..end]);
         let mut evasions = describe_flags(flags);
@@ -598,6 +681,7 @@ impl Matcher {
             evasions,
             first_token: first,
             last_token: last,
+            glued,
         }
     }
 
@@ -670,6 +754,7 @@ impl Matcher {
                         evasions,
                         first_token: i,
                         last_token: last,
+                        glued: false,
                     });
                 }
             }
@@ -743,6 +828,11 @@ impl Matcher {
                     if pieces == 1 && term.words > 1 && term.has_word(&span) {
                         continue;
                     }
+                    // The singular of a mark that ends in an ordinary plural noun
+                    // names the thing ("tpu case" is not TPU Cases).
+                    if self.rules.noun_number && term.singular.as_deref() == Some(&span[..]) {
+                        continue;
+                    }
                     if let Some(edits) = verify_fuzzy(&span, term, self.rules.front_slips) {
                         let tf = &f.tokens[first];
                         let tl = &f.tokens[last];
@@ -767,6 +857,7 @@ impl Matcher {
                             evasions: describe_flags(flags),
                             first_token: first,
                             last_token: last,
+                            glued: false,
                         });
                     }
                 }
@@ -813,6 +904,7 @@ impl Matcher {
             evasions: describe_flags(flags),
             first_token: first,
             last_token: last,
+            glued: false,
         })
     }
 }
@@ -826,6 +918,24 @@ fn declared_keys(brand: &str) -> Vec<String> {
         .filter(|k| k.chars().count() >= 4)
         .collect();
     keys.extend(brand_key(brand));
+    keys
+}
+
+/// The keys a declared brand is written by in titles, for the census: its first
+/// word, its first two words, and so on ("Metra Electronics" gives "metra" and
+/// "metraelectronics"). A brand's distinctive word leads its name; a later word
+/// ("brothers" of "Write Brothers") is no spelling of the brand, and counting it
+/// would establish the plural of a mark "Brother" for every listing.
+fn declared_heads(brand: &str) -> Vec<String> {
+    let f = fold(brand);
+    let mut key = String::new();
+    let mut keys = Vec::with_capacity(f.tokens.len());
+    for i in 0..f.tokens.len() {
+        key.push_str(f.fkey_of(i));
+        if key.chars().count() >= 4 {
+            keys.push(key.clone());
+        }
+    }
     keys
 }
 
@@ -1031,6 +1141,15 @@ fn term_from(f: &Folded, mark: usize, kind: TermKind, text: &str) -> Option<Term
     let generic = common
         && !f.tokens.is_empty()
         && !super::nice::classes_of([f.plain_of(f.tokens.len() - 1)]).is_empty();
+    let singular = match f.tokens.len() {
+        0 => None,
+        n if cjk || f.plain_of(n - 1) != f.fkey_of(n - 1) => None,
+        n => singular_of(f.plain_of(n - 1)).map(|one| {
+            let mut key: Vec<char> = f.fkey[..f.tokens[n - 1].fkey_start].chars().collect();
+            key.extend(one.chars());
+            key
+        }),
+    };
     Some(Term {
         mark,
         kind,
@@ -1045,7 +1164,32 @@ fn term_from(f: &Folded, mark: usize, kind: TermKind, text: &str) -> Option<Term
         cjk,
         common,
         generic,
+        singular,
     })
+}
+
+/// The singular of `word` when `word` is an ordinary English plural: "cases" gives
+/// "case", "boxes" "box", "batteries" "battery". Both must be lower-case words of
+/// the dictionary; the spelling rules "-ies", "-es" and "-s" are tried in that
+/// order, and a word ending in "ss" ("glass") is no plural. A word that only looks
+/// like one ("news": "new") gives a dictionary word, which is never read as a
+/// misspelling anyway.
+fn singular_of(word: &str) -> Option<String> {
+    if word.len() < 4 || !word.ends_with('s') || word.ends_with("ss") || !is_common_word(word) {
+        return None;
+    }
+    let stem = &word[..word.len() - 1];
+    let mut candidates = Vec::with_capacity(3);
+    if let Some(y) = word.strip_suffix("ies") {
+        candidates.push(format!("{y}y"));
+    }
+    if let Some(es) = word.strip_suffix("es") {
+        candidates.push(es.to_string());
+    }
+    candidates.push(stem.to_string());
+    candidates
+        .into_iter()
+        .find(|c| c.len() >= 3 && is_common_word(c))
 }
 
 /// Lower case with white space, punctuation and invisible characters removed.
@@ -1248,6 +1392,96 @@ mod tests {
     }
 
     #[test]
+    fn a_mark_glued_to_a_word_is_the_brand_the_marketplace_declares() {
+        use crate::text::census::DeclaredBrands;
+        let marks = vec![mark("zentrix", "Zentrix", &[])];
+        let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
+        let title = "ZentrixPower 4-section tripod";
+        let f = fold(title);
+        let found = m.find(title);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].glued && found[0].kind == MatchKind::Exact);
+        // Declared by the listing: that brand.
+        let mut v = found.clone();
+        m.excuse_other_brands(&f, &mut v, Some("ZentrixPower Inc."), &NoCensus);
+        assert!(v.is_empty());
+        // Declared by two sellers of the marketplace: that brand in every listing.
+        let mut census = DeclaredBrands::new();
+        census.add("Zentrixpower", 1);
+        let mut v = found.clone();
+        m.excuse_other_brands(&f, &mut v, None, &census);
+        assert_eq!(v.len(), 1, "one seller decides for its own listings only");
+        census.add("ZENTRIXPOWER", 2);
+        m.excuse_other_brands(&f, &mut v, None, &census);
+        assert!(v.is_empty());
+        // The mark as its own word is the mark, whoever declares what.
+        let apart = "Zentrix power adapter";
+        let mut v = m.find(apart);
+        m.excuse_other_brands(&fold(apart), &mut v, Some("ZentrixPower"), &census);
+        assert_eq!(v.len(), 1);
+        assert!(!v[0].glued);
+        // General lists name marks' own product lines: not consulted for glued words.
+        let listed = KnownBrands::empty().with_names(["ZentrixPower"]);
+        assert_eq!(
+            Matcher::with_known_brands(&marks, listed).find(title).len(),
+            1
+        );
+        // Switched off, the glued mark counts whatever is declared.
+        let rules = Rules {
+            glued_brands: false,
+            ..Rules::default()
+        };
+        let off = Matcher::with_rules(&marks, KnownBrands::empty(), rules);
+        let mut v = off.find(title);
+        off.excuse_other_brands(&f, &mut v, Some("ZentrixPower"), &census);
+        assert_eq!(v.len(), 1);
+    }
+
+    #[test]
+    fn the_spellings_a_title_writes_are_its_misspelt_and_glued_words() {
+        let marks = vec![mark("zentrix", "Zentrix", &[]), mark("metro", "Metro", &[])];
+        let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
+        let title = "ZentrixPower charger for metra dash kit";
+        let f = fold(title);
+        let found = m.find_in_context(
+            title,
+            &f,
+            &ListingContext {
+                declared_brand: None,
+                code_words: true,
+            },
+        );
+        assert_eq!(found.len(), 2);
+        // No declared brand: both written, neither declared.
+        assert_eq!(
+            m.spellings(&f, &found, None),
+            [
+                ("zentrixpower".to_string(), false),
+                ("metra".to_string(), false)
+            ]
+        );
+        // A declared brand keeps the spellings it names, declared.
+        assert_eq!(
+            m.spellings(&f, &found, Some("Metra Electronics")),
+            [("metra".to_string(), true)]
+        );
+        // Only by the words its name starts with: "metra" is no spelling of
+        // "Zentrix Metra Audio" (a later word may be a mark's plural, "brothers" of
+        // "Write Brothers").
+        assert!(m
+            .spellings(&f, &found, Some("Zentrix Metra Audio"))
+            .is_empty());
+        assert_eq!(
+            declared_heads("Metra Electronics"),
+            ["metra", "metraelectronics"]
+        );
+        assert!(declared_heads("LG").is_empty() && declared_heads("").is_empty());
+        // An exact mention is no spelling.
+        let exact = "Metro dash kit";
+        assert!(m.spellings(&fold(exact), &m.find(exact), None).is_empty());
+    }
+
+    #[test]
     fn one_word_of_a_multi_word_mark_does_not_misspell_it() {
         let marks = vec![mark("pc-pitstop", "PC Pitstop", &[])];
         let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
@@ -1301,6 +1535,39 @@ mod tests {
         };
         let m = Matcher::with_rules(&marks, KnownBrands::empty(), rules);
         assert_eq!(m.find("jewel cases").len(), 1);
+    }
+
+    #[test]
+    fn a_mark_ending_in_a_plural_noun_is_not_found_in_the_singular() {
+        let marks = vec![
+            mark("tpu", "TPU Cases", &[]),
+            mark("zx", "Zentrix Boxes", &[]),
+        ];
+        let m = Matcher::with_known_brands(&marks, KnownBrands::empty());
+        assert!(m.find("ipad 2 red tpu case").is_empty());
+        assert!(m.find("zentrix box of 12").is_empty());
+        // Other misspellings, and the mark as written, still count.
+        assert_eq!(m.find("ipad tpu cqses").len(), 1);
+        assert_eq!(m.find("ipad tpu cases")[0].kind, MatchKind::Exact);
+        // Switched off, the singular is the omission typo it also is.
+        let rules = Rules {
+            noun_number: false,
+            ..Rules::default()
+        };
+        let off = Matcher::with_rules(&marks, KnownBrands::empty(), rules);
+        assert_eq!(off.find("ipad 2 red tpu case").len(), 1);
+    }
+
+    #[test]
+    fn singulars_follow_the_spelling_rules_and_the_dictionary() {
+        assert_eq!(singular_of("cases").as_deref(), Some("case"));
+        assert_eq!(singular_of("boxes").as_deref(), Some("box"));
+        assert_eq!(singular_of("batteries").as_deref(), Some("battery"));
+        assert_eq!(singular_of("glass"), None);
+        assert_eq!(singular_of("bias"), None);
+        assert_eq!(singular_of("zentrixes"), None);
+        assert_eq!(singular_of("case"), None);
+        assert_eq!(singular_of(""), None);
     }
 
     #[test]
