@@ -443,9 +443,9 @@ fn main() {
     // so its crops are their own family, scored as positives of that product and
     // kept out of the negatives.
     let (same, others): (Vec<_>, Vec<_>) = others.into_iter().partition(|(name, _)| {
-        SAME_OBJECT.iter().any(|(other, product)| {
-            name == other && products.iter().any(|(p, _)| p == product)
-        })
+        SAME_OBJECT
+            .iter()
+            .any(|(other, product)| name == other && products.iter().any(|(p, _)| p == product))
     });
     let crops: &[(&str, &Vec<&(String, DynamicImage)>)] = if logos_only {
         &[]
