@@ -464,29 +464,33 @@ fn handed_in_listings_keep_one_limit_per_field_on_every_path() {
     assert_eq!(queue["items"][0]["listing_id"], "c", "{queue}");
 }
 
+/// A listing of `shop.example` for the census tests: its title, declared brand and
+/// seller.
+fn listing(id: &str, title: &str, brand: Option<&str>, seller: &str) -> markhound::store::Incoming {
+    use markhound::listing::{Listing, Seller};
+    markhound::store::Incoming::handed_in(Listing {
+        id: id.into(),
+        title: title.into(),
+        brand: brand.map(Into::into),
+        marketplace: Some("shop.example".into()),
+        seller: Some(Seller {
+            id: seller.into(),
+            ..Seller::default()
+        }),
+        ..Listing::default()
+    })
+}
+
+/// How many of `records` are findings of listing `id`.
+fn findings_of(records: &[markhound::review::FindingRecord], id: &str) -> usize {
+    records.iter().filter(|r| r.listing_id == id).count()
+}
+
 #[test]
 fn a_spelling_two_sellers_declare_as_their_brand_is_learnt_and_kept() {
-    use markhound::listing::{Listing, Seller};
     use markhound::pipeline::{Config, Pipeline};
-    use markhound::store::Incoming;
 
     let ws = with_marks();
-    let listing = |id: &str, title: &str, brand: Option<&str>, seller: &str| {
-        Incoming::handed_in(Listing {
-            id: id.into(),
-            title: title.into(),
-            brand: brand.map(Into::into),
-            marketplace: Some("shop.example".into()),
-            seller: Some(Seller {
-                id: seller.into(),
-                ..Seller::default()
-            }),
-            ..Listing::default()
-        })
-    };
-    let findings_of = |records: &[markhound::review::FindingRecord], id: &str| {
-        records.iter().filter(|r| r.listing_id == id).count()
-    };
     {
         let db = open_db(&ws.db());
         let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
@@ -539,27 +543,9 @@ fn a_spelling_two_sellers_declare_as_their_brand_is_learnt_and_kept() {
 
 #[test]
 fn a_spelling_two_sellers_write_and_one_declares_is_learnt_and_kept() {
-    use markhound::listing::{Listing, Seller};
     use markhound::pipeline::{Config, Pipeline};
-    use markhound::store::Incoming;
 
     let ws = with_marks();
-    let listing = |id: &str, title: &str, brand: Option<&str>, seller: &str| {
-        Incoming::handed_in(Listing {
-            id: id.into(),
-            title: title.into(),
-            brand: brand.map(Into::into),
-            marketplace: Some("shop.example".into()),
-            seller: Some(Seller {
-                id: seller.into(),
-                ..Seller::default()
-            }),
-            ..Listing::default()
-        })
-    };
-    let findings_of = |records: &[markhound::review::FindingRecord], id: &str| {
-        records.iter().filter(|r| r.listing_id == id).count()
-    };
     {
         let db = open_db(&ws.db());
         let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
