@@ -481,6 +481,16 @@ fn listing(id: &str, title: &str, brand: Option<&str>, seller: &str) -> markhoun
     })
 }
 
+/// The database of `ws`, a pipeline built from its registry and its store, as a
+/// new process opens them.
+fn open_pipeline(ws: &Workspace) -> (sled::Db, markhound::pipeline::Pipeline, Store) {
+    use markhound::pipeline::{Config, Pipeline};
+    let db = open_db(&ws.db());
+    let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
+    let store = Store::open(&db).unwrap();
+    (db, pipeline, store)
+}
+
 /// How many of `records` are findings of listing `id`.
 fn findings_of(records: &[markhound::review::FindingRecord], id: &str) -> usize {
     records.iter().filter(|r| r.listing_id == id).count()
@@ -488,13 +498,9 @@ fn findings_of(records: &[markhound::review::FindingRecord], id: &str) -> usize 
 
 #[test]
 fn a_spelling_two_sellers_declare_as_their_brand_is_learnt_and_kept() {
-    use markhound::pipeline::{Config, Pipeline};
-
     let ws = with_marks();
     {
-        let db = open_db(&ws.db());
-        let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
-        let store = Store::open(&db).unwrap();
+        let (db, pipeline, store) = open_pipeline(&ws);
         // A misspelling of the mark that no seller declares is a finding.
         let r = pipeline
             .ingest(
@@ -522,9 +528,7 @@ fn a_spelling_two_sellers_declare_as_their_brand_is_learnt_and_kept() {
         db.flush().unwrap();
     }
     // A new process knows it from the database.
-    let db = open_db(&ws.db());
-    let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
-    let store = Store::open(&db).unwrap();
+    let (_db, pipeline, store) = open_pipeline(&ws);
     let r = pipeline
         .ingest(
             &store,
@@ -543,13 +547,9 @@ fn a_spelling_two_sellers_declare_as_their_brand_is_learnt_and_kept() {
 
 #[test]
 fn a_spelling_two_sellers_write_and_one_declares_is_learnt_and_kept() {
-    use markhound::pipeline::{Config, Pipeline};
-
     let ws = with_marks();
     {
-        let db = open_db(&ws.db());
-        let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
-        let store = Store::open(&db).unwrap();
+        let (db, pipeline, store) = open_pipeline(&ws);
         // Written by two sellers, declared by neither: a misspelling still.
         let r = pipeline
             .ingest(
@@ -586,9 +586,7 @@ fn a_spelling_two_sellers_write_and_one_declares_is_learnt_and_kept() {
     }
     // A new process knows it from the database (its keys end in 0x01 and the
     // seller); the mark as written and code words still count.
-    let db = open_db(&ws.db());
-    let pipeline = Pipeline::from_registry(&db, &Config::default()).unwrap();
-    let store = Store::open(&db).unwrap();
+    let (_db, pipeline, store) = open_pipeline(&ws);
     let r = pipeline
         .ingest(
             &store,
