@@ -803,7 +803,7 @@ fn rule_variants() -> Vec<(&'static str, Rules)> {
     let on = Rules::default();
     vec![
         (
-            "other brands excused (simple-icons)",
+            "other brands excused (simple-icons, declared brand, census)",
             Rules {
                 other_brands: false,
                 ..on
