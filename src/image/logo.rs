@@ -674,6 +674,14 @@ impl Affine {
         self.m[0][0] * self.m[1][1] - self.m[0][1] * self.m[1][0]
     }
 
+    /// This map followed by a scaling by `r` (into a picture `r` times larger).
+    pub(super) fn scaled(&self, r: f32) -> Affine {
+        Affine {
+            m: self.m.map(|row| row.map(|v| v * r)),
+            ..*self
+        }
+    }
+
     /// Geometric mean of the two axes' scales.
     pub(super) fn scale(&self) -> f32 {
         self.det().abs().sqrt()

@@ -538,23 +538,8 @@ impl ShapeIndex {
                 let logo = &self.logos[template.logo as usize];
                 let (level, score, found, map) = match levels[c.level as usize].align(template, c) {
                     Aligned::Found { score, found, map } => (c.level as usize, score, found, map),
-                    // A near miss is aligned again one level finer (below).
                     Aligned::Refused { score, map } if score >= CONFIRM && c.level > 0 => {
-                        let (from, to) = (&levels[c.level as usize], &levels[c.level as usize - 1]);
-                        let r = from.factor / to.factor;
-                        let mut finer = map;
-                        for row in finer.m.iter_mut() {
-                            for v in row.iter_mut() {
-                                *v *= r;
-                            }
-                        }
-                        let start = template.map.scale() * r;
-                        match to.align_from(template, finer, start, &[3.0, 2.0, 2.0]) {
-                            Aligned::Found { score, found, map } => {
-                                (c.level as usize - 1, score, found, map)
-                            }
-                            _ => return None,
-                        }
+                        confirm_finer(&levels, c.level as usize, template, map)?
                     }
                     _ => return None,
                 };
@@ -615,6 +600,24 @@ fn overlap(a: &[f32; 4], b: &[f32; 4]) -> f32 {
         0.0
     } else {
         inter / union
+    }
+}
+
+/// A near miss of `template` at `level`, aligned again one level finer from the
+/// `map` found: that level, the share and number of points found, and the map,
+/// when the logo is found there.
+fn confirm_finer(
+    levels: &[Level],
+    level: usize,
+    template: &Template,
+    map: Affine,
+) -> Option<(usize, f32, u32, Affine)> {
+    let (from, to) = (&levels[level], &levels[level - 1]);
+    let r = from.factor / to.factor;
+    let start = template.map.scale() * r;
+    match to.align_from(template, map.scaled(r), start, &[3.0, 2.0, 2.0]) {
+        Aligned::Found { score, found, map } => Some((level - 1, score, found, map)),
+        _ => None,
     }
 }
 
