@@ -285,8 +285,19 @@ pub struct Mentions {
     title: String,
     folded: crate::text::Folded,
     matches: Vec<TitleMatch>,
-    /// The listing's code words, once read (by [`Scorer::spellings`]).
-    code_words: Option<Vec<CodeWord>>,
+    /// The listing's code words, once read (by [`Scorer::spellings`]), with a hash
+    /// of the description they were read from: they are taken only for a listing
+    /// with that description (two listings may share an id and a title).
+    code_words: Option<(u64, Vec<CodeWord>)>,
+}
+
+/// A hash of `listing`'s description, which [`Mentions`] keeps with the code
+/// words read from it.
+fn description_hash(listing: &Listing) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    listing.description.hash(&mut h);
+    h.finish()
 }
 
 impl Mentions {
@@ -390,7 +401,7 @@ impl Scorer {
         // Read once: scoring the same listing takes them from here.
         let code_words = self.code_words(listing, &mentions.folded);
         let suspicious = !code_words.is_empty();
-        mentions.code_words = Some(code_words);
+        mentions.code_words = Some((description_hash(listing), code_words));
         if suspicious {
             return Vec::new();
         }
@@ -436,7 +447,10 @@ impl Scorer {
         if matches.is_empty() && brand_matches.is_empty() && extra.is_empty() {
             return Vec::new();
         }
-        let code_words = read.unwrap_or_else(|| self.code_words(listing, &folded));
+        let code_words = match read {
+            Some((hash, words)) if hash == description_hash(listing) => words,
+            _ => self.code_words(listing, &folded),
+        };
         // A declared brand that is only a misspelling of a mark, or the mark glued
         // to another word, names another brand ("Metra" is not Metro, "DigiPower" is
         // not Digi), and so does a title word spelt like it, unless the listing
@@ -1073,6 +1087,13 @@ mod tests {
         assert_eq!(s.score_in(&l, &[], &census).len(), 1);
         census.add_spelling("kinetex", declarer(Some("b"), None), false);
         let mentions = s.mentions(&l.title);
+        assert!(s.score_mentions(&l, mentions, &[], &census).is_empty());
+        // Code words read for one listing are not another's: the same title
+        // without the first one's description is excused as before.
+        let mut with_code_words = listing("Kinetex 70-1721 wiring harness");
+        with_code_words.description = Some("1:1 replica".into());
+        let mut mentions = s.mentions(&l.title);
+        assert!(s.spellings(&with_code_words, &mut mentions).is_empty());
         assert!(s.score_mentions(&l, mentions, &[], &census).is_empty());
         // Mentions of another title are found again.
         let other = s.mentions("Zentrix cable");
