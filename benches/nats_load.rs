@@ -1,5 +1,8 @@
 //! Listings per second through NATS JetStream, end to end (published → matched by
 //! `markhound worker` processes → stored by `serve --nats`), with 1 and 2 workers,
+//! timed twice in each run: until every result is in JetStream (the engine's part:
+//! publish, deliver, match, publish the result, acknowledge) and until every result
+//! is in the review store (the engine's part and `serve`'s writes into sled),
 //! titles only and photo-heavy; single-process `markhound match` on the same input
 //! in the same run, printing only and with `--store` (writing the same review
 //! store the queued path writes); then a worker's memory and snapshot load time with a generated
@@ -291,20 +294,29 @@ async fn stream_messages(js: &jetstream::Context, stream: &str) -> u64 {
     }
 }
 
-/// The listings and results still in flight, and the result messages stored.
-async fn backlog_and_results(js: &jetstream::Context) -> (u64, u64) {
+/// The listings still in flight to the workers, the results still in flight to
+/// the store, and the result messages stored in JetStream.
+async fn backlogs(js: &jetstream::Context) -> (u64, u64, u64) {
     let Ok(stream) = js.get_stream(RESULTS_STREAM).await else {
-        return (u64::MAX, 0);
+        return (u64::MAX, u64::MAX, 0);
     };
     let results = stream.get_info().await.map_or(0, |i| i.state.messages);
     let listings = backlog(js, LISTINGS_STREAM, WORKERS_CONSUMER).await;
     let stored = backlog(js, RESULTS_STREAM, STORE_CONSUMER).await;
-    (listings.saturating_add(stored), results)
+    (listings, stored, results)
 }
 
-/// End to end through JetStream with `workers` workers: listings per second from
-/// the first publish until the last result is stored.
-fn queued_rate(template: &Path, curator: &Path, listings: &[Listing], workers: usize) -> f64 {
+/// Listings per second through JetStream with `workers` workers, from the first
+/// publish until the last result is in JetStream (every listing matched and its
+/// result stored durably by the engine, the workers' messages acknowledged), and
+/// until the last result is stored in the review store by `serve`'s consumer.
+struct Queued {
+    in_engine: f64,
+    stored: f64,
+}
+
+/// End to end through JetStream with `workers` workers: see [`Queued`].
+fn queued_rate(template: &Path, curator: &Path, listings: &[Listing], workers: usize) -> Queued {
     let nats = start_nats();
     let work = tempfile::tempdir().unwrap();
     let db = work.path().join("serve.db");
@@ -328,8 +340,8 @@ fn queued_rate(template: &Path, curator: &Path, listings: &[Listing], workers: u
         .enable_all()
         .build()
         .unwrap();
-    let n = listings.len() as u64;
-    let secs = rt.block_on(async {
+    let n = listings.len() as f64;
+    let (in_engine, stored) = rt.block_on(async {
         let engine = JetStreamEngine::connect(&nats.url, "bench").await.unwrap();
         let started = Instant::now();
         // Every message of listings gives one message of results at least.
@@ -338,20 +350,28 @@ fn queued_rate(template: &Path, curator: &Path, listings: &[Listing], workers: u
             engine.publish(chunk).await.unwrap();
             messages += chunk.len().div_ceil(MAX_LISTINGS_PER_MESSAGE) as u64;
         }
+        let mut in_engine = None;
         loop {
-            let (backlog, results) = backlog_and_results(engine.context()).await;
-            if results >= messages && backlog == 0 {
+            let (to_workers, to_store, results) = backlogs(engine.context()).await;
+            if in_engine.is_none() && results >= messages && to_workers == 0 {
+                in_engine = Some(started.elapsed().as_secs_f64());
+            }
+            if results >= messages && to_workers == 0 && to_store == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        started.elapsed().as_secs_f64()
+        let stored = started.elapsed().as_secs_f64();
+        (in_engine.unwrap_or(stored), stored)
     });
     for p in procs {
         p.stop();
     }
     serve.stop();
-    n as f64 / secs
+    Queued {
+        in_engine: n / in_engine,
+        stored: n / stored,
+    }
 }
 
 /// A pronounceable name for mark `i` (deterministic, distinct).
@@ -468,8 +488,8 @@ fn main() {
             listings(photo_count, Some(&photos)),
         ),
     ];
-    println!("| input | listings | match (1 process) | match --store (1 process) | JetStream, 1 worker | JetStream, 2 workers | 2w / 1w | 1w / match | 2w / match | 2w / match --store |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| input | listings | match (1 process) | match --store (1 process) | 1 worker, in JetStream | 1 worker, stored | 2 workers, in JetStream | 2 workers, stored | 2w / 1w (stored) | 2w in JetStream / match | 2w stored / match | 2w stored / match --store |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, input) in &cases {
         let file = work.path().join("input.jsonl");
         write_jsonl(&file, input);
@@ -478,12 +498,16 @@ fn main() {
         let one = queued_rate(&template, &curator, input, 1);
         let two = queued_rate(&template, &curator, input, 2);
         println!(
-            "| {name} | {} | {matched:.0}/s | {stored:.0}/s | {one:.0}/s | {two:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} |",
+            "| {name} | {} | {matched:.0}/s | {stored:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} |",
             input.len(),
-            two / one,
-            one / matched,
-            two / matched,
-            two / stored
+            one.in_engine,
+            one.stored,
+            two.in_engine,
+            two.stored,
+            two.stored / one.stored,
+            two.in_engine / matched,
+            two.stored / matched,
+            two.stored / stored
         );
     }
     if marks > 0 {
