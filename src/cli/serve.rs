@@ -40,6 +40,8 @@ pub struct ServeArgs {
     /// low so far and it costs about 0.3 s a photo (EVALUATION.md).
     #[arg(long)]
     logos: bool,
+    #[command(flatten)]
+    photo_text: super::PhotoTextArgs,
     /// Seconds a client may take to send a request's headers (also how long an
     /// idle keep-alive connection stays open).
     #[arg(long, value_name = "SECS", default_value_t = 20,
@@ -91,6 +93,7 @@ impl ServeArgs {
             },
             keep_photos: true,
             logos: self.logos,
+            photo_text: self.photo_text.load(),
         })
     }
 }
