@@ -130,12 +130,13 @@ fn issue_13_a_wordmark_in_a_listing_photo_is_a_photo_text_finding() {
         "title": "Running shoes",
         "images": [ws.path().join("listing.png")],
     });
+    let out = ws.run(&["registry", "import", "marks.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let models = dir.to_str().unwrap();
     let out = run_with_stdin(
         ws.cmd().args([
             "match",
-            "--registry",
-            "marks.toml",
+            "--store",
             "--photo-text",
             "--ocr-models",
             models,
@@ -170,6 +171,19 @@ fn issue_13_a_wordmark_in_a_listing_photo_is_a_photo_text_finding() {
     assert!(
         detail.starts_with("photo reads \"") && detail.contains("the mark Zentrix"),
         "{detail}"
+    );
+
+    // Stored, and the box drawn on the photo in the HTML report.
+    let out = ws.run(&["report", "--format", "html"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = stdout(&out);
+    assert!(
+        html.contains("listing photo 1: photo_text"),
+        "no boxed photo in the report"
+    );
+    assert!(
+        html.contains(&format!("<rect x=\"{}\" y=\"{}\"", text["x"], text["y"])),
+        "no box in the report"
     );
 
     // Switched off, the photo gives nothing.

@@ -80,6 +80,9 @@ impl ServeArgs {
 
     /// The pipeline configuration of the service.
     fn config(&self) -> anyhow::Result<Config> {
+        if self.photo_text.photo_text && !self.fetch_images {
+            tracing::warn!("--photo-text reads only photos fetched with --fetch-images");
+        }
         Ok(Config {
             rates: super::load_rates(self.rates.as_deref())?,
             photos: if self.fetch_images {
