@@ -7,22 +7,26 @@
 //!
 //! A decoded photo is also searched for the registered logos and for parts of the
 //! registered product photos (see [`crate::image::logo`]) when the matcher was
-//! given a [`LogoIndex`].
+//! given a [`LogoIndex`], and read for text (see [`crate::image::ocr`]) when it was
+//! given an [`Ocr`]: a mark's name read there is a `photo_text` signal.
 //!
 //! A photo decoded may also be kept as evidence: a thumbnail of at most
 //! [`THUMBNAIL_SIDE`] pixels a side (JPEG) with the SHA-256 of the original bytes.
+
+use std::sync::Arc;
 
 use image::DynamicImage;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::image::ocr::{Ocr, TextLine};
 use crate::image::{
     decode_bytes, pdq_hash, query_hashes, recycle, Dihedral, Hash256, ImageHit, Limits, LogoIndex,
     QueryHash, ReferenceEntry, ReferenceIndex, RegionHit, RegionKind, MIN_QUALITY,
 };
 use crate::listing::{KeptPhoto, Listing, PhotoRecord};
 use crate::registry::Mark;
-use crate::scoring::{sanitize, PhotoSource, Scorer, Signal};
+use crate::scoring::{sanitize, PhotoLine, PhotoSource, Scorer, Signal};
 
 /// Photos of one listing looked at; the rest are skipped with a warning, so that a
 /// listing naming thousands of URLs cannot stall the batch. The same bound applies
@@ -56,7 +60,7 @@ pub struct Keep {
 /// What a listing's photos showed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PhotoLookup {
-    /// The `image_match`, `logo_match` and `photo_part` evidence for
+    /// The `image_match`, `logo_match`, `photo_part` and `photo_text` evidence for
     /// [`Scorer::score_with`].
     pub signals: Vec<(usize, Signal)>,
     /// The hash of each photo as it is (decoded photos of quality under
@@ -77,6 +81,9 @@ struct Looked {
     index: usize,
     hits: Vec<ImageHit>,
     regions: Vec<RegionHit>,
+    /// Text read in the photo, with the photo's size.
+    lines: Vec<TextLine>,
+    size: [u32; 2],
     as_is: Option<Hash256>,
     turned: Vec<Hash256>,
     kept: Option<KeptPhoto>,
@@ -87,6 +94,8 @@ struct Looked {
 pub struct PhotoMatcher {
     index: ReferenceIndex,
     regions: LogoIndex,
+    /// Reads text in each decoded photo when set.
+    text: Option<Arc<Ocr>>,
     limits: Limits,
 }
 
@@ -103,6 +112,7 @@ impl PhotoMatcher {
         PhotoMatcher {
             index: ReferenceIndex::new(entries),
             regions: LogoIndex::new(Vec::new()),
+            text: None,
             limits: Limits::DEFAULT,
         }
     }
@@ -113,6 +123,15 @@ impl PhotoMatcher {
         PhotoMatcher {
             regions,
             ..PhotoMatcher::new(marks)
+        }
+    }
+
+    /// Also reads the text in each decoded photo with `ocr` and matches it
+    /// against the marks like a title (`photo_text` signals).
+    pub fn with_text(self, ocr: Arc<Ocr>) -> PhotoMatcher {
+        PhotoMatcher {
+            text: Some(ocr),
+            ..self
         }
     }
 
@@ -127,8 +146,11 @@ impl PhotoMatcher {
         keep: Keep,
     ) -> PhotoLookup {
         let mut out = PhotoLookup::default();
-        let useful =
-            keep.hashes || keep.thumbnails || !self.index.is_empty() || !self.regions.is_empty();
+        let useful = keep.hashes
+            || keep.thumbnails
+            || !self.index.is_empty()
+            || !self.regions.is_empty()
+            || self.text.is_some();
         let images: &[String] = match loader {
             Some(_) => &listing.images,
             None => &[],
@@ -175,9 +197,15 @@ impl PhotoMatcher {
             .collect();
         let mut hits: Vec<(PhotoSource, ImageHit)> = Vec::new();
         let mut regions: Vec<(usize, RegionHit)> = Vec::new();
+        let mut lines: Vec<PhotoLine> = Vec::new();
         for l in looked {
             hits.extend(l.hits.into_iter().map(|h| (PhotoSource::Image(l.index), h)));
             regions.extend(l.regions.into_iter().map(|h| (l.index, h)));
+            lines.extend(l.lines.into_iter().map(|line| PhotoLine {
+                image: l.index,
+                photo: l.size,
+                line,
+            }));
             out.hashes.extend(l.as_is);
             out.turned.extend(l.turned);
             out.kept.extend(l.kept);
@@ -206,6 +234,8 @@ impl PhotoMatcher {
         });
         out.signals
             .extend(scorer.region_signals(&regions, listing.images.len().min(MAX_PHOTOS)));
+        out.signals
+            .extend(scorer.text_signals(&lines, listing.images.len().min(MAX_PHOTOS)));
         out
     }
 
@@ -253,11 +283,22 @@ impl PhotoMatcher {
             });
         let hits = self.index.lookup(&hashes);
         let regions = self.regions.search(&image);
+        // A photo the OCR fails on still counts for the rest.
+        let lines = match &self.text {
+            Some(ocr) => ocr.read(&image).unwrap_or_else(|e| {
+                tracing::warn!("{}: text not read: {}", sanitize(source), error_chain(&e));
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        let size = [image.width(), image.height()];
         recycle(image);
         Ok(Looked {
             index,
             hits,
             regions,
+            lines,
+            size,
             as_is: if keep.hashes { as_is } else { None },
             turned,
             kept,

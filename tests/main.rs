@@ -6,6 +6,7 @@ mod logo_match;
 mod match_cmd;
 mod nats;
 mod notices;
+mod photo_text;
 mod pipeline;
 mod registry;
 mod render;

@@ -27,6 +27,7 @@ fn hostile_report() -> ReportData {
             weight: 0.8,
             photo: None,
             region: None,
+            text: None,
         }],
         spans: vec![Span {
             start,

@@ -65,6 +65,8 @@ pub struct MatchArgs {
     /// low so far and it costs about 0.3 s a photo (EVALUATION.md).
     #[arg(long)]
     logos: bool,
+    #[command(flatten)]
+    photo_text: super::PhotoTextArgs,
     /// Only report findings with at least this score (0..1). The default, 0, prints
     /// every finding with its score (a machine reads `match`'s output and picks its
     /// own cut); `scan` and `report` default to the suspect threshold instead,
@@ -146,6 +148,7 @@ pub fn run(global: &Global, args: MatchArgs) -> anyhow::Result<Outcome> {
         },
         keep_photos: args.store,
         logos: args.logos,
+        photo_text: args.photo_text.load(),
     };
     let (pipeline, store) = if args.store {
         let db = markhound::db::open_existing(&global.db)?;

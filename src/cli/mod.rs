@@ -162,6 +162,41 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The switch of the text search inside photos, shared by `match`, `serve` and
+/// `worker`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PhotoTextArgs {
+    /// Also read the text in photos (OCR) and match it like a title (signal
+    /// `photo_text`). Needs the OCR models, fetched once by
+    /// scripts/fetch-ocr-models.sh; without them it is off, with a warning. Off by
+    /// default: it costs about half a second a photo (BENCHMARKS.md).
+    #[arg(long)]
+    pub photo_text: bool,
+    /// The OCR models' folder [default: $MARKHOUND_OCR_MODELS, else
+    /// target/ocr-models].
+    #[arg(long, value_name = "DIR", requires = "photo_text")]
+    pub ocr_models: Option<PathBuf>,
+}
+
+impl PhotoTextArgs {
+    /// The OCR models when `--photo-text` asks for them; without them (or when
+    /// they cannot be loaded) the text search is off, said once on stderr.
+    pub fn load(&self) -> Option<std::sync::Arc<markhound::image::ocr::Ocr>> {
+        use markhound::image::ocr;
+        if !self.photo_text {
+            return None;
+        }
+        let dir = ocr::models_dir(self.ocr_models.as_deref());
+        match ocr::Ocr::load(&dir, ocr::OcrConfig::default()) {
+            Ok(o) => Some(std::sync::Arc::new(o)),
+            Err(e) => {
+                tracing::warn!("--photo-text is off: {}", markhound::error_chain(&e));
+                None
+            }
+        }
+    }
+}
+
 /// The exchange-rate table of `--rates FILE`, or the bundled one.
 pub fn load_rates(path: Option<&std::path::Path>) -> anyhow::Result<markhound::scoring::Rates> {
     use anyhow::Context;

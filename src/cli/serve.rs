@@ -40,6 +40,8 @@ pub struct ServeArgs {
     /// low so far and it costs about 0.3 s a photo (EVALUATION.md).
     #[arg(long)]
     logos: bool,
+    #[command(flatten)]
+    photo_text: super::PhotoTextArgs,
     /// Seconds a client may take to send a request's headers (also how long an
     /// idle keep-alive connection stays open).
     #[arg(long, value_name = "SECS", default_value_t = 20,
@@ -78,6 +80,9 @@ impl ServeArgs {
 
     /// The pipeline configuration of the service.
     fn config(&self) -> anyhow::Result<Config> {
+        if self.photo_text.photo_text && !self.fetch_images {
+            tracing::warn!("--photo-text reads only photos fetched with --fetch-images");
+        }
         Ok(Config {
             rates: super::load_rates(self.rates.as_deref())?,
             photos: if self.fetch_images {
@@ -91,6 +96,7 @@ impl ServeArgs {
             },
             keep_photos: true,
             logos: self.logos,
+            photo_text: self.photo_text.load(),
         })
     }
 }

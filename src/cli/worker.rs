@@ -49,6 +49,8 @@ pub struct WorkerArgs {
     /// low so far and it costs about 0.3 s a photo (EVALUATION.md).
     #[arg(long)]
     logos: bool,
+    #[command(flatten)]
+    photo_text: super::PhotoTextArgs,
 }
 
 impl WorkerArgs {
@@ -79,6 +81,7 @@ impl WorkerArgs {
                 },
                 keep_photos: true,
                 logos: self.logos,
+                photo_text: self.photo_text.load(),
             },
         })
     }

@@ -2,13 +2,16 @@
 //! that copies of a registered logo or product photo are found even after resizing,
 //! recompression, small edits, rotation or mirroring.
 //!
-//! Pure: takes bytes or a path and returns hashes; no storage, no network.
+//! Text inside photos is read by [`ocr`].
+//!
+//! Pure: takes bytes or a path and returns hashes or text; no storage, no network.
 
 mod decode;
 pub mod features;
 mod hash256;
 mod index;
 pub mod logo;
+pub mod ocr;
 mod pdq;
 mod reference;
 mod shape;

@@ -59,11 +59,15 @@ pub struct Config {
     /// [`crate::image::logo`]). The reference images are read from their files
     /// when the pipeline is built.
     pub logos: bool,
+    /// Reads the text in decoded photos and matches it like a title
+    /// (`photo_text`; see [`crate::image::ocr`]) when set: the models, loaded
+    /// once by the command and shared by every pipeline it builds.
+    pub photo_text: Option<Arc<crate::image::ocr::Ocr>>,
 }
 
 impl Default for Config {
     /// The bundled rates, supplied photo hashes only, default fetch limits, public
-    /// addresses only, photos kept.
+    /// addresses only, photos kept, no logo or text search.
     fn default() -> Config {
         Config {
             rates: Rates::default(),
@@ -71,6 +75,7 @@ impl Default for Config {
             fetch: FetchOptions::default(),
             keep_photos: true,
             logos: false,
+            photo_text: None,
         }
     }
 }
@@ -216,11 +221,15 @@ impl Pipeline {
             .map(|(i, m)| (m.id.clone(), i))
             .collect();
         let scorer = Scorer::new(marks, config.rates.clone());
-        let photos = if config.logos && config.photos != PhotoSources::HashesOnly {
+        let decoded = config.photos != PhotoSources::HashesOnly;
+        let mut photos = if config.logos && decoded {
             PhotoMatcher::with_regions(scorer.marks(), region_index(scorer.marks()))
         } else {
             PhotoMatcher::new(scorer.marks())
         };
+        if let Some(ocr) = config.photo_text.as_ref().filter(|_| decoded) {
+            photos = photos.with_text(Arc::clone(ocr));
+        }
         Ok(Pipeline {
             banks: RwLock::new(banks),
             mark_index,
@@ -403,6 +412,7 @@ impl Pipeline {
                         weight: image_weight(hit.distance),
                         photo: None,
                         region: None,
+                        text: None,
                     },
                 ));
             }

@@ -448,6 +448,7 @@ mod tests {
                     weight: 0.5,
                     photo: None,
                     region: None,
+                    text: None,
                 })
                 .collect(),
             spans: spans

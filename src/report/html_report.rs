@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::{draft_notice, Report, ReportData, Suspect};
-use crate::scoring::{RegionEvidence, Span};
+use crate::scoring::{RegionEvidence, Span, TextEvidence};
 
 /// Writes [`ReportData`] as one HTML page.
 #[derive(Debug, Default, Clone, Copy)]
@@ -180,8 +180,34 @@ fn picture(data: &ReportData, key: &str, caption: &str) -> Markup {
 
 /// A listing photo with the box of a logo or photo part drawn on it (SVG over the
 /// embedded picture, scaled like the other pictures).
-fn boxed(data: &ReportData, key: &str, region: &RegionEvidence, caption: &str) -> Markup {
-    let (w, h) = (region.width.max(1), region.height.max(1));
+/// A box drawn on a listing photo: x, y, width, height, in the pixels of the
+/// photo as decoded, whose size is `photo`.
+struct PhotoBox {
+    rect: [u32; 4],
+    photo: [u32; 2],
+}
+
+impl From<&RegionEvidence> for PhotoBox {
+    fn from(r: &RegionEvidence) -> PhotoBox {
+        PhotoBox {
+            rect: [r.x, r.y, r.w, r.h],
+            photo: [r.width, r.height],
+        }
+    }
+}
+
+impl From<&TextEvidence> for PhotoBox {
+    fn from(t: &TextEvidence) -> PhotoBox {
+        PhotoBox {
+            rect: [t.x, t.y, t.w, t.h],
+            photo: [t.width, t.height],
+        }
+    }
+}
+
+fn boxed(data: &ReportData, key: &str, region: PhotoBox, caption: &str) -> Markup {
+    let (w, h) = (region.photo[0].max(1), region.photo[1].max(1));
+    let [bx, by, bw, bh] = region.rect;
     let stroke = (w.max(h) / 160).max(2);
     html! {
         figure.boxed {
@@ -190,7 +216,7 @@ fn boxed(data: &ReportData, key: &str, region: &RegionEvidence, caption: &str) -
                     viewBox=(format!("0 0 {w} {h}")) preserveAspectRatio="xMidYMid meet" role="img" {
                     title { (caption) }
                     image href=(src) x="0" y="0" width=(w) height=(h) {}
-                    rect x=(region.x) y=(region.y) width=(region.w) height=(region.h)
+                    rect x=(bx) y=(by) width=(bw) height=(bh)
                         fill="none" stroke="#e0245e" stroke-width=(stroke) {}
                 }
             }
@@ -250,10 +276,17 @@ fn suspect(
             @for (f, sig, region) in s.findings.iter().flat_map(|f| f.signals.iter().filter_map(move |sig| sig.region.map(|r| (f, sig, r)))) {
                 div.photos {
                     @if let Some(img) = l.images.get(region.image) {
-                        (boxed(data, img, &region, &format!("listing photo {}: {}", region.image + 1, sig.kind.as_str())))
+                        (boxed(data, img, (&region).into(), &format!("listing photo {}: {}", region.image + 1, sig.kind.as_str())))
                     }
                     @if let Some(r) = data.mark(&f.mark_id).and_then(|m| m.images.get(region.reference)) {
                         (picture(data, &r.path, &format!("reference {} of {}", region.reference + 1, f.mark)))
+                    }
+                }
+            }
+            @for (sig, text) in s.findings.iter().flat_map(|f| f.signals.iter().filter_map(|sig| sig.text.as_ref().map(|t| (sig, t)))) {
+                div.photos {
+                    @if let Some(img) = l.images.get(text.image) {
+                        (boxed(data, img, text.into(), &format!("listing photo {}: {} \"{}\"", text.image + 1, sig.kind.as_str(), text.text)))
                     }
                 }
             }
@@ -302,6 +335,7 @@ mod tests {
                 weight: 0.8,
                 photo: None,
                 region: None,
+                text: None,
             }],
             spans: vec![Span {
                 start: 0,

@@ -217,6 +217,7 @@ mod tests {
                 weight: 0.6,
                 photo: None,
                 region: None,
+                text: None,
             }],
             spans: vec![],
         };

@@ -200,6 +200,7 @@ mod tests {
                 weight: 0.5,
                 photo: None,
                 region: None,
+                text: None,
             }],
             spans: vec![],
         };

@@ -45,7 +45,8 @@ pub const FLOOD_FACTOR: f64 = 10.0;
 
 /// The cause of a finding of `mark_id` with `signals` (strongest first) and the
 /// title mentions `spans`: `MARK/KIND/MENTION` for a title, `MARK/image/N` for
-/// reference image N, `MARK/brand_declared` for a declared brand. `None` when no
+/// reference image N, `MARK/photo_text/TEXT` for text read in a photo,
+/// `MARK/brand_declared` for a declared brand. `None` when no
 /// detection signal found it (a notice).
 pub fn cause_of(mark_id: &str, signals: &[Signal], spans: &[Span]) -> Option<String> {
     let s = signals.iter().find(|s| {
@@ -59,6 +60,7 @@ pub fn cause_of(mark_id: &str, signals: &[Signal], spans: &[Span]) -> Option<Str
                 | SignalKind::ImageMatch
                 | SignalKind::LogoMatch
                 | SignalKind::PhotoPart
+                | SignalKind::PhotoText
         )
     })?;
     Some(match s.kind {
@@ -67,6 +69,13 @@ pub fn cause_of(mark_id: &str, signals: &[Signal], spans: &[Span]) -> Option<Str
             "{mark_id}/{}/{}",
             s.kind.as_str(),
             s.region.map_or(0, |r| r.reference)
+        ),
+        SignalKind::PhotoText => format!(
+            "{mark_id}/photo_text/{}",
+            s.text
+                .as_ref()
+                .map(|t| t.text.to_lowercase())
+                .unwrap_or_default()
         ),
         SignalKind::BrandDeclared => format!("{mark_id}/brand_declared"),
         kind => format!(
@@ -200,6 +209,7 @@ mod tests {
             weight: 0.6,
             photo: None,
             region: None,
+            text: None,
         }
     }
 

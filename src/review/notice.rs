@@ -131,6 +131,7 @@ mod tests {
                 weight: 0.5,
                 photo: None,
                 region: None,
+                text: None,
             }],
             state,
             version: 3,

@@ -328,6 +328,7 @@ mod tests {
                 weight: 0.6,
                 photo: None,
                 region: None,
+                text: None,
             }],
             state: State::Removed,
             version: 6,

@@ -96,6 +96,12 @@ pub const W_IMAGE_MIN: f64 = 0.55;
 pub const W_REGION_MIN: f64 = 0.6;
 /// Weight of a logo or photo part found with many inliers.
 pub const W_REGION_MAX: f64 = 0.85;
+/// A mark's name read in a listing photo (OCR): weighed as the same words in the
+/// title would be ([`W_TITLE_EXACT`], a misspelling's weight, an ordinary word's),
+/// except that look-alike letters read by the OCR are its misreading, not a
+/// disguise: a confusable reading weighs [`W_TITLE_EXACT`], not
+/// [`W_TITLE_CONFUSABLE`].
+pub const W_PHOTO_TEXT_CONFUSABLE: f64 = W_TITLE_EXACT;
 
 /// What a signal says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,6 +124,8 @@ pub enum SignalKind {
     /// A part of a registered product photo of the mark appears in a photo (a
     /// crop of it, or the photo placed inside a larger picture).
     PhotoPart,
+    /// The mark's name is written in a photo (read by OCR).
+    PhotoText,
     /// The price is below the mark's floor.
     PriceAnomaly,
     /// A counterfeit code word.
@@ -140,6 +148,7 @@ impl SignalKind {
             SignalKind::ImageMatch => "image_match",
             SignalKind::LogoMatch => "logo_match",
             SignalKind::PhotoPart => "photo_part",
+            SignalKind::PhotoText => "photo_text",
             SignalKind::PriceAnomaly => "price_anomaly",
             SignalKind::Keyword => "keyword",
             SignalKind::ReferentialUse => "referential_use",
@@ -152,7 +161,10 @@ impl SignalKind {
     pub fn is_photo(self) -> bool {
         matches!(
             self,
-            SignalKind::ImageMatch | SignalKind::LogoMatch | SignalKind::PhotoPart
+            SignalKind::ImageMatch
+                | SignalKind::LogoMatch
+                | SignalKind::PhotoPart
+                | SignalKind::PhotoText
         )
     }
 }
@@ -174,6 +186,46 @@ pub struct Signal {
     /// image, where, and how many correspondences agreed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<RegionEvidence>,
+    /// For a `photo_text`: which photo showed the text, what it read and where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextEvidence>,
+}
+
+/// The structured part of a `photo_text` signal (JSON: `{"image": 0, "text":
+/// "ZENTRIX", "x": 120, "y": 80, "w": 200, "h": 40, "confidence": 0.97, "width":
+/// 800, "height": 600}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextEvidence {
+    /// Position of the photo in the listing's `images`.
+    pub image: usize,
+    /// The line of text read, as read.
+    pub text: String,
+    /// Left edge of the upright box around the line, in the photo's pixels as
+    /// decoded.
+    pub x: u32,
+    /// Top edge of the box.
+    pub y: u32,
+    /// Width of the box.
+    pub w: u32,
+    /// Height of the box.
+    pub h: u32,
+    /// The mean probability of the line's characters (0..1, three decimals).
+    pub confidence: f64,
+    /// Width of the photo as decoded (the box is in its pixels).
+    pub width: u32,
+    /// Height of the photo as decoded.
+    pub height: u32,
+}
+
+/// A line of text read in a listing photo, for [`Scorer::text_signals`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoLine {
+    /// Position of the photo in the listing's `images`.
+    pub image: usize,
+    /// Width and height of the photo as decoded.
+    pub photo: [u32; 2],
+    /// What was read.
+    pub line: crate::image::ocr::TextLine,
 }
 
 /// The structured part of a `logo_match` or `photo_part` signal (JSON: `{"image": 0,
@@ -585,6 +637,7 @@ impl Scorer {
                     weight: image_weight(hit.distance),
                     photo: Some(evidence),
                     region: None,
+                    text: None,
                 };
                 Some((hit.mark, signal))
             })
@@ -650,10 +703,69 @@ impl Scorer {
                         width: hit.photo[0],
                         height: hit.photo[1],
                     }),
+                    text: None,
                 };
                 Some((hit.reference.mark, signal))
             })
             .collect()
+    }
+
+    /// The `photo_text` signals for [`Scorer::score_with`]: each line read in the
+    /// listing's photos (`photos` of them) is matched like a title, another brand's
+    /// name that a mark's misspelling spells excused as in titles; one signal per
+    /// mark, from the heaviest reading (the earlier photo and line on a tie).
+    pub fn text_signals(&self, lines: &[PhotoLine], photos: usize) -> Vec<(usize, Signal)> {
+        let mut best: Vec<(usize, Signal)> = Vec::new();
+        for l in lines {
+            let folded = fold(&l.line.text);
+            let mut matches = self.matcher.find_folded(&l.line.text, &folded);
+            self.matcher
+                .excuse_other_brands(&folded, &mut matches, None, &NoCensus);
+            for m in &matches {
+                let Some(mark) = self.marks.get(m.mark) else {
+                    continue;
+                };
+                let read = self.title_signal(mark, &l.line.text, m, ClassFit::Unknown);
+                let weight = if m.kind == MatchKind::Confusable {
+                    W_PHOTO_TEXT_CONFUSABLE
+                } else {
+                    read.weight
+                };
+                let [x, y, w, h] = l.line.bbox;
+                let confidence = round3(f64::from(l.line.confidence));
+                let signal = Signal {
+                    kind: SignalKind::PhotoText,
+                    detail: format!(
+                        "{} reads \"{}\" in the box at ({x}, {y}), {w} × {h} pixels \
+                         (confidence {confidence:.2}): {}",
+                        numbered("photo", l.image, photos),
+                        sanitize(&l.line.text),
+                        read.detail
+                    ),
+                    weight,
+                    photo: None,
+                    region: None,
+                    text: Some(TextEvidence {
+                        image: l.image,
+                        text: sanitize(&l.line.text),
+                        x,
+                        y,
+                        w,
+                        h,
+                        confidence,
+                        width: l.photo[0],
+                        height: l.photo[1],
+                    }),
+                };
+                match best.iter_mut().find(|(bm, _)| *bm == m.mark) {
+                    Some(b) if signal.weight > b.1.weight => b.1 = signal,
+                    Some(_) => {}
+                    None => best.push((m.mark, signal)),
+                }
+            }
+        }
+        best.sort_by_key(|(m, _)| *m);
+        best
     }
 
     fn finding(&self, mi: usize, ev: &TitleEvidence<'_>) -> Finding {
@@ -686,6 +798,7 @@ impl Scorer {
                     weight: W_REFERENTIAL,
                     photo: None,
                     region: None,
+                    text: None,
                 });
             }
         }
@@ -702,6 +815,7 @@ impl Scorer {
                 weight,
                 photo: None,
                 region: None,
+                text: None,
             });
         }
         signals.extend(ev.extra.iter().map(|s| (*s).clone()));
@@ -716,6 +830,7 @@ impl Scorer {
                 weight,
                 photo: None,
                 region: None,
+                text: None,
             });
         }
         // An accessory for the product sells below the product's floor by nature.
@@ -741,6 +856,7 @@ impl Scorer {
                     weight: W_AUTHORIZED_SELLER,
                     photo: None,
                     region: None,
+                    text: None,
                 });
             }
         }
@@ -783,6 +899,7 @@ impl Scorer {
                     weight,
                     photo: None,
                     region: None,
+                    text: None,
                 }
             }
             (MatchKind::Confusable, _) => Signal {
@@ -791,6 +908,7 @@ impl Scorer {
                 weight: W_TITLE_CONFUSABLE,
                 photo: None,
                 region: None,
+                text: None,
             },
             (MatchKind::Exact, TermKind::Name)
                 if self.matcher.is_ordinary_word(m.term) && goods != ClassFit::Agrees =>
@@ -804,6 +922,7 @@ impl Scorer {
                     weight: ordinary_word_weight(goods),
                     photo: None,
                     region: None,
+                    text: None,
                 }
             }
             (MatchKind::Exact, TermKind::Name) => Signal {
@@ -812,6 +931,7 @@ impl Scorer {
                 weight: W_TITLE_EXACT,
                 photo: None,
                 region: None,
+                text: None,
             },
             (MatchKind::Exact, TermKind::Alias) => Signal {
                 kind: SignalKind::TitleAlias,
@@ -819,6 +939,7 @@ impl Scorer {
                 weight: W_TITLE_ALIAS,
                 photo: None,
                 region: None,
+                text: None,
             },
             (MatchKind::Exact, TermKind::Pinyin) => Signal {
                 kind: SignalKind::TitleAlias,
@@ -826,6 +947,7 @@ impl Scorer {
                 weight: W_TITLE_ALIAS,
                 photo: None,
                 region: None,
+                text: None,
             },
         }
     }
@@ -857,6 +979,7 @@ impl Scorer {
             weight,
             photo: None,
             region: None,
+            text: None,
         })
     }
 }
@@ -1111,6 +1234,7 @@ mod tests {
             weight: w,
             photo: None,
             region: None,
+            text: None,
         };
         assert_eq!(combine(&[s(0.5), s(0.5)]), 0.75);
         assert_eq!(combine(&[s(0.6), s(-0.5)]), 0.3);

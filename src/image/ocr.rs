@@ -1,0 +1,736 @@
+//! Text inside photos: a wordmark printed on a product, a label, a box. Counterfeit
+//! listings often leave the brand out of the title to pass text filters while the
+//! photo shows it; the text read here goes to the title matcher like a title.
+//!
+//! The models are PaddleOCR's PP-OCRv4 text detector (DB, "differentiable
+//! binarisation") and recogniser (CTC), in the ONNX form the PyPI wheel
+//! `rapidocr-onnxruntime` ships (Apache-2.0), run with `tract-onnx` in pure Rust.
+//! They are never downloaded at run time: `scripts/fetch-ocr-models.sh` puts them in
+//! a folder ([`models_dir`]) once, and [`Ocr::load`] reads that folder.
+//!
+//! Reading a photo ([`Ocr::read`]):
+//!
+//! 1. **Detection.** The photo is scaled so that its longer side is at most
+//!    [`OcrConfig::max_side`] pixels (never enlarged), each side rounded to a
+//!    multiple of 32 as the network needs, normalised to -1..1 in BGR order (the
+//!    models were trained on OpenCV's BGR images), placed at the top left of a
+//!    square input of `max_side` pixels (the rest zero, the mean grey) and run
+//!    through the detector, which gives each pixel a probability of being text.
+//!    The input is square and fixed because tract optimises a model for one
+//!    shape: with the photo's own shape left open the detector cannot be
+//!    analysed (its feature-pyramid sizes do not unify), and a model optimised
+//!    again for every new shape would cost a second each time.
+//! 2. **Boxes** ([`boxes_from_map`], pure): the map is cut at [`DET_THRESHOLD`],
+//!    dilated by one pixel, split into connected regions; each region's
+//!    minimum-area rotated rectangle is kept when its mean probability reaches
+//!    [`BOX_THRESHOLD`] and its short side [`MIN_BOX_SIDE`] pixels, then grown
+//!    ("unclipped") by `area × UNCLIP_RATIO / perimeter` on every side, since the
+//!    detector marks a shrunk core of each line. These are PaddleOCR's own
+//!    post-processing values. The [`OcrConfig::max_lines`] largest boxes are read.
+//! 3. **Recognition.** Each box is cut out of the photo along its own axes (so text
+//!    turned up to ±90° is straightened; upside-down text is not read, nor
+//!    vertical lines), scaled to a height of [`REC_HEIGHT`] pixels with its aspect
+//!    kept (at most [`REC_WIDTH`] wide: a longer line is squeezed), padded to
+//!    [`REC_WIDTH`] (fixed, for the reason above; PaddleOCR's own input size) and
+//!    run through the recogniser, whose per-column character probabilities are decoded greedily
+//!    ([`ctc_greedy`]): the most likely character of each column, repeats merged,
+//!    blanks dropped. A line is kept when the mean probability of its characters
+//!    reaches [`OcrConfig::min_confidence`].
+//!
+//! The models are loaded and optimised once ([`Ocr::load`]) and shared between
+//! threads; each [`Ocr::read`] runs on the calling thread.
+
+use std::path::{Path, PathBuf};
+
+use image::{imageops::FilterType, DynamicImage, GrayImage, Luma, Rgb, RgbImage};
+use imageproc::geometric_transformations::{warp_into, Interpolation, Projection};
+use imageproc::point::Point;
+use tract_onnx::prelude::*;
+
+/// The environment variable naming the models' folder when `--ocr-models` is not
+/// given.
+pub const MODELS_ENV: &str = "MARKHOUND_OCR_MODELS";
+/// The models' folder when neither `--ocr-models` nor [`MODELS_ENV`] names one:
+/// where `scripts/fetch-ocr-models.sh` puts them, relative to the working folder.
+pub const DEFAULT_MODELS_DIR: &str = "target/ocr-models";
+/// The detector's file in the models' folder.
+pub const DET_FILE: &str = "det.onnx";
+/// The recogniser's file in the models' folder.
+pub const REC_FILE: &str = "rec.onnx";
+/// The recogniser's characters, one a line, in the order of its outputs (after
+/// the CTC blank).
+pub const KEYS_FILE: &str = "keys.txt";
+
+/// A pixel of the detector's map is text at this probability (PaddleOCR's
+/// `thresh`).
+pub const DET_THRESHOLD: f32 = 0.3;
+/// A region is a line of text when its mean probability reaches this (PaddleOCR's
+/// `box_thresh`).
+pub const BOX_THRESHOLD: f32 = 0.5;
+/// How much a region's rectangle grows before it is cut out (PaddleOCR's
+/// `unclip_ratio`).
+pub const UNCLIP_RATIO: f32 = 1.6;
+/// Regions whose rectangle is thinner than this, in pixels of the detector's
+/// input, are noise (PaddleOCR's `min_size`).
+pub const MIN_BOX_SIDE: f32 = 3.0;
+/// The recogniser's input height in pixels.
+pub const REC_HEIGHT: u32 = 48;
+/// The recogniser's input width in pixels: a line longer than 6.7 times its
+/// height is squeezed to it.
+pub const REC_WIDTH: u32 = 320;
+/// The longer side of the copy of the photo lines are cut from: crops of a
+/// 12-megapixel photo scaled down to 48 pixels gain nothing from the full size.
+const CROP_SIDE: u32 = 1600;
+
+/// How much of a photo is read, and how surely.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OcrConfig {
+    /// The longest side of the detector's input, in pixels (a multiple of 32).
+    /// The detector costs about the square of it; text smaller than about 8
+    /// pixels high at this scale is not found.
+    pub max_side: u32,
+    /// Lines read per photo at most: the largest boxes first. Each costs a run
+    /// of the recogniser.
+    pub max_lines: usize,
+    /// Lines whose characters' mean probability is lower are dropped.
+    pub min_confidence: f32,
+}
+
+impl Default for OcrConfig {
+    /// A 640-pixel detector input, 8 lines, confidence 0.5 (PaddleOCR's
+    /// `text_score`).
+    fn default() -> OcrConfig {
+        OcrConfig {
+            max_side: 640,
+            max_lines: 8,
+            min_confidence: 0.5,
+        }
+    }
+}
+
+/// One line of text read in a photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextLine {
+    /// What it says.
+    pub text: String,
+    /// The mean probability of its characters (0..1).
+    pub confidence: f32,
+    /// The corners of the line's rotated box in the photo's pixels: top left, top
+    /// right, bottom right, bottom left as read.
+    pub quad: [[f32; 2]; 4],
+    /// The upright box around [`TextLine::quad`], within the photo: x, y, width,
+    /// height.
+    pub bbox: [u32; 4],
+}
+
+/// Why the OCR could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OcrError {
+    /// The models' folder lacks a file.
+    #[error(
+        "no OCR models in {dir} ({file} is missing): run scripts/fetch-ocr-models.sh, \
+         or name their folder with --ocr-models or {MODELS_ENV}"
+    )]
+    Missing {
+        /// The folder looked in.
+        dir: PathBuf,
+        /// The file missing.
+        file: &'static str,
+    },
+    /// A model file could not be read or prepared.
+    #[error("cannot load the OCR model {path}")]
+    Load {
+        /// The model file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The character list does not fit the recogniser.
+    #[error("{path}: {found} characters, the recognition model reads {expected}")]
+    Keys {
+        /// The character list.
+        path: PathBuf,
+        /// Characters in the file.
+        found: usize,
+        /// Characters the model's output has (without the blank and the space).
+        expected: usize,
+    },
+    /// A model failed on a photo.
+    #[error("the OCR model failed")]
+    Run(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<TractError> for OcrError {
+    fn from(e: TractError) -> OcrError {
+        OcrError::Run(e.into())
+    }
+}
+
+/// The models' folder: `explicit` (from `--ocr-models`), else [`MODELS_ENV`],
+/// else [`DEFAULT_MODELS_DIR`].
+pub fn models_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_owned();
+    }
+    match std::env::var_os(MODELS_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(DEFAULT_MODELS_DIR),
+    }
+}
+
+type Plan = TypedRunnableModel<TypedModel>;
+
+/// The loaded detector and recogniser, ready to read photos from any thread.
+pub struct Ocr {
+    det: Plan,
+    rec: Plan,
+    /// The recogniser's classes: index 0 is the CTC blank, then the characters
+    /// of the keys file, then a space.
+    classes: Vec<String>,
+    config: OcrConfig,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Ocr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ocr")
+            .field("dir", &self.dir)
+            .field("classes", &self.classes.len())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads an ONNX model with its first input's `shape` fixed and optimises it
+/// once.
+fn load_plan(path: &Path, shape: impl FnOnce() -> TVec<TDim>) -> Result<Plan, OcrError> {
+    let load = || -> TractResult<Plan> {
+        let mut model = tract_onnx::onnx().model_for_path(path)?;
+        let dims = shape();
+        model.set_input_fact(0, f32::fact(dims).into())?;
+        model.into_optimized()?.into_runnable()
+    };
+    load().map_err(|e| OcrError::Load {
+        path: path.to_owned(),
+        source: e.into(),
+    })
+}
+
+impl Ocr {
+    /// Loads [`DET_FILE`], [`REC_FILE`] and [`KEYS_FILE`] from `dir` and optimises
+    /// the models for this machine (a second or two).
+    pub fn load(dir: &Path, config: OcrConfig) -> Result<Ocr, OcrError> {
+        for file in [DET_FILE, REC_FILE, KEYS_FILE] {
+            if !dir.join(file).is_file() {
+                return Err(OcrError::Missing {
+                    dir: dir.to_owned(),
+                    file,
+                });
+            }
+        }
+        let keys_path = dir.join(KEYS_FILE);
+        let keys = std::fs::read_to_string(&keys_path).map_err(|e| OcrError::Load {
+            path: keys_path.clone(),
+            source: e.into(),
+        })?;
+        let mut classes = vec![String::new()];
+        classes.extend(keys.lines().map(|l| l.trim_end_matches('\r').to_owned()));
+        classes.push(" ".to_owned());
+        let side = det_side(config.max_side) as usize;
+        let det = load_plan(&dir.join(DET_FILE), || {
+            tvec![1.to_dim(), 3.to_dim(), side.to_dim(), side.to_dim()]
+        })?;
+        let rec = load_plan(&dir.join(REC_FILE), || {
+            tvec![
+                1.to_dim(),
+                3.to_dim(),
+                (REC_HEIGHT as usize).to_dim(),
+                (REC_WIDTH as usize).to_dim()
+            ]
+        })?;
+        let outputs = rec
+            .model()
+            .output_fact(0)
+            .ok()
+            .and_then(|f| f.shape.last().and_then(|d| d.to_i64().ok()))
+            .and_then(|n| usize::try_from(n).ok());
+        if let Some(outputs) = outputs {
+            if outputs != classes.len() {
+                return Err(OcrError::Keys {
+                    path: keys_path,
+                    found: classes.len() - 2,
+                    expected: outputs.saturating_sub(2),
+                });
+            }
+        }
+        Ok(Ocr {
+            det,
+            rec,
+            classes,
+            config,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// The folder the models were loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// How photos are read.
+    pub fn config(&self) -> OcrConfig {
+        self.config
+    }
+
+    /// The lines of text in `image`, largest box first.
+    pub fn read(&self, image: &DynamicImage) -> Result<Vec<TextLine>, OcrError> {
+        let (width, height) = (image.width(), image.height());
+        if width < 8 || height < 8 {
+            return Ok(Vec::new());
+        }
+        let side = det_side(self.config.max_side);
+        let (dw, dh) = det_size(width, height, side);
+        let small = image.resize_exact(dw, dh, FilterType::Triangle).to_rgb8();
+        let input = Tensor::from_shape(
+            &[1, 3, side as usize, side as usize],
+            &to_chw_bgr(&small, side, side),
+        )?;
+        let out = self.det.run(tvec![input.into()])?;
+        let map = out[0].as_slice::<f32>()?;
+        if map.len() != (side * side) as usize {
+            return Err(OcrError::Run(
+                format!(
+                    "the detector gave {} values for a {side} × {side} input",
+                    map.len()
+                )
+                .into(),
+            ));
+        }
+        // The photo's part of the map.
+        let map: Vec<f32> = map
+            .chunks_exact(side as usize)
+            .take(dh as usize)
+            .flat_map(|row| &row[..dw as usize])
+            .copied()
+            .collect();
+        let mut boxes = boxes_from_map(&map, dw, dh);
+        boxes.sort_by(|a, b| b.area().total_cmp(&a.area()));
+        boxes.truncate(self.config.max_lines);
+
+        // Lines are cut from a copy at most CROP_SIDE pixels a side.
+        let crop_scale = (CROP_SIDE as f32 / width.max(height) as f32).min(1.0);
+        let work: RgbImage = if crop_scale < 1.0 {
+            let (cw, ch) = (
+                ((width as f32 * crop_scale).round() as u32).max(1),
+                ((height as f32 * crop_scale).round() as u32).max(1),
+            );
+            image.resize_exact(cw, ch, FilterType::Triangle).to_rgb8()
+        } else {
+            image.to_rgb8()
+        };
+        let (sx, sy) = (width as f32 / dw as f32, height as f32 / dh as f32);
+        let mut lines = Vec::new();
+        for b in boxes {
+            let quad = b.corners().map(|[x, y]| [x * sx, y * sy]);
+            let in_work = quad.map(|[x, y]| [x * crop_scale, y * crop_scale]);
+            let Some(crop) = cut_line(&work, in_work) else {
+                continue;
+            };
+            let input = Tensor::from_shape(
+                &[1, 3, REC_HEIGHT as usize, REC_WIDTH as usize],
+                &to_chw_bgr(&crop, REC_WIDTH, REC_HEIGHT),
+            )?;
+            let out = self.rec.run(tvec![input.into()])?;
+            let probs = out[0].as_slice::<f32>()?;
+            let classes = self.classes.len();
+            if probs.is_empty() || probs.len() % classes != 0 {
+                return Err(OcrError::Run(
+                    format!(
+                        "the recogniser gave {} values for {classes} classes",
+                        probs.len()
+                    )
+                    .into(),
+                ));
+            }
+            let (text, confidence) = ctc_greedy(probs, &self.classes);
+            let text = text.trim().to_owned();
+            if text.is_empty() || confidence < self.config.min_confidence {
+                continue;
+            }
+            lines.push(TextLine {
+                text,
+                confidence,
+                bbox: upright(&quad, width, height),
+                quad,
+            });
+        }
+        Ok(lines)
+    }
+}
+
+/// The detector's input size for a `width` × `height` photo: the longer side at
+/// most `max_side`, each side a multiple of 32 (at least 32).
+pub fn det_size(width: u32, height: u32, max_side: u32) -> (u32, u32) {
+    let scale = (max_side as f32 / width.max(height) as f32).min(1.0);
+    let round = |v: u32| -> u32 {
+        let s = (v as f32 * scale / 32.0).round() as u32 * 32;
+        s.clamp(32, max_side.max(32))
+    };
+    (round(width), round(height))
+}
+
+/// The detector's square input side for `max_side`: a multiple of 32, at least
+/// 32.
+fn det_side(max_side: u32) -> u32 {
+    (max_side / 32).max(1) * 32
+}
+
+/// The pixels of `image` as the models read them, at the top left of a `width` ×
+/// `height` input (the rest 0, the mean grey): channels first, in BGR order,
+/// scaled to -1..1.
+fn to_chw_bgr(image: &RgbImage, width: u32, height: u32) -> Vec<f32> {
+    let plane = (width * height) as usize;
+    let mut out = vec![0f32; 3 * plane];
+    for (x, y, p) in image.enumerate_pixels() {
+        if x >= width || y >= height {
+            continue;
+        }
+        let i = (y * width + x) as usize;
+        for (c, channel) in [2usize, 1, 0].into_iter().enumerate() {
+            out[c * plane + i] = p.0[channel] as f32 / 127.5 - 1.0;
+        }
+    }
+    out
+}
+
+/// A line found by the detector: a rectangle turned by any angle, in pixels of
+/// the detector's input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DetBox {
+    /// The centre.
+    pub centre: [f32; 2],
+    /// The unit vector along the line, pointing right (`x >= 0`).
+    pub axis: [f32; 2],
+    /// Half the length along [`DetBox::axis`].
+    pub half_long: f32,
+    /// Half the length across it.
+    pub half_short: f32,
+    /// The mean text probability of the region.
+    pub score: f32,
+}
+
+impl DetBox {
+    /// Its area in pixels.
+    pub fn area(&self) -> f32 {
+        4.0 * self.half_long * self.half_short
+    }
+
+    /// Top left, top right, bottom right, bottom left, as the line reads.
+    pub fn corners(&self) -> [[f32; 2]; 4] {
+        let [cx, cy] = self.centre;
+        let [ux, uy] = self.axis;
+        // Across the line, pointing down for a level line.
+        let (vx, vy) = (-uy, ux);
+        let (a, b) = (self.half_long, self.half_short);
+        let at = |s: f32, t: f32| [cx + s * a * ux + t * b * vx, cy + s * a * uy + t * b * vy];
+        [at(-1.0, -1.0), at(1.0, -1.0), at(1.0, 1.0), at(-1.0, 1.0)]
+    }
+
+    /// The rectangle of `corners` (consecutive corners of a rectangle), its long
+    /// side read as the line's direction.
+    fn from_rect(corners: [[f32; 2]; 4], score: f32) -> DetBox {
+        let centre = [
+            corners.iter().map(|c| c[0]).sum::<f32>() / 4.0,
+            corners.iter().map(|c| c[1]).sum::<f32>() / 4.0,
+        ];
+        let edge = |i: usize| {
+            let (p, q) = (corners[i], corners[(i + 1) % 4]);
+            let d = [q[0] - p[0], q[1] - p[1]];
+            (d, d[0].hypot(d[1]))
+        };
+        let ((e1, l1), (e2, l2)) = (edge(0), edge(1));
+        let (e, long, short) = if l1 >= l2 { (e1, l1, l2) } else { (e2, l2, l1) };
+        let mut axis = if long > 0.0 {
+            [e[0] / long, e[1] / long]
+        } else {
+            [1.0, 0.0]
+        };
+        if axis[0] < 0.0 || (axis[0] == 0.0 && axis[1] < 0.0) {
+            axis = [-axis[0], -axis[1]];
+        }
+        DetBox {
+            centre,
+            axis,
+            half_long: long / 2.0,
+            half_short: short / 2.0,
+            score,
+        }
+    }
+}
+
+/// The lines of a detector probability `map` of `width` × `height` (row by row),
+/// unordered; see the module documentation.
+pub fn boxes_from_map(map: &[f32], width: u32, height: u32) -> Vec<DetBox> {
+    use imageproc::region_labelling::{connected_components, Connectivity};
+    if width == 0 || height == 0 || map.len() != (width * height) as usize {
+        return Vec::new();
+    }
+    let mut mask = GrayImage::from_fn(width, height, |x, y| {
+        Luma([u8::from(map[(y * width + x) as usize] > DET_THRESHOLD) * 255])
+    });
+    imageproc::morphology::dilate_mut(&mut mask, imageproc::distance_transform::Norm::LInf, 1);
+    let labels = connected_components(&mask, Connectivity::Eight, Luma([0u8]));
+    let count = labels.pixels().map(|p| p.0[0]).max().unwrap_or(0) as usize;
+    // Each region's pixels and the sum of their probabilities.
+    let mut regions: Vec<(Vec<Point<i32>>, f32)> = vec![(Vec::new(), 0.0); count];
+    for (x, y, p) in labels.enumerate_pixels() {
+        let label = p.0[0] as usize;
+        if label == 0 {
+            continue;
+        }
+        let region = &mut regions[label - 1];
+        region.0.push(Point::new(x as i32, y as i32));
+        region.1 += map[(y * width + x) as usize];
+    }
+    regions
+        .into_iter()
+        .filter(|(points, _)| points.len() >= 4)
+        .filter_map(|(points, sum)| {
+            let score = sum / points.len() as f32;
+            if score < BOX_THRESHOLD {
+                return None;
+            }
+            let rect = imageproc::geometry::min_area_rect(&points)
+                .map(|p| [p.x as f32 + 0.5, p.y as f32 + 0.5]);
+            let mut b = DetBox::from_rect(rect, score);
+            // Pixel centres: the region spans half a pixel more on every side.
+            b.half_long += 0.5;
+            b.half_short += 0.5;
+            if 2.0 * b.half_short < MIN_BOX_SIDE {
+                return None;
+            }
+            let (long, short) = (2.0 * b.half_long, 2.0 * b.half_short);
+            let grow = long * short * UNCLIP_RATIO / (2.0 * (long + short));
+            b.half_long += grow;
+            b.half_short += grow;
+            Some(b)
+        })
+        .collect()
+}
+
+/// The line inside `quad` (top left, top right, bottom right, bottom left, in
+/// `image`'s pixels) straightened to [`REC_HEIGHT`] pixels high, at most
+/// [`REC_WIDTH`] wide; `None` when the quad is degenerate.
+fn cut_line(image: &RgbImage, quad: [[f32; 2]; 4]) -> Option<RgbImage> {
+    let dist = |p: [f32; 2], q: [f32; 2]| (q[0] - p[0]).hypot(q[1] - p[1]);
+    let long = (dist(quad[0], quad[1]) + dist(quad[3], quad[2])) / 2.0;
+    let tall = (dist(quad[0], quad[3]) + dist(quad[1], quad[2])) / 2.0;
+    if !(long >= 1.0 && tall >= 1.0) {
+        return None;
+    }
+    let w = ((REC_HEIGHT as f32 * long / tall).round() as u32).clamp(16, REC_WIDTH);
+    let (wf, hf) = (w as f32, REC_HEIGHT as f32);
+    let from = quad.map(|[x, y]| (x, y));
+    let to = [(0.0, 0.0), (wf, 0.0), (wf, hf), (0.0, hf)];
+    let projection = Projection::from_control_points(from, to)?;
+    let mut out = RgbImage::new(w, REC_HEIGHT);
+    warp_into(
+        image,
+        &projection,
+        Interpolation::Bilinear,
+        Rgb([0, 0, 0]),
+        &mut out,
+    );
+    Some(out)
+}
+
+/// The upright box around `quad`, cut to the `width` × `height` photo.
+fn upright(quad: &[[f32; 2]; 4], width: u32, height: u32) -> [u32; 4] {
+    let xs = quad.iter().map(|p| p[0]);
+    let ys = quad.iter().map(|p| p[1]);
+    let clamp = |v: f32, max: u32| v.round().clamp(0.0, max as f32) as u32;
+    let x0 = clamp(xs.clone().fold(f32::INFINITY, f32::min), width);
+    let x1 = clamp(xs.fold(f32::NEG_INFINITY, f32::max), width);
+    let y0 = clamp(ys.clone().fold(f32::INFINITY, f32::min), height);
+    let y1 = clamp(ys.fold(f32::NEG_INFINITY, f32::max), height);
+    [x0, y0, x1 - x0, y1 - y0]
+}
+
+/// Greedy CTC decoding of a recogniser's output: `probs` holds, for each column,
+/// the probability of each of `classes` (index 0 the blank). Takes the most likely
+/// class of each column, merges repeats, drops blanks; answers the text and the
+/// mean probability of the characters kept (0 for no character).
+pub fn ctc_greedy(probs: &[f32], classes: &[String]) -> (String, f32) {
+    let n = classes.len();
+    if n == 0 {
+        return (String::new(), 0.0);
+    }
+    let mut text = String::new();
+    let (mut sum, mut kept) = (0.0f32, 0usize);
+    let mut previous = 0usize;
+    for column in probs.chunks_exact(n) {
+        let (best, p) =
+            column
+                .iter()
+                .copied()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |(bi, bp), (i, p)| {
+                    if p > bp {
+                        (i, p)
+                    } else {
+                        (bi, bp)
+                    }
+                });
+        if best != 0 && best != previous {
+            text.push_str(&classes[best]);
+            sum += p;
+            kept += 1;
+        }
+        previous = best;
+    }
+    let confidence = if kept == 0 { 0.0 } else { sum / kept as f32 };
+    (text, confidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classes(chars: &str) -> Vec<String> {
+        std::iter::once(String::new())
+            .chain(chars.chars().map(String::from))
+            .collect()
+    }
+
+    /// Columns of one-hot-ish probabilities for `picks` (class indices).
+    fn columns(picks: &[usize], n: usize, p: f32) -> Vec<f32> {
+        let mut out = vec![(1.0 - p) / (n - 1) as f32; picks.len() * n];
+        for (c, &k) in picks.iter().enumerate() {
+            out[c * n + k] = p;
+        }
+        out
+    }
+
+    #[test]
+    fn ctc_merges_repeats_and_drops_blanks() {
+        let cls = classes("abn");
+        // "a a _ b b _ b n": the blank between the b's keeps both.
+        let probs = columns(&[1, 1, 0, 2, 2, 0, 2, 3], cls.len(), 0.9);
+        let (text, confidence) = ctc_greedy(&probs, &cls);
+        assert_eq!(text, "abbn");
+        assert!((confidence - 0.9).abs() < 1e-6);
+    }
+
+    #[test]
+    fn ctc_of_blanks_only_is_empty_with_no_confidence() {
+        let cls = classes("ab");
+        let probs = columns(&[0, 0, 0], cls.len(), 0.8);
+        assert_eq!(ctc_greedy(&probs, &cls), (String::new(), 0.0));
+        assert_eq!(ctc_greedy(&[], &cls), (String::new(), 0.0));
+    }
+
+    #[test]
+    fn ctc_confidence_is_the_mean_of_the_kept_characters() {
+        let cls = classes("xy");
+        let mut probs = columns(&[1, 2], cls.len(), 0.9);
+        probs[cls.len() + 2] = 0.5; // the y column, less sure
+        let (text, confidence) = ctc_greedy(&probs, &cls);
+        assert_eq!(text, "xy");
+        assert!((confidence - 0.7).abs() < 1e-6);
+    }
+
+    /// A map with a filled rectangle of probability `p` (a level line).
+    fn map_with(width: u32, height: u32, rect: [u32; 4], p: f32) -> Vec<f32> {
+        let [x0, y0, w, h] = rect;
+        (0..height)
+            .flat_map(|y| {
+                (0..width).map(move |x| {
+                    if (x0..x0 + w).contains(&x) && (y0..y0 + h).contains(&y) {
+                        p
+                    } else {
+                        0.01
+                    }
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_level_line_gives_one_grown_box_along_it() {
+        let map = map_with(128, 64, [20, 30, 60, 10], 0.9);
+        let boxes = boxes_from_map(&map, 128, 64);
+        assert_eq!(boxes.len(), 1);
+        let b = boxes[0];
+        assert!((b.axis[0] - 1.0).abs() < 1e-3 && b.axis[1].abs() < 1e-3);
+        // Dilated by a pixel: 62 × 12, centred on the rectangle.
+        assert!((b.centre[0] - 50.0).abs() < 0.6, "{b:?}");
+        assert!((b.centre[1] - 35.0).abs() < 0.6, "{b:?}");
+        // Grown by area × 1.6 / perimeter = 62·12·1.6 / 148 ≈ 8.0 on every side.
+        assert!((2.0 * b.half_long - (62.0 + 16.0)).abs() < 1.5, "{b:?}");
+        assert!((2.0 * b.half_short - (12.0 + 16.0)).abs() < 1.5, "{b:?}");
+        let [tl, tr, br, bl] = b.corners();
+        assert!(tl[0] < tr[0] && tl[1] < bl[1] && br[0] > bl[0]);
+    }
+
+    #[test]
+    fn faint_and_thin_regions_are_not_lines() {
+        // Below the box threshold though above the pixel threshold.
+        let faint = map_with(64, 64, [10, 10, 40, 10], 0.4);
+        assert!(boxes_from_map(&faint, 64, 64).is_empty());
+        // A speck: dilated to 3 × 3, its box under the smallest side.
+        let speck = map_with(64, 64, [30, 30, 1, 1], 0.9);
+        assert!(boxes_from_map(&speck, 64, 64).is_empty());
+        let nothing = vec![0.0; 64 * 64];
+        assert!(boxes_from_map(&nothing, 64, 64).is_empty());
+        // A map of the wrong size is nothing, not a panic.
+        assert!(boxes_from_map(&nothing, 65, 64).is_empty());
+    }
+
+    #[test]
+    fn a_turned_line_reads_left_to_right() {
+        // A line drawn at about -20° (rising to the right).
+        let (w, h) = (160u32, 120u32);
+        let angle = -20f32.to_radians();
+        let (c, s) = (angle.cos(), angle.sin());
+        let map: Vec<f32> = (0..h)
+            .flat_map(|y| {
+                (0..w).map(move |x| {
+                    let (dx, dy) = (x as f32 - 80.0, y as f32 - 60.0);
+                    let along = dx * c + dy * s;
+                    let across = -dx * s + dy * c;
+                    if along.abs() < 40.0 && across.abs() < 6.0 {
+                        0.95
+                    } else {
+                        0.0
+                    }
+                })
+            })
+            .collect();
+        let boxes = boxes_from_map(&map, w, h);
+        assert_eq!(boxes.len(), 1);
+        let b = boxes[0];
+        assert!(b.axis[0] > 0.9 && b.axis[1] < -0.25, "{b:?}");
+        let [tl, tr, _, bl] = b.corners();
+        assert!(tr[0] > tl[0] && tr[1] < tl[1] && bl[1] > tl[1]);
+    }
+
+    #[test]
+    fn the_detector_input_is_bounded_and_a_multiple_of_32() {
+        assert_eq!(det_size(1920, 1080, 640), (640, 352));
+        assert_eq!(det_size(100, 40, 640), (96, 32));
+        assert_eq!(det_size(10, 4000, 640), (32, 640));
+        let (w, h) = det_size(4000, 3000, 960);
+        assert!(w <= 960 && h <= 960 && w % 32 == 0 && h % 32 == 0);
+    }
+
+    #[test]
+    fn missing_models_are_one_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Ocr::load(dir.path(), OcrConfig::default()).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, OcrError::Missing { file: DET_FILE, .. }));
+        assert!(message.contains("scripts/fetch-ocr-models.sh"), "{message}");
+    }
+}
