@@ -50,9 +50,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use image::{imageops, DynamicImage, ImageFormat, Rgba, RgbaImage};
+use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
 use markhound::image::logo::MIN_INLIERS;
 use markhound::image::{LogoIndex, RegionHit, RegionKind, RegionRef};
+
+mod common;
+use common::{background, photos, Icon, Rng};
 
 /// Registered logos.
 const REGISTERED: usize = 50;
@@ -62,34 +65,6 @@ const UNREGISTERED: usize = 50;
 const LOGO_SIDE: u32 = 256;
 /// Longer side of the listing photos.
 const PHOTO_SIDE: u32 = 800;
-
-/// splitmix64: small, seeded, the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Icon {
-    slug: String,
-    hex: String,
-}
 
 /// The icon `slug` in colour `hex`, `side` pixels on its longer side, on
 /// transparency.
@@ -117,56 +92,6 @@ fn rasterise(icons: &Path, slug: &str, hex: &str, side: u32) -> Option<RgbaImage
         *q = Rgba([c.red(), c.green(), c.blue(), c.alpha()]);
     }
     Some(out)
-}
-
-/// The real photos among the PDQ reference images.
-fn photos(data: &Path) -> Vec<(String, DynamicImage)> {
-    let root = data.join("pdq-threatexchange/images");
-    let mut names: Vec<PathBuf> = [
-        "bridge-mods/aaa-orig.jpg",
-        "reg-test-input/pen-and-coaster.png",
-        "misc-images/c.png",
-        "misc-images/wee.jpg",
-        "misc-images/small.jpg",
-    ]
-    .iter()
-    .map(|p| root.join(p))
-    .collect();
-    let mut labelme: Vec<PathBuf> = std::fs::read_dir(root.join("reg-test-input/labelme-subset"))
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    labelme.sort();
-    names.extend(labelme);
-    names
-        .into_iter()
-        .filter_map(|p| {
-            let img = image::open(&p).ok()?;
-            let name = p.file_name()?.to_string_lossy().into_owned();
-            Some((name, DynamicImage::ImageRgb8(img.to_rgb8())))
-        })
-        .collect()
-}
-
-/// A listing-sized window of a photo.
-fn background(photos: &[(String, DynamicImage)], rng: &mut Rng) -> DynamicImage {
-    let (_, p) = &photos[rng.below(photos.len())];
-    let f = rng.range(0.6, 1.0);
-    let (w, h) = (
-        ((p.width() as f32 * f) as u32).max(8),
-        ((p.height() as f32 * f) as u32).max(8),
-    );
-    let x = rng.below((p.width() - w + 1) as usize) as u32;
-    let y = rng.below((p.height() - h + 1) as usize) as u32;
-    let mut window = p.crop_imm(x, y, w, h);
-    if rng.unit() < 0.5 {
-        window = window.fliph();
-    }
-    let scale = PHOTO_SIDE as f32 / w.max(h) as f32;
-    window.resize_exact(
-        (w as f32 * scale).round() as u32,
-        (h as f32 * scale).round() as u32,
-        imageops::FilterType::CatmullRom,
-    )
 }
 
 /// Pastes `logo` at `width` pixels wide, turned, sheared and faded, at a random
@@ -407,7 +332,7 @@ fn main() {
     ];
     for (family, n) in families {
         for t in 0..n {
-            let mut photo = background(&photos, &mut rng).to_rgba8();
+            let mut photo = background(&photos, PHOTO_SIDE, &mut rng).to_rgba8();
             let (truth, bbox) = match family {
                 "logo" => {
                     let i = t % REGISTERED;

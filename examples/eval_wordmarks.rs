@@ -43,10 +43,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
-use image::{imageops, DynamicImage, RgbaImage};
+use image::{DynamicImage, RgbaImage};
 use markhound::image::ocr::{models_dir, Ocr, OcrConfig};
 use markhound::registry::Mark;
 use markhound::scoring::{PhotoLine, Rates, Scorer};
+
+mod common;
+use common::{background, photos, Icon, Rng};
 
 /// Registered names.
 const REGISTERED: usize = 100;
@@ -67,82 +70,6 @@ const FONTS: &[&str] = &[
     "/usr/share/fonts/truetype/liberation/LiberationSerif-BoldItalic.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf",
 ];
-
-/// splitmix64: small, seeded, the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn range(&mut self, lo: f32, hi: f32) -> f32 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Icon {
-    title: String,
-    hex: String,
-}
-
-/// The real photos of the PDQ set, as `examples/eval_logos.rs` reads them.
-fn photos(data: &Path) -> Vec<DynamicImage> {
-    let root = data.join("pdq-threatexchange/images");
-    let mut names: Vec<PathBuf> = [
-        "bridge-mods/aaa-orig.jpg",
-        "reg-test-input/pen-and-coaster.png",
-        "misc-images/c.png",
-        "misc-images/wee.jpg",
-        "misc-images/small.jpg",
-    ]
-    .iter()
-    .map(|p| root.join(p))
-    .collect();
-    let mut labelme: Vec<PathBuf> = std::fs::read_dir(root.join("reg-test-input/labelme-subset"))
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    labelme.sort();
-    names.extend(labelme);
-    names
-        .into_iter()
-        .filter_map(|p| Some(DynamicImage::ImageRgb8(image::open(&p).ok()?.to_rgb8())))
-        .collect()
-}
-
-/// A listing-sized window of a photo.
-fn background(photos: &[DynamicImage], rng: &mut Rng) -> RgbaImage {
-    let p = &photos[rng.below(photos.len())];
-    let f = rng.range(0.6, 1.0);
-    let (w, h) = (
-        ((p.width() as f32 * f) as u32).max(8),
-        ((p.height() as f32 * f) as u32).max(8),
-    );
-    let x = rng.below((p.width() - w + 1) as usize) as u32;
-    let y = rng.below((p.height() - h + 1) as usize) as u32;
-    let mut window = p.crop_imm(x, y, w, h);
-    if rng.unit() < 0.5 {
-        window = window.fliph();
-    }
-    let scale = PHOTO_SIDE as f32 / w.max(h) as f32;
-    window
-        .resize_exact(
-            (w as f32 * scale).round() as u32,
-            (h as f32 * scale).round() as u32,
-            imageops::FilterType::CatmullRom,
-        )
-        .to_rgba8()
-}
 
 /// `text` set in `font` at 96 pixels, as coverage (0..1) over a tight box with a
 /// small margin.
@@ -390,7 +317,7 @@ fn main() {
     }
     for t in 0..trials {
         for (k, kind) in kinds.iter().enumerate() {
-            let mut photo = background(&photos, &mut rng);
+            let mut photo = background(&photos, PHOTO_SIDE, &mut rng).to_rgba8();
             let printed = match *kind {
                 "registered" => Some((t % registered.len(), &registered[t % registered.len()])),
                 "unregistered" => Some((t, &unregistered[t % unregistered.len()])),
@@ -453,7 +380,7 @@ fn main() {
                     }
                     if !hit {
                         let read: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-                        misses.push(format!("{name}: read {read:?}"));
+                        misses.push(format!("{name} (trial {t}): read {read:?}"));
                     }
                 }
                 _ => {

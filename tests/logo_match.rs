@@ -4,7 +4,10 @@
 
 use image::{DynamicImage, Rgb, RgbImage};
 
-use crate::util::{repo_root, run_with_stdin, stderr, stdout, Workspace};
+use crate::util::{
+    assert_box_in_report, assert_no_findings, repo_root, run_with_stdin, stderr,
+    the_one_finding_signal, Workspace,
+};
 
 /// A workspace whose registry holds Zentrix with its product photo and its logo
 /// (kind `logo`), and Quvo with its logo.
@@ -85,14 +88,7 @@ fn issue_13_a_logo_inside_a_listing_photo_is_found_with_its_box() {
             .args(["match", "--store", "--logos", "--jsonl", "-"]),
         &format!("{listing}\n"),
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    let findings = line["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 1, "{findings:?}");
-    assert_eq!(findings[0]["mark_id"], "zentrix");
-    assert!(findings[0]["score"].as_f64().unwrap() >= 0.5);
-    let signal = &findings[0]["signals"][0];
-    assert_eq!(signal["kind"], "logo_match", "{signal}");
+    let signal = the_one_finding_signal(&out, "zentrix", "logo_match");
     let region = &signal["region"];
     assert_eq!(region["image"], 0);
     assert_eq!(region["reference"], 1);
@@ -121,23 +117,11 @@ fn issue_13_a_logo_inside_a_listing_photo_is_found_with_its_box() {
     );
 
     // Stored, and drawn on the photo in the HTML report.
-    let out = ws.run(&["report", "--format", "html"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let html = stdout(&out);
-    assert!(
-        html.contains("listing photo 1: logo_match"),
-        "no boxed photo in the report"
-    );
-    assert!(
-        html.contains(&format!("<rect x=\"{}\" y=\"{}\"", x, y)),
-        "no box in the report"
-    );
+    assert_box_in_report(&ws, "logo_match", x, y);
 
     // Switched off, the photo gives nothing.
     let out = ws.run(&["match", "--image", "listing.jpg"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    assert_eq!(line["findings"], serde_json::json!([]));
+    assert_no_findings(&out);
 }
 
 #[test]
@@ -152,7 +136,5 @@ fn issue_13_a_photo_without_a_registered_logo_gives_no_finding() {
     }
     save_jpeg(&ws, "plain.jpg", &photo);
     let out = ws.run(&["match", "--image", "plain.jpg", "--logos"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    assert_eq!(line["findings"], serde_json::json!([]), "{line}");
+    assert_no_findings(&out);
 }

@@ -12,7 +12,10 @@ use std::path::PathBuf;
 use image::{imageops, DynamicImage, Rgb, RgbImage};
 use markhound::image::ocr::{self, Ocr, OcrConfig};
 
-use crate::util::{repo_root, run_with_stdin, stderr, stdout, Workspace};
+use crate::util::{
+    assert_box_in_report, assert_no_findings, repo_root, run_with_stdin, stderr, stdout,
+    the_one_finding_signal, Workspace,
+};
 
 /// The models' folder, or `None` (with a message) when the models are not there
 /// and MARKHOUND_REQUIRE_OCR_MODELS is unset.
@@ -145,14 +148,7 @@ fn issue_13_a_wordmark_in_a_listing_photo_is_a_photo_text_finding() {
         ]),
         &format!("{listing}\n"),
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    let findings = line["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 1, "{findings:?}");
-    assert_eq!(findings[0]["mark_id"], "zentrix");
-    assert!(findings[0]["score"].as_f64().unwrap() >= 0.5);
-    let signal = &findings[0]["signals"][0];
-    assert_eq!(signal["kind"], "photo_text", "{signal}");
+    let signal = the_one_finding_signal(&out, "zentrix", "photo_text");
     let text = &signal["text"];
     assert_eq!(text["image"], 0);
     assert_eq!(
@@ -174,16 +170,11 @@ fn issue_13_a_wordmark_in_a_listing_photo_is_a_photo_text_finding() {
     );
 
     // Stored, and the box drawn on the photo in the HTML report.
-    let out = ws.run(&["report", "--format", "html"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let html = stdout(&out);
-    assert!(
-        html.contains("listing photo 1: photo_text"),
-        "no boxed photo in the report"
-    );
-    assert!(
-        html.contains(&format!("<rect x=\"{}\" y=\"{}\"", text["x"], text["y"])),
-        "no box in the report"
+    assert_box_in_report(
+        &ws,
+        "photo_text",
+        text["x"].as_f64().unwrap(),
+        text["y"].as_f64().unwrap(),
     );
 
     // Switched off, the photo gives nothing.
@@ -194,9 +185,7 @@ fn issue_13_a_wordmark_in_a_listing_photo_is_a_photo_text_finding() {
         "--image",
         "listing.png",
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    assert_eq!(line["findings"], serde_json::json!([]));
+    assert_no_findings(&out);
 }
 
 #[test]

@@ -193,3 +193,45 @@ pub fn listening(child: &mut std::process::Child) -> String {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned()
 }
+
+/// The one finding of a `match` run over one listing: checks that `out` succeeded
+/// with exactly one finding, of `mark_id`, scored at least 0.5 and led by a signal of
+/// `kind`; returns that signal.
+pub fn the_one_finding_signal(out: &Output, mark_id: &str, kind: &str) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    let line: serde_json::Value = serde_json::from_str(stdout(out).trim()).unwrap();
+    let findings = line["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["mark_id"], mark_id);
+    assert!(
+        findings[0]["score"].as_f64().unwrap() >= 0.5,
+        "{}",
+        findings[0]
+    );
+    let signal = findings[0]["signals"][0].clone();
+    assert_eq!(signal["kind"], kind, "{signal}");
+    signal
+}
+
+/// Checks that `out` succeeded with one result line and no finding.
+pub fn assert_no_findings(out: &Output) {
+    assert!(out.status.success(), "{}", stderr(out));
+    let line: serde_json::Value = serde_json::from_str(stdout(out).trim()).unwrap();
+    assert_eq!(line["findings"], serde_json::json!([]), "{line}");
+}
+
+/// Checks that the HTML report of `ws` draws a box of signal `kind` with its corner
+/// at (`x`, `y`) on the first listing photo.
+pub fn assert_box_in_report(ws: &Workspace, kind: &str, x: f64, y: f64) {
+    let out = ws.run(&["report", "--format", "html"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = stdout(&out);
+    assert!(
+        html.contains(&format!("listing photo 1: {kind}")),
+        "no boxed photo in the report"
+    );
+    assert!(
+        html.contains(&format!("<rect x=\"{x}\" y=\"{y}\"")),
+        "no box in the report"
+    );
+}
