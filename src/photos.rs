@@ -26,7 +26,7 @@ use crate::image::{
 };
 use crate::listing::{KeptPhoto, Listing, PhotoRecord};
 use crate::registry::Mark;
-use crate::scoring::{sanitize, PhotoLine, PhotoSource, Scorer, Signal};
+use crate::scoring::{sanitize, PhotoCodeWord, PhotoLine, PhotoSource, Scorer, Signal};
 
 /// Photos of one listing looked at; the rest are skipped with a warning, so that a
 /// listing naming thousands of URLs cannot stall the batch. The same bound applies
@@ -74,6 +74,8 @@ pub struct PhotoLookup {
     pub turned: Vec<Hash256>,
     /// The photos kept as evidence, when thumbnails are kept.
     pub kept: Vec<KeptPhoto>,
+    /// The counterfeit code words read in the photos (with `--photo-text`).
+    pub code_words: Vec<PhotoCodeWord>,
 }
 
 /// One photo looked at.
@@ -236,6 +238,7 @@ impl PhotoMatcher {
             .extend(scorer.region_signals(&regions, listing.images.len().min(MAX_PHOTOS)));
         out.signals
             .extend(scorer.text_signals(&lines, listing.images.len().min(MAX_PHOTOS)));
+        out.code_words = scorer.photo_code_words(&lines, listing.images.len().min(MAX_PHOTOS));
         out
     }
 

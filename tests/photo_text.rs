@@ -214,3 +214,45 @@ fn issue_13_photo_text_without_models_is_off_with_one_message() {
     // Titles still match.
     assert!(stdout(&out).contains("Zentrix"), "{}", stdout(&out));
 }
+
+#[test]
+fn issue_13_a_code_word_printed_in_a_photo_counts_for_the_title_mark() {
+    let Some(dir) = models_or_skip() else {
+        return;
+    };
+    let ws = Workspace::new();
+    ws.write(
+        "marks.toml",
+        "[[mark]]\nid = \"zentrix\"\nname = \"Zentrix\"\n",
+    );
+    DynamicImage::ImageRgb8(photo_with("REPLICA"))
+        .save(ws.path().join("label.png"))
+        .unwrap();
+    let run = |photo_text: bool| {
+        let mut args = vec!["match", "--registry", "marks.toml", "--image", "label.png"];
+        if photo_text {
+            args.extend(["--photo-text", "--ocr-models", dir.to_str().unwrap()]);
+        }
+        args.extend(["--title", "Zentrix trainers"]);
+        let out = ws.run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        line["findings"][0].clone()
+    };
+    let with = run(true);
+    let keyword = with["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "keyword")
+        .unwrap_or_else(|| panic!("no code word in {with}"));
+    assert_eq!(
+        keyword["detail"], "counterfeit code word \"replica\" read in photo",
+        "{with}"
+    );
+    let without = run(false);
+    assert!(
+        with["score"].as_f64().unwrap() > without["score"].as_f64().unwrap(),
+        "{with} against {without}"
+    );
+}

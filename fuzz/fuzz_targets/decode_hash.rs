@@ -1,7 +1,11 @@
 //! Fuzzes the path every listing photo takes: decoding untrusted bytes under limits,
 //! then PDQ hashing, then the search for logos and photo parts inside the photo
-//! (local features, descriptor index, geometric checks). Any panic, hang or runaway
-//! allocation is a bug.
+//! (local features, descriptor index, geometric checks), then the OCR's
+//! post-processing (the photo's grey levels read as a text-probability map and cut
+//! into line boxes, as the detector's output would be) and, when the OCR models are
+//! there (`MARKHOUND_OCR_MODELS`, or `target/ocr-models` from
+//! `scripts/fetch-ocr-models.sh`), the whole read of the photo by the models. Any
+//! panic, hang or runaway allocation is a bug.
 //!
 //! Run with `cargo fuzz run decode_hash` from the repository root.
 
@@ -11,9 +15,17 @@ use std::sync::OnceLock;
 
 use image::DynamicImage;
 use libfuzzer_sys::fuzz_target;
+use markhound::image::ocr::{boxes_from_map, models_dir, Ocr, OcrConfig};
 use markhound::image::{
     decode_bytes, pdq_hash, pdq_hash_dihedral, Limits, LogoIndex, RegionKind, RegionRef,
 };
+
+/// The OCR models, loaded once, or `None` without them.
+fn ocr() -> Option<&'static Ocr> {
+    static OCR: OnceLock<Option<Ocr>> = OnceLock::new();
+    OCR.get_or_init(|| Ocr::load(&models_dir(None), OcrConfig::default()).ok())
+        .as_ref()
+}
 
 /// The bundled Zentrix logo and product photo, indexed once.
 fn index() -> &'static LogoIndex {
@@ -44,6 +56,18 @@ fuzz_target!(|data: &[u8]| {
         for hit in index().search(&image) {
             let [x, y, w, h] = hit.bbox;
             assert!(x + w <= image.width() && y + h <= image.height());
+        }
+        let grey = image.to_luma8();
+        let map: Vec<f32> = grey.as_raw().iter().map(|&v| f32::from(v) / 255.0).collect();
+        for b in boxes_from_map(&map, grey.width(), grey.height()) {
+            assert!(b.half_long >= b.half_short && b.half_short >= 0.0, "{b:?}");
+            assert!((0.0..=1.0).contains(&b.score), "{b:?}");
+        }
+        if let Some(ocr) = ocr() {
+            for line in ocr.read(&image).expect("a decoded photo is read") {
+                let [x, y, w, h] = line.bbox;
+                assert!(x + w <= image.width() && y + h <= image.height());
+            }
         }
     }
 });

@@ -25,7 +25,9 @@ use crate::listing::Listing;
 use crate::photos::{Keep, PhotoLoader, PhotoMatcher};
 use crate::registry::{Bank, Mark, Registry, RegistryError};
 use crate::review::FindingRecord;
-use crate::scoring::{image_weight, Finding, Mentions, Rates, Scorer, Signal, SignalKind};
+use crate::scoring::{
+    image_weight, Finding, Mentions, PhotoCodeWord, Rates, Scorer, Signal, SignalKind,
+};
 use crate::store::{Incoming, Matched, Store, StoreError};
 
 /// Where the photos named by a listing's `images` are read from.
@@ -349,7 +351,12 @@ impl Pipeline {
         keep: Keep,
     ) -> Matched {
         let mut photos = self.photos.look_up(&self.scorer, listing, loader, keep);
-        let findings = self.score_with_banks(listing, &mut photos.signals, &photos.hashes);
+        let findings = self.score_with_banks(
+            listing,
+            &mut photos.signals,
+            &photos.hashes,
+            &photos.code_words,
+        );
         Matched {
             findings,
             photos: photos.hashes,
@@ -367,7 +374,12 @@ impl Pipeline {
         let mut photos = self
             .photos
             .look_up(&self.scorer, listing, loader, Keep::default());
-        self.score_with_banks(listing, &mut photos.signals, &photos.hashes)
+        self.score_with_banks(
+            listing,
+            &mut photos.signals,
+            &photos.hashes,
+            &photos.code_words,
+        )
     }
 
     /// Scores a listing with its photo evidence and the marks' feedback banks: a
@@ -379,6 +391,7 @@ impl Pipeline {
         listing: &Listing,
         signals: &mut Vec<(usize, Signal)>,
         hashes: &[Hash256],
+        photo_words: &[PhotoCodeWord],
     ) -> Vec<Finding> {
         let banks = self.banks.read().unwrap_or_else(|p| p.into_inner());
         let mut photos: Vec<Hash256> = hashes.to_vec();
@@ -421,7 +434,7 @@ impl Pipeline {
         let mentions = self.take_mentions(listing);
         let mut findings = self.census.read(|census| {
             self.scorer
-                .score_mentions(listing, mentions, signals, census)
+                .score_mentions_with(listing, mentions, signals, photo_words, census)
         });
         let seller = listing.seller.as_ref().map(|s| s.id.as_str());
         for f in &mut findings {

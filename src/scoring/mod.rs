@@ -228,6 +228,17 @@ pub struct PhotoLine {
     pub line: crate::image::ocr::TextLine,
 }
 
+/// A counterfeit code word read in a listing photo ([`Scorer::photo_code_words`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoCodeWord {
+    /// The code word.
+    pub word: CodeWord,
+    /// Position of the first photo that reads it in the listing's `images`.
+    pub image: usize,
+    /// The listing's photos, for the signal's wording.
+    pub photos: usize,
+}
+
 /// The structured part of a `logo_match` or `photo_part` signal (JSON: `{"image": 0,
 /// "reference": 1, "x": 120, "y": 80, "w": 200, "h": 90, "inliers": 23, "width":
 /// 800, "height": 600}`).
@@ -483,6 +494,20 @@ impl Scorer {
         extra: &[(usize, Signal)],
         census: &dyn BrandCensus,
     ) -> Vec<Finding> {
+        self.score_mentions_with(listing, mentions, extra, &[], census)
+    }
+
+    /// [`Scorer::score_mentions`] with the counterfeit code words read in the
+    /// listing's photos ([`Scorer::photo_code_words`]): they count as the title's
+    /// and description's do, each once.
+    pub fn score_mentions_with(
+        &self,
+        listing: &Listing,
+        mentions: Mentions,
+        extra: &[(usize, Signal)],
+        photo_words: &[PhotoCodeWord],
+        census: &dyn BrandCensus,
+    ) -> Vec<Finding> {
         let mentions = if mentions.title == listing.title {
             mentions
         } else {
@@ -503,11 +528,15 @@ impl Scorer {
             Some((hash, words)) if hash == description_hash(listing) => words,
             _ => self.code_words(listing, &folded),
         };
+        let photo_words: Vec<&PhotoCodeWord> = photo_words
+            .iter()
+            .filter(|p| !code_words.iter().any(|c| c.word == p.word.word))
+            .collect();
         // A declared brand that is only a misspelling of a mark, or the mark glued
         // to another word, names another brand ("Metra" is not Metro, "DigiPower" is
         // not Digi), and so does a title word spelt like it, unless the listing
-        // speaks of imitations.
-        if code_words.is_empty() {
+        // speaks of imitations (in its text or its photos).
+        if code_words.is_empty() && photo_words.is_empty() {
             let glued_brands = self.matcher.rules().glued_brands;
             brand_matches.retain(|m| m.kind != MatchKind::Fuzzy && !(m.glued && glued_brands));
             let other = declared.filter(|_| brand_matches.is_empty());
@@ -550,6 +579,7 @@ impl Scorer {
                     title_matches: matches.iter().filter(|m| m.mark == mi).collect(),
                     brand_declared: brand_matches.iter().any(|m| m.mark == mi),
                     code_words: &code_words,
+                    photo_words: &photo_words,
                     referential: &referential,
                     extra: extra
                         .iter()
@@ -710,6 +740,25 @@ impl Scorer {
             .collect()
     }
 
+    /// The counterfeit code words in the lines read in a listing's photos
+    /// (`photos` of them), each once, from the first photo that reads it.
+    pub fn photo_code_words(&self, lines: &[PhotoLine], photos: usize) -> Vec<PhotoCodeWord> {
+        let mut out: Vec<PhotoCodeWord> = Vec::new();
+        for l in lines {
+            let folded = fold(&l.line.text);
+            for word in self.context.code_words(&l.line.text, &folded) {
+                if !out.iter().any(|p| p.word.word == word.word) {
+                    out.push(PhotoCodeWord {
+                        word,
+                        image: l.image,
+                        photos,
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// The `photo_text` signals for [`Scorer::score_with`]: each line read in the
     /// listing's photos (`photos` of them) is matched like a title, another brand's
     /// name that a mark's misspelling spells excused as in titles; one signal per
@@ -827,6 +876,24 @@ impl Scorer {
             signals.push(Signal {
                 kind: SignalKind::Keyword,
                 detail: format!("counterfeit code word \"{}\"", w.word),
+                weight,
+                photo: None,
+                region: None,
+                text: None,
+            });
+        }
+        for p in ev.photo_words {
+            let weight = match p.word.strength {
+                Strength::Strong => W_KEYWORD_STRONG,
+                Strength::Weak => W_KEYWORD_WEAK,
+            };
+            signals.push(Signal {
+                kind: SignalKind::Keyword,
+                detail: format!(
+                    "counterfeit code word \"{}\" read in {}",
+                    p.word.word,
+                    numbered("photo", p.image, p.photos)
+                ),
                 weight,
                 photo: None,
                 region: None,
@@ -989,6 +1056,8 @@ struct TitleEvidence<'a> {
     title_matches: Vec<&'a TitleMatch>,
     brand_declared: bool,
     code_words: &'a [CodeWord],
+    /// Code words read in the photos that the title and description lack.
+    photo_words: &'a [&'a PhotoCodeWord],
     /// The listing's goods against the mark's Nice classes.
     goods: ClassFit,
     referential: &'a [Referential],
@@ -1239,6 +1308,57 @@ mod tests {
         assert_eq!(combine(&[s(0.5), s(0.5)]), 0.75);
         assert_eq!(combine(&[s(0.6), s(-0.5)]), 0.3);
         assert_eq!(combine(&[]), 0.0);
+    }
+
+    #[test]
+    fn code_words_read_in_a_photo_count_once_and_name_the_photo() {
+        let sc = scorer();
+        let line = |image: usize, text: &str| PhotoLine {
+            image,
+            photo: [800, 600],
+            line: crate::image::ocr::TextLine {
+                text: text.into(),
+                confidence: 0.9,
+                bbox: [10, 10, 100, 30],
+                quad: [[10.0, 10.0], [110.0, 10.0], [110.0, 40.0], [10.0, 40.0]],
+            },
+        };
+        let lines = [line(0, "SALE"), line(1, "1:1 REPLICA"), line(1, "replica")];
+        let words = sc.photo_code_words(&lines, 2);
+        let read: Vec<(&str, usize)> = words.iter().map(|p| (p.word.word, p.image)).collect();
+        assert_eq!(read, [("replica", 1), ("1:1", 1)]);
+
+        let score = |l: &Listing, words: &[PhotoCodeWord]| {
+            sc.score_mentions_with(l, sc.mentions(&l.title), &[], words, &NoCensus)
+        };
+        let plain = listing("Zentrix running shoes");
+        let found = score(&plain, &words);
+        let keywords: Vec<&str> = found[0]
+            .signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::Keyword)
+            .map(|s| s.detail.as_str())
+            .collect();
+        assert_eq!(
+            keywords,
+            [
+                "counterfeit code word \"replica\" read in photo 2",
+                "counterfeit code word \"1:1\" read in photo 2"
+            ]
+        );
+        assert!(found[0].score > score(&plain, &[])[0].score);
+        // Said in the description already: counted once, as the description's.
+        let mut described = listing("Zentrix running shoes");
+        described.description = Some("replica".into());
+        let found = score(&described, &words);
+        let keywords = found[0]
+            .signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::Keyword)
+            .count();
+        assert_eq!(keywords, 2);
+        // No mark in the listing: code words alone are no finding.
+        assert!(score(&listing("Running shoes"), &words).is_empty());
     }
 
     #[test]
