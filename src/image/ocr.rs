@@ -13,13 +13,15 @@
 //! 1. **Detection.** The photo is scaled so that its longer side is at most
 //!    [`OcrConfig::max_side`] pixels (never enlarged), each side rounded to a
 //!    multiple of 32 as the network needs, normalised to -1..1 in BGR order (the
-//!    models were trained on OpenCV's BGR images), placed at the top left of a
-//!    square input of `max_side` pixels (the rest zero, the mean grey) and run
-//!    through the detector, which gives each pixel a probability of being text.
-//!    The input is square and fixed because tract optimises a model for one
-//!    shape: with the photo's own shape left open the detector cannot be
-//!    analysed (its feature-pyramid sizes do not unify), and a model optimised
-//!    again for every new shape would cost a second each time.
+//!    models were trained on OpenCV's BGR images), placed at the top left of an
+//!    input whose sides are rounded up to a multiple of [`DET_STEP`] pixels (at
+//!    most `max_side`; the rest zero, the mean grey) and run through the detector,
+//!    which gives each pixel a probability of being text. The input's shape is
+//!    fixed per run because tract optimises a model for one shape: with the
+//!    photo's own shape left open the detector cannot be analysed (its
+//!    feature-pyramid sizes do not unify), and a model optimised for every new
+//!    shape would cost a few tenths of a second each time; so each of the few
+//!    rounded shapes is optimised once, when first needed, and kept.
 //! 2. **Boxes** ([`boxes_from_map`], pure): the map is cut at [`DET_THRESHOLD`],
 //!    dilated by one pixel, split into connected regions; each region's
 //!    minimum-area rotated rectangle is kept when its mean probability reaches
@@ -188,7 +190,9 @@ type Plan = TypedRunnableModel<TypedModel>;
 
 /// The loaded detector and recogniser, ready to read photos from any thread.
 pub struct Ocr {
-    det: Plan,
+    /// The detector optimised for each input shape used so far
+    /// ([`det_input`]), the `max_side` square from the start.
+    det: std::sync::Mutex<std::collections::HashMap<(u32, u32), std::sync::Arc<Plan>>>,
     rec: Plan,
     /// The recogniser's classes: index 0 is the CTC blank, then the characters
     /// of the keys file, then a space.
@@ -415,10 +419,12 @@ impl Ocr {
         let mut classes = vec![String::new()];
         classes.extend(keys.lines().map(|l| l.trim_end_matches('\r').to_owned()));
         classes.push(" ".to_owned());
-        let side = det_side(config.max_side) as usize;
-        let det = load_plan(&dir.join(DET_FILE), || {
-            tvec![1.to_dim(), 3.to_dim(), side.to_dim(), side.to_dim()]
-        })?;
+        let side = det_side(config.max_side);
+        let square = det_plan(&dir.join(DET_FILE), side, side)?;
+        let det = std::sync::Mutex::new(std::collections::HashMap::from([(
+            (side, side),
+            std::sync::Arc::new(square),
+        )]));
         let rec = load_plan(&dir.join(REC_FILE), || {
             tvec![
                 1.to_dim(),
@@ -461,6 +467,31 @@ impl Ocr {
         self.config
     }
 
+    /// The detector optimised for a `width` × `height` input: from the cache, or
+    /// optimised now (a few tenths of a second, once per shape and process).
+    fn det_for(&self, width: u32, height: u32) -> Result<std::sync::Arc<Plan>, OcrError> {
+        let cached = |ocr: &Ocr| {
+            ocr.det
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&(width, height))
+                .cloned()
+        };
+        if let Some(plan) = cached(self) {
+            return Ok(plan);
+        }
+        // Optimised outside the lock: other photos go on meanwhile. Two threads
+        // may both optimise a new shape; the second plan is dropped.
+        let plan = std::sync::Arc::new(det_plan(&self.dir.join(DET_FILE), width, height)?);
+        Ok(self
+            .det
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((width, height))
+            .or_insert(plan)
+            .clone())
+    }
+
     /// The lines of text in `image`, largest box first.
     pub fn read(&self, image: &DynamicImage) -> Result<Vec<TextLine>, OcrError> {
         let (width, height) = (image.width(), image.height());
@@ -469,20 +500,22 @@ impl Ocr {
         }
         let side = det_side(self.config.max_side);
         let (dw, dh) = det_size(width, height, side);
+        let (iw, ih) = det_input(dw, dh, side);
         let small = image.resize_exact(dw, dh, FilterType::Triangle).to_rgb8();
         let input = Tensor::from_shape(
-            &[1, 3, side as usize, side as usize],
-            &to_chw_bgr(&small, side, side),
+            &[1, 3, ih as usize, iw as usize],
+            &to_chw_bgr(&small, iw, ih),
         )?;
-        let out = run_model(&self.det, input, "detector", |n| {
-            (n == (side * side) as usize)
+        let det = self.det_for(iw, ih)?;
+        let out = run_model(&det, input, "detector", |n| {
+            (n == (iw * ih) as usize)
                 .then_some(())
-                .ok_or_else(|| format!("{n} values for a {side} × {side} input"))
+                .ok_or_else(|| format!("{n} values for a {iw} × {ih} input"))
         })?;
         let map = out.as_slice::<f32>()?;
         // The photo's part of the map.
         let map: Vec<f32> = map
-            .chunks_exact(side as usize)
+            .chunks_exact(iw as usize)
             .take(dh as usize)
             .flat_map(|row| &row[..dw as usize])
             .copied()
@@ -554,6 +587,30 @@ fn run_model(
     let n = first.as_slice::<f32>()?.len();
     check(n).map_err(|why| OcrError::Run(format!("the {model} gave {why}").into()))?;
     Ok(first)
+}
+
+/// The detector loaded and optimised for a `width` × `height` input.
+fn det_plan(path: &Path, width: u32, height: u32) -> Result<Plan, OcrError> {
+    load_plan(path, || {
+        tvec![
+            1.to_dim(),
+            3.to_dim(),
+            (height as usize).to_dim(),
+            (width as usize).to_dim()
+        ]
+    })
+}
+
+/// Steps of the detector's input sides: a photo's `dw` × `dh` detector image is
+/// placed in an input whose sides are rounded up to a multiple of this (at most
+/// `max_side`), so that a small or oblong photo does not pay for a `max_side`
+/// square while at most 25 shapes (at 800 pixels) are ever optimised.
+pub const DET_STEP: u32 = 160;
+
+/// The detector's input for a `dw` × `dh` detector image (see [`DET_STEP`]).
+pub fn det_input(dw: u32, dh: u32, max_side: u32) -> (u32, u32) {
+    let up = |v: u32| (v.div_ceil(DET_STEP) * DET_STEP).min(max_side).max(v);
+    (up(dw), up(dh))
 }
 
 /// The detector's input size for a `width` × `height` photo: the longer side at
@@ -909,6 +966,26 @@ mod tests {
         assert_eq!(det_size(10, 4000, 640), (32, 640));
         let (w, h) = det_size(4000, 3000, 960);
         assert!(w <= 960 && h <= 960 && w % 32 == 0 && h % 32 == 0);
+    }
+
+    #[test]
+    fn the_detector_input_is_rounded_up_in_steps_within_the_square() {
+        assert_eq!(det_input(800, 576, 800), (800, 640));
+        assert_eq!(det_input(800, 800, 800), (800, 800));
+        assert_eq!(det_input(96, 32, 800), (160, 160));
+        assert_eq!(det_input(640, 352, 640), (640, 480));
+        // A square that is no multiple of the step: its side is the bound.
+        assert_eq!(det_input(608, 320, 608), (608, 320));
+        assert_eq!(det_input(600, 32, 608), (608, 160));
+        for side in [32, 96, 640, 800, 960] {
+            for v in (32..=side).step_by(32) {
+                let (w, h) = det_input(v, side, side);
+                assert!(
+                    w >= v && w <= side && w % 32 == 0 && h == side,
+                    "{v} {side}"
+                );
+            }
+        }
     }
 
     #[test]
