@@ -13,23 +13,12 @@
 //! thread).
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use image::{imageops, DynamicImage, Rgb, RgbImage};
-use markhound::image::ocr::{self, Ocr, OcrConfig};
-
-fn models() -> Option<PathBuf> {
-    let dir = std::env::var_os(ocr::MODELS_ENV)
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(ocr::DEFAULT_MODELS_DIR));
-    [ocr::DET_FILE, ocr::REC_FILE, ocr::KEYS_FILE]
-        .iter()
-        .all(|f| dir.join(f).is_file())
-        .then_some(dir)
-}
+use markhound::image::ocr::{models_dir, Ocr, OcrConfig, OcrError};
 
 fn photo() -> RgbImage {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -73,12 +62,15 @@ fn label(word: &str, px: u32) -> RgbImage {
 }
 
 fn bench(c: &mut Criterion) {
-    let Some(dir) = models() else {
-        eprintln!("no OCR models: run scripts/fetch-ocr-models.sh; nothing measured");
-        return;
-    };
     let started = std::time::Instant::now();
-    let ocr = Ocr::load(&dir, OcrConfig::default()).expect("the OCR models load");
+    let ocr = match Ocr::load(&models_dir(None), OcrConfig::default()) {
+        Ok(ocr) => ocr,
+        Err(e @ OcrError::Missing { .. }) => {
+            eprintln!("{e}; nothing measured");
+            return;
+        }
+        Err(e) => panic!("the OCR models do not load: {e}"),
+    };
     eprintln!("models loaded and optimised in {:.2?}", started.elapsed());
     let plain = DynamicImage::ImageRgb8(photo());
     let mut printed = photo();

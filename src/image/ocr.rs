@@ -470,14 +470,13 @@ impl Ocr {
     /// The detector optimised for a `width` × `height` input: from the cache, or
     /// optimised now (a few tenths of a second, once per shape and process).
     fn det_for(&self, width: u32, height: u32) -> Result<std::sync::Arc<Plan>, OcrError> {
-        let cached = |ocr: &Ocr| {
-            ocr.det
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&(width, height))
-                .cloned()
-        };
-        if let Some(plan) = cached(self) {
+        let cached = self
+            .det
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(width, height))
+            .cloned();
+        if let Some(plan) = cached {
             return Ok(plan);
         }
         // Optimised outside the lock: other photos go on meanwhile. Two threads

@@ -869,36 +869,11 @@ impl Scorer {
         }
         signals.extend(ev.extra.iter().map(|s| (*s).clone()));
         for w in ev.code_words {
-            let weight = match w.strength {
-                Strength::Strong => W_KEYWORD_STRONG,
-                Strength::Weak => W_KEYWORD_WEAK,
-            };
-            signals.push(Signal {
-                kind: SignalKind::Keyword,
-                detail: format!("counterfeit code word \"{}\"", w.word),
-                weight,
-                photo: None,
-                region: None,
-                text: None,
-            });
+            signals.push(keyword_signal(w, String::new()));
         }
         for p in ev.photo_words {
-            let weight = match p.word.strength {
-                Strength::Strong => W_KEYWORD_STRONG,
-                Strength::Weak => W_KEYWORD_WEAK,
-            };
-            signals.push(Signal {
-                kind: SignalKind::Keyword,
-                detail: format!(
-                    "counterfeit code word \"{}\" read in {}",
-                    p.word.word,
-                    numbered("photo", p.image, p.photos)
-                ),
-                weight,
-                photo: None,
-                region: None,
-                text: None,
-            });
+            let read = format!(" read in {}", numbered("photo", p.image, p.photos));
+            signals.push(keyword_signal(&p.word, read));
         }
         // An accessory for the product sells below the product's floor by nature.
         let referential = signals.iter().any(|s| s.kind == SignalKind::ReferentialUse);
@@ -1048,6 +1023,23 @@ impl Scorer {
             region: None,
             text: None,
         })
+    }
+}
+
+/// The `keyword` signal of a counterfeit code word; `place` says where it was read
+/// when not in the listing's text.
+fn keyword_signal(w: &CodeWord, place: String) -> Signal {
+    let weight = match w.strength {
+        Strength::Strong => W_KEYWORD_STRONG,
+        Strength::Weak => W_KEYWORD_WEAK,
+    };
+    Signal {
+        kind: SignalKind::Keyword,
+        detail: format!("counterfeit code word \"{}\"{place}", w.word),
+        weight,
+        photo: None,
+        region: None,
+        text: None,
     }
 }
 

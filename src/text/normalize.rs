@@ -341,16 +341,10 @@ fn is_cyrillic_or_greek(c: char) -> bool {
     matches!(c as u32, 0x0370..=0x03FF | 0x0400..=0x052F | 0x1F00..=0x1FFF)
 }
 
-/// True when `c` (Cyrillic or Greek) has a Latin twin: a TR39 ASCII prototype of
-/// itself or its capital, or an entry of the look-alike tables.
+/// True when the folded letter `c` (Cyrillic or Greek) has a Latin twin: what
+/// [`latin_twin`] finds, or a TR39 ASCII prototype of its capital.
 fn has_latin_twin(c: char) -> bool {
-    // The letter without its accents ("ῲ" is "ω" with two marks), as folding sees it.
-    let base = c.nfkd().find(|d| !is_combining_mark(*d)).unwrap_or(c);
-    let small = base.to_lowercase().next().unwrap_or(base);
-    let c = base;
-    GLYPHS.contains_key(&small)
-        || ascii_prototype(c).is_some()
-        || ascii_prototype(small).is_some()
+    latin_twin(c).is_some()
         || c.to_uppercase()
             .next()
             .is_some_and(|u| ascii_prototype(u).is_some())
