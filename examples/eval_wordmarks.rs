@@ -44,7 +44,7 @@ use std::time::Instant;
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
 use image::{DynamicImage, RgbaImage};
-use markhound::image::ocr::{models_dir, Ocr, OcrConfig};
+use markhound::image::ocr::{models_dir, readings, Ocr, OcrConfig};
 use markhound::registry::Mark;
 use markhound::scoring::{PhotoLine, Rates, Scorer};
 
@@ -356,12 +356,13 @@ fn main() {
                     Vec::new()
                 }
             };
-            let found: Vec<PhotoLine> = lines
-                .iter()
-                .map(|l| PhotoLine {
+            // Matched as the pipeline matches them: each line, then stacked pairs.
+            let found: Vec<PhotoLine> = readings(lines.clone())
+                .into_iter()
+                .map(|line| PhotoLine {
                     image: 0,
                     photo: [decoded.width(), decoded.height()],
-                    line: l.clone(),
+                    line,
                 })
                 .collect();
             let signals = scorer.text_signals(&found, 1);
@@ -379,8 +380,12 @@ fn main() {
                         read_exactly += 1;
                     }
                     if !hit {
-                        let read: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-                        misses.push(format!("{name} (trial {t}): read {read:?}"));
+                        // What was read, with each line's box (x, y, w, h).
+                        let read: Vec<String> = lines
+                            .iter()
+                            .map(|l| format!("{:?} {:?}", l.text, l.bbox))
+                            .collect();
+                        misses.push(format!("{name} (trial {t}): read [{}]", read.join(", ")));
                     }
                 }
                 _ => {

@@ -19,7 +19,7 @@ use image::DynamicImage;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::image::ocr::{Ocr, TextLine};
+use crate::image::ocr::{readings, Ocr, TextLine};
 use crate::image::{
     decode_bytes, pdq_hash, query_hashes, recycle, Dihedral, Hash256, ImageHit, Limits, LogoIndex,
     QueryHash, ReferenceEntry, ReferenceIndex, RegionHit, RegionKind, MIN_QUALITY,
@@ -203,7 +203,9 @@ impl PhotoMatcher {
         for l in looked {
             hits.extend(l.hits.into_iter().map(|h| (PhotoSource::Image(l.index), h)));
             regions.extend(l.regions.into_iter().map(|h| (l.index, h)));
-            lines.extend(l.lines.into_iter().map(|line| PhotoLine {
+            // Each line, then each pair of lines that continue one another read
+            // as one (a mark of two words split at a wide space or a line break).
+            lines.extend(readings(l.lines).into_iter().map(|line| PhotoLine {
                 image: l.index,
                 photo: l.size,
                 line,

@@ -37,7 +37,7 @@ images = [{ path = "quvo-logo.png", kind = "logo" }]
 
 /// A photo of something else (waves and blocks of colour), 900 × 700, with the
 /// Zentrix logo printed 210 pixels wide, turned by 12°, its centre at (560, 300).
-fn listing_photo() -> RgbImage {
+pub fn listing_photo() -> RgbImage {
     let mut photo = RgbImage::from_fn(900, 700, |x, y| {
         let wave =
             50.0 * (x as f32 / 41.0).sin() + 40.0 * ((y as f32 + x as f32 * 0.3) / 29.0).cos();

@@ -256,3 +256,42 @@ fn issue_13_a_code_word_printed_in_a_photo_counts_for_the_title_mark() {
         "{with} against {without}"
     );
 }
+
+#[test]
+fn issue_13_a_two_word_mark_set_on_two_lines_is_read_whole() {
+    let Some(dir) = models_or_skip() else {
+        return;
+    };
+    let ws = Workspace::new();
+    ws.write(
+        "marks.toml",
+        "[[mark]]\nid = \"zentrix-cloud\"\nname = \"Zentrix Cloud\"\n",
+    );
+    let out = ws.run(&["registry", "import", "marks.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // "ZENTRIX" on the label, "CLOUD" centred under it with a 16-pixel leading.
+    let mut photo = photo_with("ZENTRIX");
+    imageops::overlay(&mut photo, &rendered("CLOUD", 40), 340, 316);
+    DynamicImage::ImageRgb8(photo)
+        .save(ws.path().join("listing.png"))
+        .unwrap();
+    let models = dir.to_str().unwrap();
+    let out = ws.run(&[
+        "match",
+        "--photo-text",
+        "--ocr-models",
+        models,
+        "--image",
+        "listing.png",
+    ]);
+    let signal = the_one_finding_signal(&out, "zentrix-cloud", "photo_text");
+    let text = &signal["text"];
+    assert_eq!(
+        text["text"].as_str().unwrap().to_uppercase(),
+        "ZENTRIX CLOUD",
+        "{text}"
+    );
+    // The box holds both lines: from the label's top to below the second line.
+    let (y, h) = (text["y"].as_u64().unwrap(), text["h"].as_u64().unwrap());
+    assert!(y <= 270 && y + h >= 346, "{text}");
+}

@@ -354,3 +354,66 @@ fn a_reference_image_is_served_only_while_it_is_the_file_imported() {
     .unwrap();
     assert_eq!(image().status(), 404);
 }
+
+#[test]
+fn issue_13_the_finding_page_draws_the_logos_box_on_the_kept_photo() {
+    let photo = crate::logo_match::listing_photo();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(photo)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let base = serve(vec![("/p/shoe.png", png_bytes_answer(png.into_inner()))]);
+    let svc = Service::start_with(
+        r#"
+[[mark]]
+id = "zentrix"
+name = "Zentrix"
+images = ["zentrix-product.png", { path = "zentrix-logo.png", kind = "logo" }]
+"#,
+        &["zentrix-product.png", "zentrix-logo.png"],
+        &["--fetch-images", "--allow-private", "--logos"],
+    );
+    let body =
+        json!([{"id": "L1", "title": "Running shoes", "images": [format!("{base}/p/shoe.png")]}]);
+    let answer = svc.ingest(&body);
+    let finding = finding_of(&answer, "L1").expect("a finding for the logo in the photo");
+    let region = finding["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "logo_match")
+        .unwrap_or_else(|| panic!("no logo_match in {finding}"))["region"]
+        .clone();
+
+    let (client, cookie, _) = svc.web_session();
+    let page = client
+        .get(format!(
+            "{}/findings/{}",
+            svc.base,
+            finding["id"].as_str().unwrap()
+        ))
+        .header("Cookie", &cookie)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    // The kept photo in an SVG frame of the photo's own size, the box where the
+    // logo was found, and the reference logo beside it.
+    let svg = page
+        .split("<svg")
+        .nth(1)
+        .and_then(|rest| rest.split("</svg>").next())
+        .unwrap_or_else(|| panic!("no boxed photo on the page: {page}"));
+    assert!(svg.contains("viewBox=\"0 0 900 700\""), "{svg}");
+    assert!(svg.contains("<image href=\"/photos/"), "{svg}");
+    let rect = format!(
+        "<rect class=\"found\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"",
+        region["x"], region["y"], region["w"], region["h"]
+    );
+    assert!(svg.contains(&rect), "{rect} not in {svg}");
+    assert!(
+        page.contains("Listing photo 1: logo_match, ") && page.contains("correspondences"),
+        "{page}"
+    );
+    assert!(page.contains("src=\"/marks/zentrix/image?n=1\""), "{page}");
+}

@@ -800,6 +800,166 @@ fn upright(quad: &[[f32; 2]; 4], width: u32, height: u32) -> [u32; 4] {
     [x0, y0, x1 - x0, y1 - y0]
 }
 
+/// What a photo reads, for matching: each line as read, then each pair of lines
+/// that continue one another joined ([`joined_lines`]).
+pub fn readings(lines: Vec<TextLine>) -> Vec<TextLine> {
+    let joined = joined_lines(&lines);
+    let mut all = lines;
+    all.extend(joined);
+    all
+}
+
+/// A line's own frame: origin at its top left corner, `x` along its reading
+/// direction, `y` down across it, in the photo's pixels.
+struct Frame {
+    origin: [f32; 2],
+    along: [f32; 2],
+    across: [f32; 2],
+    width: f32,
+    height: f32,
+}
+
+impl Frame {
+    /// The frame of a line's quad (top left, top right, bottom right, bottom left).
+    fn of(quad: &[[f32; 2]; 4]) -> Option<Frame> {
+        let [tl, tr, _, bl] = *quad;
+        let (dx, dy) = (tr[0] - tl[0], tr[1] - tl[1]);
+        let width = dx.hypot(dy);
+        if width < 1.0 {
+            return None;
+        }
+        let along = [dx / width, dy / width];
+        let across = [-along[1], along[0]];
+        let height = (bl[0] - tl[0]) * across[0] + (bl[1] - tl[1]) * across[1];
+        (height >= 1.0).then_some(Frame {
+            origin: tl,
+            along,
+            across,
+            width,
+            height,
+        })
+    }
+
+    /// A point of the photo in this frame.
+    fn local(&self, p: [f32; 2]) -> [f32; 2] {
+        let (dx, dy) = (p[0] - self.origin[0], p[1] - self.origin[1]);
+        [
+            dx * self.along[0] + dy * self.along[1],
+            dx * self.across[0] + dy * self.across[1],
+        ]
+    }
+
+    /// A point of this frame in the photo.
+    fn photo(&self, [u, v]: [f32; 2]) -> [f32; 2] {
+        [
+            self.origin[0] + u * self.along[0] + v * self.across[0],
+            self.origin[1] + u * self.along[1] + v * self.across[1],
+        ]
+    }
+
+    /// The box around a quad in this frame: x0, y0, x1, y1.
+    fn span(&self, quad: &[[f32; 2]; 4]) -> [f32; 4] {
+        quad.iter().map(|p| self.local(*p)).fold(
+            [
+                f32::INFINITY,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NEG_INFINITY,
+            ],
+            |[x0, y0, x1, y1], [u, v]| [x0.min(u), y0.min(v), x1.max(u), y1.max(v)],
+        )
+    }
+}
+
+/// Largest turn between two lines that continue one another: 15°. Lines of one
+/// print share a baseline direction; the detector's boxes of one word wobble by a
+/// few degrees.
+const JOIN_MAX_TURN: f32 = 0.26;
+
+/// Lines that read as one when joined: the detector cuts text at wide spaces and
+/// at line breaks, so a mark of two words ("Alibaba Cloud") printed with a wide
+/// space, or stacked on a label ("ALIBABA" over "CLOUD"), would otherwise never be
+/// read whole. Each line is joined to the nearest line that continues it *on the
+/// same line* (to its right along its own reading direction, so turned print
+/// works too), and to the nearest line *set just below it*. Answers each pair in
+/// reading order as a line of its own: the texts joined by a space, the box around
+/// both in the first line's direction, the lower confidence of the two.
+///
+/// Measured in the first line's frame, relative to the taller line's height `h`
+/// so that the rules hold at every size, a line `b` continues `a` when the two
+/// are turned alike (within [`JOIN_MAX_TURN`]), their heights differ by at most a
+/// factor of two (a logo's second line is often smaller, a caption far smaller),
+/// and:
+/// - **same line**: their spans across the line overlap by at least half the
+///   smaller height, and `b` starts after `a`'s end less a quarter of `h` (the
+///   boxes of neighbouring words touch) and at most `h` after it (a word space is
+///   a quarter to half of the height; a wider gap is another label);
+/// - **below**: `b`'s top is below `a`'s middle and at most `h` under `a`'s
+///   bottom (a typeset leading is 0.2 to 0.5 of the height; a wider gap is
+///   another block of text), and their spans along the line overlap by at least
+///   half of the narrower line (stacked text is centred or aligned on one edge).
+///
+/// Pairs are not chained: marks of three or more words split twice are rare, and
+/// every join is one more reading that could match by chance.
+pub fn joined_lines(lines: &[TextLine]) -> Vec<TextLine> {
+    let mut out = Vec::new();
+    for (i, a) in lines.iter().enumerate() {
+        let Some(fa) = Frame::of(&a.quad) else {
+            continue;
+        };
+        let mut next: Option<(f32, usize, [f32; 4])> = None;
+        let mut below: Option<(f32, usize, [f32; 4])> = None;
+        for (j, b) in lines.iter().enumerate() {
+            let Some(fb) = Frame::of(&b.quad) else {
+                continue;
+            };
+            let cos = fa.along[0] * fb.along[0] + fa.along[1] * fb.along[1];
+            let (ha, hb) = (fa.height, fb.height);
+            if j == i || cos < JOIN_MAX_TURN.cos() || ha.max(hb) > 2.0 * ha.min(hb) {
+                continue;
+            }
+            let h = ha.max(hb);
+            let [x0, y0, x1, y1] = fa.span(&b.quad);
+            let across = y1.min(ha) - y0.max(0.0);
+            let along = x1.min(fa.width) - x0.max(0.0);
+            if across >= 0.5 * ha.min(hb)
+                && x0 >= fa.width - 0.25 * h
+                && x0 - fa.width <= h
+                && next.is_none_or(|(d, _, _)| x0 < d)
+            {
+                next = Some((x0, j, [x0, y0, x1, y1]));
+            }
+            if y0 > ha / 2.0
+                && y0 - ha <= h
+                && along >= 0.5 * fa.width.min(fb.width)
+                && below.is_none_or(|(d, _, _)| y0 < d)
+            {
+                below = Some((y0, j, [x0, y0, x1, y1]));
+            }
+        }
+        for (_, j, [x0, y0, x1, y1]) in next.into_iter().chain(below) {
+            let b = &lines[j];
+            let [l, t, r, bo] = [
+                x0.min(0.0),
+                y0.min(0.0),
+                x1.max(fa.width),
+                y1.max(fa.height),
+            ];
+            let bx0 = a.bbox[0].min(b.bbox[0]);
+            let by0 = a.bbox[1].min(b.bbox[1]);
+            let bx1 = (a.bbox[0] + a.bbox[2]).max(b.bbox[0] + b.bbox[2]);
+            let by1 = (a.bbox[1] + a.bbox[3]).max(b.bbox[1] + b.bbox[3]);
+            out.push(TextLine {
+                text: format!("{} {}", a.text, b.text),
+                confidence: a.confidence.min(b.confidence),
+                quad: [[l, t], [r, t], [r, bo], [l, bo]].map(|p| fa.photo(p)),
+                bbox: [bx0, by0, bx1 - bx0, by1 - by0],
+            });
+        }
+    }
+    out
+}
+
 /// Greedy CTC decoding of a recogniser's output: `probs` holds, for each column,
 /// the probability of each of `classes` (index 0 the blank). Takes the most likely
 /// class of each column, merges repeats, drops blanks; answers the text and the
@@ -839,6 +999,85 @@ pub fn ctc_greedy(probs: &[f32], classes: &[String]) -> (String, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line(text: &str, bbox: [u32; 4]) -> TextLine {
+        let [x, y, w, h] = bbox.map(|v| v as f32);
+        TextLine {
+            text: text.into(),
+            confidence: 0.9,
+            quad: [[x, y], [x + w, y], [x + w, y + h], [x, y + h]],
+            bbox,
+        }
+    }
+
+    #[test]
+    fn joined_lines_join_a_line_with_the_next_word_and_the_line_below_only() {
+        let lines = [
+            line("ALIBABA", [100, 100, 300, 60]),
+            // Centred below with a 20-pixel leading, a little smaller.
+            line("CLOUD", [170, 180, 160, 45]),
+            // On the same line, 150 pixels on: another label.
+            line("SALE", [550, 105, 120, 50]),
+            // Far below (a gap of three line heights): another block.
+            line("Made in", [100, 400, 200, 40]),
+            // A caption a quarter of the height, just below.
+            line("fine print", [120, 448, 100, 10]),
+            // The next word on the line of "Made in", after a word space.
+            line("Italy", [315, 402, 90, 38]),
+        ];
+        let joined = joined_lines(&lines);
+        let texts: Vec<&str> = joined.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["ALIBABA CLOUD", "Made in Italy"]);
+        assert_eq!(joined[0].bbox, [100, 100, 300, 125]);
+        assert_eq!(joined[0].quad[2], [400.0, 225.0]);
+        assert_eq!(joined[1].bbox, [100, 400, 305, 40]);
+        // The nearest line below is the one joined.
+        let lines = [
+            line("ONE", [0, 0, 100, 40]),
+            line("THREE", [0, 100, 100, 40]),
+            line("TWO", [0, 50, 100, 40]),
+        ];
+        let texts: Vec<String> = joined_lines(&lines).into_iter().map(|l| l.text).collect();
+        assert_eq!(texts, ["ONE TWO", "TWO THREE"]);
+    }
+
+    #[test]
+    fn joined_lines_follow_turned_print() {
+        // Two words on a baseline turned by 20°, the second 10 pixels after the
+        // first along it, as the detector boxes them (each its own rotated quad).
+        let (s, c) = 20f32.to_radians().sin_cos();
+        let turned = |text: &str, u0: f32, w: f32| {
+            let at = |u: f32, v: f32| [200.0 + u * c - v * s, 100.0 + u * s + v * c];
+            let quad = [at(u0, 0.0), at(u0 + w, 0.0), at(u0 + w, 50.0), at(u0, 50.0)];
+            let xs = quad.map(|p| p[0]);
+            let ys = quad.map(|p| p[1]);
+            let (x0, y0) = (
+                xs.iter().fold(f32::MAX, |m, &v| m.min(v)),
+                ys.iter().fold(f32::MAX, |m, &v| m.min(v)),
+            );
+            let (x1, y1) = (
+                xs.iter().fold(0f32, |m, &v| m.max(v)),
+                ys.iter().fold(0f32, |m, &v| m.max(v)),
+            );
+            TextLine {
+                text: text.into(),
+                confidence: 0.9,
+                quad,
+                bbox: [x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32],
+            }
+        };
+        let lines = [turned("ALIBABA", 0.0, 200.0), turned("CLOUD", 210.0, 150.0)];
+        let joined = joined_lines(&lines);
+        assert_eq!(joined.len(), 1, "{joined:?}");
+        assert_eq!(joined[0].text, "ALIBABA CLOUD");
+        // The joined quad runs along the baseline from the first word's corner.
+        let [tl, tr, ..] = joined[0].quad;
+        assert!(
+            (tl[0] - 200.0).abs() < 0.01 && (tl[1] - 100.0).abs() < 0.01,
+            "{tl:?}"
+        );
+        assert!((tr[0] - (200.0 + 360.0 * c)).abs() < 0.01, "{tr:?}");
+    }
 
     fn classes(chars: &str) -> Vec<String> {
         std::iter::once(String::new())

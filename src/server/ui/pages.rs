@@ -6,7 +6,7 @@ use maud::{html, Markup, DOCTYPE};
 
 use crate::registry::{BankEntry, ALL_REASONS};
 use crate::review::{AuditEntry, FindingRecord, SellerSummary, State, StoredListing};
-use crate::scoring::PhotoEvidence;
+use crate::scoring::{PhotoEvidence, Signal};
 
 /// The page frame.
 pub fn layout(title: &str, signed_in: Option<(&str, &str)>, body: Markup) -> Markup {
@@ -473,6 +473,7 @@ pub fn finding(
                     dt { "SHA-256" } dd { code { (l.sha256) } }
                 }
                 (compare(f, l, reference_images))
+                (boxes(f, l))
             }
             h2 { "Signals" }
             ul.signals { @for s in &f.signals { li { code { (s.kind.as_str()) } " " (format!("{:+.2}", s.weight)) " — " (s.detail) } } }
@@ -499,25 +500,15 @@ fn compare(f: &FindingRecord, l: &StoredListing, reference_images: usize) -> Mar
     let matched: Option<PhotoEvidence> = f.signals.iter().find_map(|s| s.photo);
     // The photo as kept in the store when it was fetched: it stays after the shop
     // took it down, and the reviewer's browser asks nothing of the shop.
-    let kept = |i: usize| {
-        l.photos
-            .iter()
-            .find(|p| p.index == i)
-            .map(|p| format!("/photos/{}", p.sha256))
-    };
     let web = |u: &&String| u.starts_with("https://") || u.starts_with("http://");
     html! {
         div.compare {
             figure.listing-photo {
                 @match matched {
                     Some(PhotoEvidence { image: Some(i), .. }) => {
-                        @if let Some(src) = kept(i) {
-                            img src=(src) alt="listing photo";
-                        } @else {
-                            @match l.listing.images.get(i).filter(web) {
-                                Some(u) => img src=(u) alt="listing photo" referrerpolicy="no-referrer";
-                                None => p.empty { "Photo " (i + 1) " is not a web address; not shown." }
-                            }
+                        @match photo_src(l, i) {
+                            Some(src) => img src=(src) alt="listing photo" referrerpolicy="no-referrer";
+                            None => p.empty { "Photo " (i + 1) " is not a web address; not shown." }
                         }
                         figcaption { "Listing photo " (i + 1) }
                     }
@@ -553,6 +544,108 @@ fn compare(f: &FindingRecord, l: &StoredListing, reference_images: usize) -> Mar
                     }
                 }
             }
+        }
+    }
+}
+
+/// Where a listing photo is shown from: the copy kept in the store when it was
+/// fetched, else its web address (never a local path a listing names).
+fn photo_src(l: &StoredListing, i: usize) -> Option<String> {
+    l.photos
+        .iter()
+        .find(|p| p.index == i)
+        .map(|p| format!("/photos/{}", p.sha256))
+        .or_else(|| {
+            l.listing
+                .images
+                .get(i)
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .cloned()
+        })
+}
+
+/// Every logo, photo part and text found inside a listing photo: the photo with
+/// the box drawn where it was found (beside the reference image it matched, for a
+/// logo or a photo part), so the reviewer sees what the matcher saw. The box is an
+/// SVG rectangle over the picture, in the photo's pixels as decoded: SVG
+/// attributes, not inline style, which the Content-Security-Policy forbids.
+fn boxes(f: &FindingRecord, l: &StoredListing) -> Markup {
+    html! {
+        @for found in f.signals.iter().filter_map(Found::of) {
+            div.compare.found {
+                (boxed_photo(photo_src(l, found.image), found.rect, found.size, &found.caption))
+                @if let Some(n) = found.reference {
+                    figure.reference-photo {
+                        img src={ "/marks/" (f.mark_id) "/image?n=" (n) } alt="matched reference image";
+                        figcaption { "Reference image " (n + 1) " of " (f.mark) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a signal found inside a listing photo, and where.
+struct Found {
+    /// The photo's position in the listing's `images`.
+    image: usize,
+    /// The box: x, y, width, height in the photo's pixels as decoded.
+    rect: [u32; 4],
+    /// The photo's size as decoded.
+    size: [u32; 2],
+    caption: String,
+    /// The reference image matched, for a logo or a photo part.
+    reference: Option<usize>,
+}
+
+impl Found {
+    fn of(s: &Signal) -> Option<Found> {
+        let kind = s.kind.as_str();
+        if let Some(r) = &s.region {
+            return Some(Found {
+                image: r.image,
+                rect: [r.x, r.y, r.w, r.h],
+                size: [r.width, r.height],
+                caption: format!(
+                    "Listing photo {}: {kind}, {} correspondences",
+                    r.image + 1,
+                    r.inliers
+                ),
+                reference: Some(r.reference),
+            });
+        }
+        s.text.as_ref().map(|t| Found {
+            image: t.image,
+            rect: [t.x, t.y, t.w, t.h],
+            size: [t.width, t.height],
+            caption: format!("Listing photo {}: {kind} \"{}\"", t.image + 1, t.text),
+            reference: None,
+        })
+    }
+}
+
+/// A listing photo with a box drawn on it: `rect` is x, y, width, height in the
+/// pixels of the photo as decoded, whose size is `size`.
+fn boxed_photo(src: Option<String>, rect: [u32; 4], size: [u32; 2], caption: &str) -> Markup {
+    let [w, h] = size.map(|v| v.max(1));
+    let [x, y, bw, bh] = rect;
+    // About two pixels wide once the photo is scaled to the 320-pixel frame.
+    let stroke = (w.max(h) / 160).max(2);
+    html! {
+        figure.listing-photo.boxed {
+            @match src {
+                Some(src) => {
+                    svg xmlns="http://www.w3.org/2000/svg" width="320" height="320"
+                        viewBox=(format!("0 0 {w} {h}")) preserveAspectRatio="xMidYMid meet" role="img" {
+                        title { (caption) }
+                        image href=(src) x="0" y="0" width=(w) height=(h) {}
+                        rect.found x=(x) y=(y) width=(bw) height=(bh)
+                            fill="none" stroke="#e63946" stroke-width=(stroke) {}
+                    }
+                }
+                None => p.empty { "The photo is not kept and not a web address; not shown." }
+            }
+            figcaption { (caption) }
         }
     }
 }
