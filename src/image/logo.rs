@@ -12,7 +12,9 @@
 //!    black, since the tests of a descriptor straddling its outline flip with the
 //!    background's brightness. A product photo is drawn at up to six sizes
 //!    ([`PHOTO_SIDES`]), enough for a crop that keeps 60 % of each side, or a copy
-//!    placed at half size inside another picture. Keypoint positions are stored in
+//!    placed at half size inside another picture, and at its own size when no
+//!    listed size is near it: a crop that was not resized then meets a drawing at
+//!    its own scale. Keypoint positions are stored in
 //!    the reference's own pixels, so every size votes for the same geometry.
 //! 2. **Index.** Multi-index hashing (Norouzi, Punjani and Fleet, 2012): each
 //!    256-bit descriptor is cut into 16 chunks of 16 bits, and each chunk keys a
@@ -67,7 +69,9 @@ use super::shape::ShapeIndex;
 pub const LOGO_SIDES: [u32; 7] = [40, 56, 80, 112, 160, 224, 320];
 
 /// Longer sides, in pixels, a product photo is drawn at (never more than twice its
-/// own size): from a thumbnail to a crop of 60 % of a large photo.
+/// own size): from a thumbnail to a crop of 60 % of a large photo. A photo is also
+/// drawn at its own size when none of these is within a tenth of it
+/// (`photo_sides`).
 pub const PHOTO_SIDES: [u32; 6] = [160, 226, 320, 452, 640, 905];
 
 /// A listing photo is searched with its longer side brought down to this many
@@ -195,17 +199,36 @@ fn chunk(d: &Descriptor, t: usize) -> usize {
     ((d[t / 4] >> (16 * (t % 4))) & 0xffff) as usize
 }
 
+/// The longer sides a product photo whose longer side is `long` pixels is drawn
+/// at: [`PHOTO_SIDES`] up to twice its own size, and its own size too when no
+/// listed side is within a tenth of it (and it is not larger than the largest).
+/// The most common partial copy is a crop that was not resized: its corners then
+/// meet a drawing at exactly their own scale, where the descriptors agree best,
+/// instead of one 12 to 25 % off, which for a small photo (a 256-pixel reference, a
+/// 150-pixel crop) leaves too few correspondences.
+fn photo_sides(long: f32) -> Vec<f32> {
+    let mut sides: Vec<f32> = PHOTO_SIDES
+        .iter()
+        .map(|&s| s as f32)
+        .filter(|&s| s <= 2.0 * long)
+        .collect();
+    let largest = PHOTO_SIDES[PHOTO_SIDES.len() - 1] as f32;
+    if long <= largest && sides.iter().all(|s| (s / long - 1.0).abs() > 0.1) {
+        sides.push(long);
+    }
+    sides
+}
+
 /// The grey drawings of a reference and their scale (drawing pixels per reference
 /// pixel).
 fn drawings(kind: RegionKind, image: &DynamicImage) -> Vec<(GrayImage, f32)> {
     let (w, h) = (image.width().max(1), image.height().max(1));
     let long = w.max(h) as f32;
     match kind {
-        RegionKind::Photo => PHOTO_SIDES
-            .iter()
-            .filter(|&&side| side as f32 <= 2.0 * long)
-            .map(|&side| {
-                let scale = side as f32 / long;
+        RegionKind::Photo => photo_sides(long)
+            .into_iter()
+            .map(|side| {
+                let scale = side / long;
                 let grey = image.to_luma8();
                 let (sw, sh) = (
                     ((w as f32 * scale).round() as u32).max(1),
@@ -922,5 +945,53 @@ mod tests {
         // The whole reference maps beyond the crop: the box covers the crop.
         assert_eq!(hits[0].bbox, [0, 0, 480, 360]);
         assert!(index.search(&photo(9)).is_empty());
+    }
+
+    #[test]
+    fn a_photo_is_also_drawn_at_its_own_size_when_no_listed_side_is_near() {
+        // 256 pixels: 226 and 320 are 12 and 25 % off, so 256 is drawn too.
+        assert_eq!(photo_sides(256.0), [160.0, 226.0, 320.0, 452.0, 256.0]);
+        // 320 is listed, 300 within a tenth of it: nothing added.
+        assert_eq!(photo_sides(320.0), [160.0, 226.0, 320.0, 452.0, 640.0]);
+        assert_eq!(photo_sides(300.0), [160.0, 226.0, 320.0, 452.0]);
+        // A thumbnail too small for any listed side is still drawn once; a photo
+        // larger than the largest side is not drawn at its own size.
+        assert_eq!(photo_sides(34.0), [34.0]);
+        assert_eq!(
+            photo_sides(2000.0),
+            [160.0, 226.0, 320.0, 452.0, 640.0, 905.0]
+        );
+    }
+
+    #[test]
+    fn finds_crops_of_a_small_product_photo_that_were_not_resized() {
+        // A bundled 256-pixel product photo (a marketplace thumbnail's size) and
+        // crops keeping 60 % of each side at the same scale, saved as JPEG: 154
+        // pixels, which meet no listed side within a fifth.
+        let reference =
+            image::load_from_memory(include_bytes!("../../trademarks/images/brumaq-product.png"))
+                .unwrap();
+        let region = RegionRef {
+            mark: 3,
+            image: 1,
+            kind: RegionKind::Photo,
+        };
+        let index = LogoIndex::new(vec![(region, reference.clone())]);
+        let mut found = 0;
+        for (x, y) in [(0, 0), (102, 0), (0, 102), (102, 102), (51, 51), (20, 80)] {
+            let mut jpeg = Vec::new();
+            reference
+                .crop_imm(x, y, 154, 154)
+                .to_rgb8()
+                .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+                    &mut jpeg, 75,
+                ))
+                .unwrap();
+            let hits = index.search(&image::load_from_memory(&jpeg).unwrap());
+            assert!(hits.iter().all(|h| h.reference == region), "{hits:?}");
+            found += usize::from(!hits.is_empty());
+        }
+        // 5 of 6 (2 of 6 when the photo is drawn only at the listed sides).
+        assert!(found >= 5, "{found} of 6 crops found");
     }
 }
