@@ -129,6 +129,9 @@ pub const MIN_FLAT: f32 = 0.5;
 /// Edge pixels per template in the coarse search.
 pub const FEATURES: usize = 64;
 
+// A template's coarse score, summed in 16 bits, cannot wrap.
+const _: () = assert!((FEATURES + INTERIOR) * RESPONSE_MAX as usize <= u16::MAX as usize);
+
 /// Most points per template for the alignment.
 pub const POINTS: usize = 160;
 
@@ -944,8 +947,12 @@ impl Level {
             for y in 0..ah {
                 let from = (y + f.qy as usize) * self.gw + f.qx as usize;
                 let row = &mut acc[y * aw..(y + 1) * aw];
+                // At most (FEATURES + INTERIOR) × RESPONSE_MAX = 768: the sum never
+                // wraps. Written as a wrapping add so that the loop is vectorised
+                // in the dev profile too, where overflow checks would keep it
+                // scalar (the tests and evaluations run that profile).
                 for (a, &v) in row.iter_mut().zip(&r[from..from + aw]) {
-                    *a += v as u16;
+                    *a = a.wrapping_add(u16::from(v));
                 }
             }
         }
@@ -1068,7 +1075,6 @@ impl Level {
         let mut map = template.map;
         map.m[0][2] += (c.cell.0 as usize * STEP) as f32;
         map.m[1][2] += (c.cell.1 as usize * STEP) as f32;
-        let (w, h) = (self.edges.w as i32, self.edges.h as i32);
         let points: Vec<(i32, i32, u8)> = template
             .points
             .iter()
@@ -1090,35 +1096,52 @@ impl Level {
             .collect();
         let total = (points.len() + interior.len()).max(1) as u32;
         let half = (STEP / 2) as i32;
+        let side = (2 * half + 1) as usize;
+        // Agreeing points for each shift, (dy, dx) in row order.
+        let mut counts = vec![0u32; side * side];
+        for &(x, y, want) in &points {
+            self.tally(x, y, half, &mut counts, |v| v & want != 0);
+        }
+        for &(x, y) in &interior {
+            self.tally(x, y, half, &mut counts, |v| v == 0);
+        }
+        // The first shift with the most, as a scan of dy then dx would keep it.
         let mut best = (0u32, (0i8, 0i8));
-        for dy in -half..=half {
-            for dx in -half..=half {
-                let mut n = 0u32;
-                for &(x, y, want) in &points {
-                    let (x, y) = (x + dx, y + dy);
-                    if x >= 0
-                        && y >= 0
-                        && x < w
-                        && y < h
-                        && self.close[(y * w + x) as usize] & want != 0
-                    {
-                        n += 1;
-                    }
-                }
-                for &(x, y) in &interior {
-                    let (x, y) = (x + dx, y + dy);
-                    if x >= 0 && y >= 0 && x < w && y < h && self.close[(y * w + x) as usize] == 0 {
-                        n += 1;
-                    }
-                }
-                if n > best.0 {
-                    best = (n, (dx as i8, dy as i8));
-                }
+        for (k, &n) in counts.iter().enumerate() {
+            if n > best.0 {
+                let (dy, dx) = ((k / side) as i32 - half, (k % side) as i32 - half);
+                best = (n, (dx as i8, dy as i8));
             }
         }
         let mut shifted = *c;
         shifted.shift = best.1;
         ((best.0 * 1000 / total) as u16, shifted)
+    }
+
+    /// Adds to `counts` (one per shift of up to `half` pixels each way, row by
+    /// row) whether the pixel at (x, y) shifted passes `hit`; pixels outside the
+    /// level pass nothing. The shifts of one point read `close` as a few short
+    /// rows: `refine`'s inner loop.
+    fn tally(&self, x: i32, y: i32, half: i32, counts: &mut [u32], hit: impl Fn(u8) -> bool) {
+        let (w, h) = (self.edges.w as i32, self.edges.h as i32);
+        let side = (2 * half + 1) as usize;
+        if x >= half && y >= half && x < w - half && y < h - half {
+            let (w, x0, y0) = (w as usize, (x - half) as usize, (y - half) as usize);
+            for (sy, row) in counts.chunks_exact_mut(side).enumerate() {
+                let from = (y0 + sy) * w + x0;
+                for (n, &v) in row.iter_mut().zip(&self.close[from..from + side]) {
+                    *n += u32::from(hit(v));
+                }
+            }
+            return;
+        }
+        for (k, n) in counts.iter_mut().enumerate() {
+            let sx = x.saturating_add((k % side) as i32 - half);
+            let sy = y.saturating_add((k / side) as i32 - half);
+            if sx >= 0 && sy >= 0 && sx < w && sy < h && hit(self.close[(sy * w + sx) as usize]) {
+                *n += 1;
+            }
+        }
     }
 
     /// Whether no edge lies within a pixel of `q`.
@@ -1292,5 +1315,43 @@ mod tests {
         paste(&mut photo, &ring, 1.0, 0.0, 1.0, 300.0, 240.0);
         assert!(index.search(&DynamicImage::ImageRgba8(photo)).is_empty());
         assert!(index.search(&DynamicImage::new_rgb8(1, 1)).is_empty());
+    }
+
+    #[test]
+    fn tally_counts_every_shift_as_a_pixel_by_pixel_scan_does() {
+        let level = Level::new(&DynamicImage::ImageRgba8(ground(3)).to_rgb8());
+        let (w, h) = (level.edges.w as i32, level.edges.h as i32);
+        let half = (STEP / 2) as i32;
+        let side = (2 * half + 1) as usize;
+        // Inside, at each border and corner, and outside.
+        let places = [
+            (300, 200),
+            (0, 0),
+            (1, 5),
+            (w - 1, h - 2),
+            (w - 2, 100),
+            (50, h - 1),
+        ];
+        let places = places
+            .into_iter()
+            .chain([(-3, 40), (w + 1, h + 1), (i32::MAX, 0)]);
+        for (x, y) in places {
+            for want in [1u8, 0b0000_0111, 0b1000_0011, 0xff] {
+                let mut counts = vec![0u32; side * side];
+                level.tally(x, y, half, &mut counts, |v| v & want != 0);
+                for dy in -half..=half {
+                    for dx in -half..=half {
+                        let (sx, sy) = (x.saturating_add(dx), y.saturating_add(dy));
+                        let expected = sx >= 0
+                            && sy >= 0
+                            && sx < w
+                            && sy < h
+                            && level.close[(sy * w + sx) as usize] & want != 0;
+                        let k = ((dy + half) as usize) * side + (dx + half) as usize;
+                        assert_eq!(counts[k], u32::from(expected), "({x}, {y}) + ({dx}, {dy})");
+                    }
+                }
+            }
+        }
     }
 }
