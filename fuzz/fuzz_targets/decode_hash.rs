@@ -4,7 +4,8 @@
 //! post-processing (the photo's grey levels read as a text-probability map and cut
 //! into line boxes, as the detector's output would be) and, when the OCR models are
 //! there (`MARKHOUND_OCR_MODELS`, or `target/ocr-models` from
-//! `scripts/fetch-ocr-models.sh`), the whole read of the photo by the models. Any
+//! `scripts/fetch-ocr-models.sh`), the whole read of the photo by the models, the
+//! lines joined where one continues another included. Any
 //! panic, hang or runaway allocation is a bug.
 //!
 //! Run with `cargo fuzz run decode_hash` from the repository root.
@@ -15,7 +16,7 @@ use std::sync::OnceLock;
 
 use image::DynamicImage;
 use libfuzzer_sys::fuzz_target;
-use markhound::image::ocr::{boxes_from_map, models_dir, Ocr, OcrConfig};
+use markhound::image::ocr::{boxes_from_map, models_dir, readings, Ocr, OcrConfig};
 use markhound::image::{
     decode_bytes, pdq_hash, pdq_hash_dihedral, Limits, LogoIndex, RegionKind, RegionRef,
 };
@@ -64,7 +65,8 @@ fuzz_target!(|data: &[u8]| {
             assert!((0.0..=1.0).contains(&b.score), "{b:?}");
         }
         if let Some(ocr) = ocr() {
-            for line in ocr.read(&image).expect("a decoded photo is read") {
+            // The lines as read, and each joined to the one continuing it.
+            for line in readings(ocr.read(&image).expect("a decoded photo is read")) {
                 let [x, y, w, h] = line.bbox;
                 assert!(x + w <= image.width() && y + h <= image.height());
             }
