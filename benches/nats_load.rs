@@ -2,7 +2,10 @@
 //! `markhound worker` processes → stored by `serve --nats`), with 1 and 2 workers,
 //! timed twice in each run: until every result is in JetStream (the engine's part:
 //! publish, deliver, match, publish the result, acknowledge) and until every result
-//! is in the review store (the engine's part and `serve`'s writes into sled),
+//! is in the review store (the engine's part and `serve`'s writes into sled); once
+//! more with two workers and `serve` started only when every result is in JetStream,
+//! so that the engine's part is timed without the review store's writes on the same
+//! cores and the store's draining of the results is timed on its own,
 //! titles only and photo-heavy; single-process `markhound match` on the same input
 //! in the same run, printing only and with `--store` (writing the same review
 //! store the queued path writes); then a worker's memory and snapshot load time with a generated
@@ -315,17 +318,40 @@ struct Queued {
     stored: f64,
 }
 
-/// End to end through JetStream with `workers` workers: see [`Queued`].
-fn queued_rate(template: &Path, curator: &Path, listings: &[Listing], workers: usize) -> Queued {
+/// How `serve`'s results consumer runs beside the workers in [`queued_rate`].
+#[derive(Clone, Copy, PartialEq)]
+enum Store {
+    /// From the start: the engine and the review store's writes share the cores.
+    During,
+    /// Started once every result is in JetStream: the engine's part is timed
+    /// alone, and `stored` is then the rate at which `serve` drains the results
+    /// into the review store, timed from its start.
+    After,
+}
+
+fn start_serve(db: &Path, url: &str) -> Proc {
+    let mut serve = markhound(db);
+    serve.args(["serve", "--bind", "127.0.0.1:0", "--nats", url]);
+    let serve = Proc::start(serve);
+    serve.wait_for("listening on");
+    serve
+}
+
+/// End to end through JetStream with `workers` workers: see [`Queued`] and
+/// [`Store`].
+fn queued_rate(
+    template: &Path,
+    curator: &Path,
+    listings: &[Listing],
+    workers: usize,
+    store: Store,
+) -> Queued {
     let nats = start_nats();
     let work = tempfile::tempdir().unwrap();
     let db = work.path().join("serve.db");
     run_ok(Command::new("cp").arg("-r").arg(template).arg(&db));
     run_ok(markhound(curator).args(["registry", "publish", "--nats", &nats.url]));
-    let mut serve = markhound(&db);
-    serve.args(["serve", "--bind", "127.0.0.1:0", "--nats", &nats.url]);
-    let serve = Proc::start(serve);
-    serve.wait_for("listening on");
+    let mut serve = (store == Store::During).then(|| start_serve(&db, &nats.url));
     let procs: Vec<Proc> = (0..workers)
         .map(|i| {
             let mut w = Command::new(bin());
@@ -351,23 +377,31 @@ fn queued_rate(template: &Path, curator: &Path, listings: &[Listing], workers: u
             messages += chunk.len().div_ceil(MAX_LISTINGS_PER_MESSAGE) as u64;
         }
         let mut in_engine = None;
+        let mut store_started = started;
         loop {
             let (to_workers, to_store, results) = backlogs(engine.context()).await;
             if in_engine.is_none() && results >= messages && to_workers == 0 {
                 in_engine = Some(started.elapsed().as_secs_f64());
+                if serve.is_none() {
+                    serve = Some(start_serve(&db, &nats.url));
+                    store_started = Instant::now();
+                    continue;
+                }
             }
-            if results >= messages && to_workers == 0 && to_store == 0 {
+            if serve.is_some() && results >= messages && to_workers == 0 && to_store == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let stored = started.elapsed().as_secs_f64();
+        let stored = store_started.elapsed().as_secs_f64();
         (in_engine.unwrap_or(stored), stored)
     });
     for p in procs {
         p.stop();
     }
-    serve.stop();
+    if let Some(serve) = serve {
+        serve.stop();
+    }
     Queued {
         in_engine: n / in_engine,
         stored: n / stored,
@@ -488,25 +522,28 @@ fn main() {
             listings(photo_count, Some(&photos)),
         ),
     ];
-    println!("| input | listings | match (1 process) | match --store (1 process) | 1 worker, in JetStream | 1 worker, stored | 2 workers, in JetStream | 2 workers, stored | 2w / 1w (stored) | 2w in JetStream / match | 2w stored / match | 2w stored / match --store |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| input | listings | match (1 process) | match --store (1 process) | 1 worker, in JetStream | 1 worker, stored | 2 workers, in JetStream | 2 workers, stored | 2 workers alone, in JetStream | then stored by serve alone | 2w / 1w (stored) | 2w in JetStream / match | 2w alone / match | 2w stored / match --store |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, input) in &cases {
         let file = work.path().join("input.jsonl");
         write_jsonl(&file, input);
         let matched = match_rate(&curator, &file, input.len(), None);
         let stored = match_rate(&curator, &file, input.len(), Some(&template));
-        let one = queued_rate(&template, &curator, input, 1);
-        let two = queued_rate(&template, &curator, input, 2);
+        let one = queued_rate(&template, &curator, input, 1, Store::During);
+        let two = queued_rate(&template, &curator, input, 2, Store::During);
+        let alone = queued_rate(&template, &curator, input, 2, Store::After);
         println!(
-            "| {name} | {} | {matched:.0}/s | {stored:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} |",
+            "| {name} | {} | {matched:.0}/s | {stored:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} |",
             input.len(),
             one.in_engine,
             one.stored,
             two.in_engine,
             two.stored,
+            alone.in_engine,
+            alone.stored,
             two.stored / one.stored,
             two.in_engine / matched,
-            two.stored / matched,
+            alone.in_engine / matched,
             two.stored / stored
         );
     }

@@ -215,9 +215,18 @@ fn process(
     deliveries: i64,
     worker: &str,
 ) -> Result<ListingResult, String> {
-    let mut de = serde_json::Deserializer::from_slice(item);
-    let mut listing: Listing =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| format!("not a listing: {e}"))?;
+    // Read plainly first: tracking the path of every field is paid on every
+    // listing, and only a listing that fails needs it, to name the bad field.
+    let mut listing: Listing = match serde_json::from_slice(item) {
+        Ok(listing) => listing,
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(item);
+            let e = serde_path_to_error::deserialize::<_, Listing>(&mut de)
+                .err()
+                .map_or_else(|| "not a listing".to_owned(), |e| e.to_string());
+            return Err(format!("not a listing: {e}"));
+        }
+    };
     listing.check()?;
     listing.strip_bidi_controls();
     let sha256 = listing_sha256(&listing);
@@ -521,4 +530,38 @@ pub async fn run(
         counters.summary()
     );
     Ok(counters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Mark;
+
+    fn pipeline() -> Pipeline {
+        let marks = vec![Mark {
+            id: "zentrix".into(),
+            name: "Zentrix".into(),
+            ..Mark::default()
+        }];
+        Pipeline::new(marks, 7, &Config::default()).unwrap()
+    }
+
+    #[test]
+    fn a_listing_is_matched_and_a_bad_one_names_its_field() {
+        let pipeline = pipeline();
+        let ok = process(
+            &pipeline,
+            br#"{"id":"a","title":"Zentrix watch"}"#,
+            3,
+            1,
+            "w",
+        )
+        .expect("a listing");
+        assert_eq!(ok.registry_version, 7);
+        assert_eq!(ok.findings[0].mark_id, "zentrix");
+        let bad = process(&pipeline, br#"{"id":"b","title":12}"#, 3, 1, "w").unwrap_err();
+        assert!(bad.starts_with("not a listing: title:"), "{bad}");
+        let broken = process(&pipeline, br#"{"id":"c","#, 3, 1, "w").unwrap_err();
+        assert!(broken.starts_with("not a listing: "), "{broken}");
+    }
 }
