@@ -10,6 +10,8 @@
 //!   whose class names say old/was/list price/compare/strike/save/shipping/
 //!   instalment/per-unit, are dropped; texts with a per-unit slash (`/kg`) and
 //!   prices in lists (their class repeated [`REPEATED`] times or more) count less.
+//!   A best price labelled as excluding VAT gives way to the price with VAT in
+//!   its block ([`super::tax`]; the rule is at `choose`).
 //! - **Currency**: the currency written in the chosen price, resolved to ISO 4217
 //!   by the page's language and domain ([`crate::crawl::price::currency_code`]).
 //! - **Brand**: `itemprop=brand`, `product:brand`, a row labelled with the word for
@@ -47,6 +49,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
+use super::tax::{self, Tax};
 use super::{clean, meta, sel, text_of, Metas, Scan};
 use crate::crawl::price::{self, CurrencyContext};
 
@@ -293,7 +296,7 @@ fn any_token(s: &str, f: &mut impl FnMut(&str) -> bool) -> bool {
 /// [`any_token`] over the class, id, `itemprop`, test id and name of `e`.
 /// (The attributes are read in one pass by name: looking each name up interns it
 /// first, which costs more on the many elements read.)
-fn any_attr_token(e: ElementRef<'_>, f: &mut impl FnMut(&str) -> bool) -> bool {
+pub(super) fn any_attr_token(e: ElementRef<'_>, f: &mut impl FnMut(&str) -> bool) -> bool {
     e.value().attrs().any(|(name, value)| {
         matches!(
             name,
@@ -308,6 +311,11 @@ static ITEMPROP_NAME: LazyLock<Selector> = LazyLock::new(|| sel("[itemprop=name]
 /// Numbers in a text (a run of digits with the separators inside).
 static NUMBERS: LazyLock<regex::Regex> =
     LazyLock::new(|| regex::Regex::new(r"\d(?:[\d.,' \u{a0}]*\d)?").expect("valid regex"));
+
+/// Where the first number of `t` starts and ends (bytes).
+pub(super) fn first_number(t: &str) -> Option<(usize, usize)> {
+    NUMBERS.find(t).map(|m| (m.start(), m.end()))
+}
 
 /// The title and its confidence.
 pub(super) fn title(scan: &Scan<'_>, metas: &Metas, base: &Url) -> Option<(String, f32)> {
@@ -498,19 +506,27 @@ fn short_clean(raw: &str, max: usize) -> Option<String> {
     (c.chars().count() <= max).then_some(c)
 }
 
-fn excluded_context(e: ElementRef<'_>) -> bool {
+/// Why a price is not the selling one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NotSelling {
+    /// Inside `<del>`, `<s>` or `<strike>`.
+    Struck,
+    /// A class or id word of [`NOT_SELLING`] on it or a near ancestor.
+    Named,
+}
+
+fn excluded_context(e: ElementRef<'_>) -> Option<NotSelling> {
     let mut cur = Some(e);
+    let mut named = false;
     for _ in 0..4 {
         let Some(x) = cur else { break };
         if matches!(x.value().name(), "del" | "s" | "strike") {
-            return true;
+            return Some(NotSelling::Struck);
         }
-        if any_attr_token(x, &mut |t| NOT_SELLING_SET.contains(t)) {
-            return true;
-        }
+        named = named || any_attr_token(x, &mut |t| NOT_SELLING_SET.contains(t));
         cur = x.parent().and_then(ElementRef::wrap);
     }
-    false
+    named.then_some(NotSelling::Named)
 }
 
 fn price_hint(e: ElementRef<'_>) -> f64 {
@@ -596,8 +612,7 @@ pub(super) fn analyse(doc: &Html, scan: &Scan<'_>, metas: &Metas, title: Option<
         }
         false
     };
-    let mut best: Option<(f64, usize, DomPrice)> = None;
-    let mut not_selling = Vec::new();
+    let mut cands: Vec<Candidate<'_>> = Vec::new();
     for n in &nodes {
         // Most elements hold no digit: skip them before cleaning their text
         // (cleaning keeps every digit).
@@ -643,10 +658,9 @@ pub(super) fn analyse(doc: &Html, scan: &Scan<'_>, metas: &Metas, title: Option<
         if p.currency.is_none() && (hint < 1.0 || !bare) {
             continue;
         }
-        if excluded_context(n.e) {
-            tracing::trace!(text = %t, amount, "not a selling price");
-            not_selling.push((amount, n.index));
-            continue;
+        let not_selling = excluded_context(n.e);
+        if let Some(how) = not_selling {
+            tracing::trace!(text = %t, amount, ?how, "not a selling price");
         }
         // A price text is mostly the price: many other letters mean a sentence.
         let letters = t.chars().filter(|c| c.is_alphabetic()).count();
@@ -671,33 +685,97 @@ pub(super) fn analyse(doc: &Html, scan: &Scan<'_>, metas: &Metas, title: Option<
         if let Some(d) = buys.iter().map(|b| n.index.abs_diff(*b)).min() {
             score += 2.0 * (-(d as f64) / BUY_REACH).exp();
         }
-        tracing::trace!(text = %t, amount, score, "price candidate");
-        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            let confidence = (0.2 + 0.06 * score).clamp(0.2, 0.7) as f32;
-            best = Some((
-                score,
-                n.index,
-                DomPrice {
-                    amount,
-                    currency: p.currency,
-                    confidence,
-                },
-            ));
+        if not_selling.is_none() {
+            tracing::trace!(text = %t, amount, score, "price candidate");
         }
+        cands.push(Candidate {
+            e: n.e,
+            index: n.index,
+            score,
+            amount,
+            currency: p.currency,
+            not_selling,
+        });
     }
+    let chosen = choose(&cands);
+    let price = chosen.map(|c| DomPrice {
+        amount: c.amount,
+        currency: c.currency.clone(),
+        confidence: (0.2 + 0.06 * c.score).clamp(0.2, 0.7) as f32,
+    });
     Dom {
         buy_control: !buys.is_empty(),
         brand: brand(scan, metas, &nodes, title_at),
-        not_selling: not_selling
-            .into_iter()
-            .filter(|(_, i)| {
-                best.as_ref()
-                    .is_some_and(|(_, b, _)| i.abs_diff(*b) <= NEXT_TO)
+        not_selling: cands
+            .iter()
+            .filter(|c| c.not_selling.is_some())
+            .filter(|c| {
+                chosen.is_some_and(|b| b.index != c.index && c.index.abs_diff(b.index) <= NEXT_TO)
             })
-            .map(|(a, _)| a)
+            .map(|c| c.amount)
             .collect(),
-        price: best.map(|(_, _, p)| p),
+        price,
     }
+}
+
+/// True when a strike-through element is inside `e` (`<p><del>40 €</del></p>`,
+/// where the `<p>` is the candidate).
+fn struck_inside(e: ElementRef<'_>) -> bool {
+    e.descendants()
+        .filter_map(ElementRef::wrap)
+        .any(|x| matches!(x.value().name(), "del" | "s" | "strike"))
+}
+
+/// A price candidate of the page.
+struct Candidate<'a> {
+    e: ElementRef<'a>,
+    /// Its place in document order.
+    index: usize,
+    score: f64,
+    amount: f64,
+    currency: Option<String>,
+    /// Why it is no selling price, if it is none.
+    not_selling: Option<NotSelling>,
+}
+
+/// The selling price among the candidates: the highest score (the first on a
+/// tie), unless it is labelled as excluding VAT and its block (within
+/// [`NEXT_TO`] elements) shows the price with VAT, which a consumer pays (see
+/// [`super::tax`]): a selling price there labelled as including VAT, else a
+/// price there that is the net price plus VAT at an EU rate. The second may be
+/// one that a class name calls old or a saving ("price-old"), as the arithmetic
+/// says what it is; not one struck through in the markup.
+fn choose<'c, 'a>(cands: &'c [Candidate<'a>]) -> Option<&'c Candidate<'a>> {
+    let mut best: Option<&Candidate<'_>> = None;
+    for c in cands.iter().filter(|c| c.not_selling.is_none()) {
+        if best.is_none_or(|b| c.score > b.score) {
+            best = Some(c);
+        }
+    }
+    let net = best?;
+    if tax::label(net.e) != Some(Tax::Excluded) {
+        return best;
+    }
+    let block = || {
+        cands
+            .iter()
+            .filter(|c| c.index != net.index && c.index.abs_diff(net.index) <= NEXT_TO)
+    };
+    let highest = |a: &&Candidate<'_>, b: &&Candidate<'_>| a.score.total_cmp(&b.score);
+    let labelled = block()
+        .filter(|c| c.not_selling.is_none() && tax::label(c.e) == Some(Tax::Included))
+        .max_by(highest);
+    let gross = labelled.or_else(|| {
+        block()
+            .filter(|c| c.not_selling != Some(NotSelling::Struck) && !struck_inside(c.e))
+            .filter(|c| tax::adds_vat(net.amount, c.amount))
+            .filter(|c| tax::label(c.e) != Some(Tax::Excluded))
+            .max_by(highest)
+    });
+    if let Some(g) = gross {
+        tracing::trace!(net = net.amount, gross = g.amount, "price with VAT taken");
+    }
+    gross.or(best)
 }
 
 /// The most letters (characters other than spaces) of a word in
@@ -903,5 +981,63 @@ mod tests {
             let e = doc.select(&p).next().unwrap();
             assert_eq!(may_start_with_label(e), may, "{html}");
         }
+    }
+
+    /// The price `extract` stores for a page of a German shop (a document
+    /// without markup, so the DOM heuristics decide).
+    fn dom_price(body: &str) -> Option<f64> {
+        let html = format!(
+            r#"<html lang="de"><body><h1>Leuchte Orvo</h1>{body}
+            <form action="/cart/add"><button class="add-to-cart">In den Warenkorb</button></form>
+            </body></html>"#
+        );
+        let base = Url::parse("https://shop.example.de/orvo").unwrap();
+        super::super::extract(&html, &base, None, "m")
+            .listing
+            .and_then(|l| l.price)
+            .map(|p| p.amount)
+    }
+
+    #[test]
+    fn the_price_with_vat_wins_over_the_net_price() {
+        // The net price has the price class, the gross one none: by score alone the
+        // net one wins.
+        let labelled = r#"<div><p><span class="price">100,00 €</span> zzgl. MwSt.</p>
+            <p><span>119,00 €</span> inkl. MwSt.</p></div>"#;
+        assert_eq!(dom_price(labelled), Some(119.0));
+        // Labels in other languages, before the price.
+        let dl = r#"<dl><dt>Cena bez DPH</dt><dd class="price">50,00 €</dd>
+            <dt>Cena s DPH</dt><dd>60,00 €</dd></dl>"#;
+        assert_eq!(dom_price(dl), Some(60.0));
+        // The gross price under a class name that says "old": 121 is 100 plus 21 %
+        // VAT, so it is the price with VAT of the same offer.
+        let named = r#"<ul><li class="price"><span class="price-old">121,00 €</span></li>
+            <li>Excl. VAT: <span class="price-current">100,00 €</span></li></ul>"#;
+        assert_eq!(dom_price(named), Some(121.0));
+    }
+
+    #[test]
+    fn a_net_price_stays_without_a_gross_one_beside_it() {
+        // Only a net price.
+        let alone = r#"<p><span class="price">100,00 €</span> netto</p>"#;
+        assert_eq!(dom_price(alone), Some(100.0));
+        // A struck-through old price is no price with VAT, whatever its amount.
+        let struck = r#"<p><del>120,00 €</del></p>
+            <p><span class="price">100,00 €</span> excl. VAT</p>"#;
+        let struck_word = r#"<p><del>120,00 €</del> statt</p>
+            <p><span class="price">100,00 €</span> excl. VAT</p>"#;
+        assert_eq!(dom_price(struck_word), Some(100.0));
+        assert_eq!(dom_price(struck), Some(100.0));
+        // An unlabelled price beside it that is not net plus VAT (a saving).
+        let other = r#"<p><span class="price">100,00 €</span> HT</p>
+            <p><span class="save">111,00 €</span></p>"#;
+        assert_eq!(dom_price(other), Some(100.0));
+        // A gross price far from the net one belongs to another block.
+        let far = format!(
+            r#"<p><span class="price">100,00 €</span> ex VAT</p>{}
+            <p><span>119,00 €</span> inkl. MwSt.</p>"#,
+            "<i>x</i>".repeat(NEXT_TO + 1)
+        );
+        assert_eq!(dom_price(&far), Some(100.0));
     }
 }

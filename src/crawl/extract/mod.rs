@@ -30,6 +30,7 @@
 mod appstate;
 mod dom;
 mod schema;
+mod tax;
 
 use std::sync::LazyLock;
 
