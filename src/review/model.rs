@@ -223,8 +223,10 @@ impl StoredListing {
 
 /// The SHA-256 (hex) of a listing's canonical JSON.
 pub fn listing_sha256(listing: &Listing) -> String {
-    let json = serde_json::to_vec(listing).expect("a listing always serializes");
-    hex::encode(Sha256::digest(json))
+    // The JSON goes straight into the hash: no buffer is built per listing.
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, listing).expect("a listing always serializes");
+    hex::encode(hasher.finalize())
 }
 
 /// A seller's findings, counted by state.
@@ -296,5 +298,9 @@ mod tests {
         assert_eq!(listing_sha256(&a), listing_sha256(&b));
         b.title = "two".into();
         assert_ne!(listing_sha256(&a), listing_sha256(&b));
+        // The hash is that of the listing's JSON as written out, so hashes
+        // stored before it was computed without a buffer still compare equal.
+        let json = serde_json::to_vec(&b).unwrap();
+        assert_eq!(listing_sha256(&b), hex::encode(Sha256::digest(json)));
     }
 }

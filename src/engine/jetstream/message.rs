@@ -123,35 +123,49 @@ pub fn split_listings(payload: &[u8]) -> Result<Vec<Box<serde_json::value::RawVa
 /// [`MESSAGE_BYTES`] at most, each with a message id made of its results' ids, so
 /// the results of a redelivered message are stored by JetStream once.
 pub fn result_messages(results: &[ListingResult]) -> Result<Vec<PublishMessage>, NatsError> {
+    Ok(result_batches(results)?
+        .into_iter()
+        .map(|(id, payload)| {
+            PublishMessage::build()
+                .payload(payload.into())
+                .message_id(id)
+        })
+        .collect())
+}
+
+/// The message ids and payloads of [`result_messages`].
+fn result_batches(results: &[ListingResult]) -> Result<Vec<(String, Vec<u8>)>, NatsError> {
     let mut out = Vec::new();
     let mut body: Vec<u8> = Vec::new();
     let mut ids = Sha256::new();
     let mut count = 0;
+    let mut close = |body: Vec<u8>, ids: &mut Sha256| {
+        let id = format!("results.{}", hex::encode(&ids.finalize_reset()[..16]));
+        out.push((id, body));
+    };
     for r in results {
-        let json = serde_json::to_vec(r).map_err(|e| NatsError::Message {
+        // Each result is written straight into the message's body; one that takes
+        // the body past its size is moved to the start of the next.
+        let start = body.len();
+        body.push(if count == 0 { b'[' } else { b',' });
+        serde_json::to_writer(&mut body, r).map_err(|e| NatsError::Message {
             subject: RESULTS_SUBJECT.into(),
             reason: format!("listing {:?}: {e}", r.listing.id),
         })?;
-        if count > 0 && body.len() + json.len() + 2 > MESSAGE_BYTES {
+        if count > 0 && body.len() + 1 > MESSAGE_BYTES {
+            let mut next = body.split_off(start);
+            next[0] = b'[';
             body.push(b']');
-            let id = format!("results.{}", hex::encode(&ids.finalize_reset()[..16]));
-            out.push(
-                PublishMessage::build()
-                    .payload(std::mem::take(&mut body).into())
-                    .message_id(id),
-            );
+            close(std::mem::replace(&mut body, next), &mut ids);
             count = 0;
         }
-        body.push(if count == 0 { b'[' } else { b',' });
-        body.extend_from_slice(&json);
         ids.update(r.message_id());
         ids.update(b"\n");
         count += 1;
     }
     if count > 0 {
         body.push(b']');
-        let id = format!("results.{}", hex::encode(&ids.finalize_reset()[..16]));
-        out.push(PublishMessage::build().payload(body.into()).message_id(id));
+        close(body, &mut ids);
     }
     Ok(out)
 }
@@ -332,6 +346,45 @@ mod tests {
         assert_eq!(listing_messages(&listings).unwrap().len(), 3);
         assert_eq!(split_listings(b" {\"id\": \"x\"}").unwrap().len(), 1);
         assert!(split_listings(b"[1,").is_err());
+    }
+
+    #[test]
+    fn results_fill_messages_up_to_their_size_and_keep_their_order() {
+        let result = |i: usize, size: usize| {
+            let listing = Listing {
+                id: format!("L{i}"),
+                title: "x".repeat(size),
+                ..Listing::default()
+            };
+            let sha = crate::review::listing_sha256(&listing);
+            ListingResult::new(listing, sha, 1, Matched::default(), 1, 1, "w")
+        };
+        // Two of these fit in a message, three do not; one larger than a message
+        // travels alone.
+        let sizes = [300_000, 300_000, 300_000, 900_000, 10, 10];
+        let results: Vec<ListingResult> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| result(i, *s))
+            .collect();
+        let messages = result_batches(&results).unwrap();
+        let mut back = Vec::new();
+        let mut counts = Vec::new();
+        for (_, payload) in &messages {
+            let part = ListingResult::parse_all(payload).unwrap();
+            assert!(payload.len() <= MESSAGE_BYTES || part.len() == 1);
+            counts.push(part.len());
+            back.extend(part);
+        }
+        assert_eq!(counts, [2, 1, 1, 2]);
+        assert_eq!(back, results);
+        assert_eq!(
+            messages,
+            result_batches(&results).unwrap(),
+            "the same results, the same ids"
+        );
+        assert_eq!(result_messages(&results).unwrap().len(), 4);
+        assert!(result_messages(&[]).unwrap().is_empty());
     }
 
     #[test]
