@@ -272,6 +272,11 @@ fn match_rate(db: &Path, file: &Path, n: usize, store: Option<&Path>) -> f64 {
     n as f64 / secs
 }
 
+/// Listings the load generator publishes in one call (a hundred messages whose
+/// acknowledgements are awaited together): it stands for many intake clients, so
+/// that the workers, not its round trips, set the pace.
+const PUBLISH_CHUNK: usize = 10_000;
+
 /// What `consumer` of `stream` still has to deliver or see acknowledged.
 async fn backlog(js: &jetstream::Context, stream: &str, consumer: &str) -> u64 {
     let Ok(s) = js.get_stream(stream).await else {
@@ -372,7 +377,7 @@ fn queued_rate(
         let started = Instant::now();
         // Every message of listings gives one message of results at least.
         let mut messages = 0;
-        for chunk in listings.chunks(1_000) {
+        for chunk in listings.chunks(PUBLISH_CHUNK) {
             engine.publish(chunk).await.unwrap();
             messages += chunk.len().div_ceil(MAX_LISTINGS_PER_MESSAGE) as u64;
         }
