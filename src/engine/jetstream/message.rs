@@ -57,51 +57,81 @@ pub fn result_message_id(listing_id: &str, sha256: &str, registry_version: u64) 
 /// each with a message id made of its listings' ids and contents, so the same
 /// batch sent twice is queued once.
 pub fn listing_messages(listings: &[Listing]) -> Result<Vec<PublishMessage>, NatsError> {
-    Ok(listing_batches(listings)?
+    Ok(publish_messages(listing_batches(listings)?))
+}
+
+/// The message ids and payloads of [`listing_messages`].
+fn listing_batches(listings: &[Listing]) -> Result<Vec<(String, Vec<u8>)>, NatsError> {
+    batches(
+        listings,
+        MAX_LISTINGS_PER_MESSAGE,
+        "listings",
+        LISTINGS_SUBJECT,
+        |l| &l.id,
+        // The JSON written is the one `listing_sha256` hashes.
+        |l, json| listing_message_id(&l.id, &hex::encode(Sha256::digest(json))),
+    )
+}
+
+/// Messages to publish, from their ids and payloads.
+fn publish_messages(batches: Vec<(String, Vec<u8>)>) -> Vec<PublishMessage> {
+    batches
         .into_iter()
         .map(|(id, payload)| {
             PublishMessage::build()
                 .payload(payload.into())
                 .message_id(id)
         })
-        .collect())
+        .collect()
 }
 
-/// The message ids and payloads of [`listing_messages`].
-fn listing_batches(listings: &[Listing]) -> Result<Vec<(String, Vec<u8>)>, NatsError> {
+/// `items` as JSON arrays, each item written straight into its message's body: a
+/// message holds at most `max_items` and about [`MESSAGE_BYTES`] (an item larger
+/// than that travels alone), in order. A message's id is `prefix` and the hash of
+/// its items' ids, each given by `id` from the item and its JSON, so the same
+/// items give the same messages. `name` names an item that cannot be written.
+fn batches<T: Serialize>(
+    items: &[T],
+    max_items: usize,
+    prefix: &str,
+    subject: &str,
+    name: impl Fn(&T) -> &str,
+    id: impl Fn(&T, &[u8]) -> String,
+) -> Result<Vec<(String, Vec<u8>)>, NatsError> {
     let mut out = Vec::new();
     let mut body: Vec<u8> = Vec::new();
     let mut ids = Sha256::new();
     let mut count = 0;
-    let mut flush = |body: &mut Vec<u8>, ids: &mut Sha256, count: &mut usize| {
-        if *count == 0 {
-            return;
-        }
-        body.push(b']');
-        let id = format!("listings.{}", hex::encode(&ids.finalize_reset()[..16]));
-        out.push((id, std::mem::take(body)));
-        *count = 0;
+    let mut close = |body: Vec<u8>, ids: &mut Sha256| {
+        let id = format!("{prefix}.{}", hex::encode(&ids.finalize_reset()[..16]));
+        out.push((id, body));
     };
-    for listing in listings {
-        let json = serde_json::to_vec(listing).map_err(|e| NatsError::Message {
-            subject: LISTINGS_SUBJECT.into(),
-            reason: format!("listing {:?}: {e}", listing.id),
-        })?;
-        if count > 0
-            && (count == MAX_LISTINGS_PER_MESSAGE || body.len() + json.len() + 2 > MESSAGE_BYTES)
-        {
-            flush(&mut body, &mut ids, &mut count);
-        }
+    for item in items {
+        let mut start = body.len();
         body.push(if count == 0 { b'[' } else { b',' });
-        body.extend_from_slice(&json);
-        ids.update(listing_message_id(
-            &listing.id,
-            &crate::review::listing_sha256(listing),
-        ));
+        serde_json::to_writer(&mut body, item).map_err(|e| NatsError::Message {
+            subject: subject.into(),
+            reason: format!("listing {:?}: {e}", name(item)),
+        })?;
+        // An item that fills the message, or takes it past its size, starts the
+        // next one.
+        if count > 0 && (count == max_items || body.len() + 1 > MESSAGE_BYTES) {
+            let mut next = body.split_off(start);
+            next[0] = b'[';
+            body.push(b']');
+            close(std::mem::replace(&mut body, next), &mut ids);
+            count = 0;
+            start = 0;
+        }
+        // The item's JSON, after its `[` or `,`.
+        ids.update(id(item, &body[start + 1..]));
         ids.update(b"\n");
         count += 1;
     }
-    flush(&mut body, &mut ids, &mut count);
+    if count > 0 {
+        body.push(b']');
+        close(body, &mut ids);
+    }
     Ok(out)
 }
 
@@ -123,51 +153,19 @@ pub fn split_listings(payload: &[u8]) -> Result<Vec<Box<serde_json::value::RawVa
 /// [`MESSAGE_BYTES`] at most, each with a message id made of its results' ids, so
 /// the results of a redelivered message are stored by JetStream once.
 pub fn result_messages(results: &[ListingResult]) -> Result<Vec<PublishMessage>, NatsError> {
-    Ok(result_batches(results)?
-        .into_iter()
-        .map(|(id, payload)| {
-            PublishMessage::build()
-                .payload(payload.into())
-                .message_id(id)
-        })
-        .collect())
+    Ok(publish_messages(result_batches(results)?))
 }
 
 /// The message ids and payloads of [`result_messages`].
 fn result_batches(results: &[ListingResult]) -> Result<Vec<(String, Vec<u8>)>, NatsError> {
-    let mut out = Vec::new();
-    let mut body: Vec<u8> = Vec::new();
-    let mut ids = Sha256::new();
-    let mut count = 0;
-    let mut close = |body: Vec<u8>, ids: &mut Sha256| {
-        let id = format!("results.{}", hex::encode(&ids.finalize_reset()[..16]));
-        out.push((id, body));
-    };
-    for r in results {
-        // Each result is written straight into the message's body; one that takes
-        // the body past its size is moved to the start of the next.
-        let start = body.len();
-        body.push(if count == 0 { b'[' } else { b',' });
-        serde_json::to_writer(&mut body, r).map_err(|e| NatsError::Message {
-            subject: RESULTS_SUBJECT.into(),
-            reason: format!("listing {:?}: {e}", r.listing.id),
-        })?;
-        if count > 0 && body.len() + 1 > MESSAGE_BYTES {
-            let mut next = body.split_off(start);
-            next[0] = b'[';
-            body.push(b']');
-            close(std::mem::replace(&mut body, next), &mut ids);
-            count = 0;
-        }
-        ids.update(r.message_id());
-        ids.update(b"\n");
-        count += 1;
-    }
-    if count > 0 {
-        body.push(b']');
-        close(body, &mut ids);
-    }
-    Ok(out)
+    batches(
+        results,
+        usize::MAX,
+        "results",
+        RESULTS_SUBJECT,
+        |r| &r.listing.id,
+        |r, _| r.message_id(),
+    )
 }
 
 /// A photo kept as evidence, its thumbnail in base64.
@@ -331,6 +329,17 @@ mod tests {
             .collect();
         let a = listing_batches(&listings).unwrap();
         assert_eq!(a.len(), 3);
+        // A message's id hashes the ids of its hundred listings, each named by
+        // the listing's id and the hash the store keeps of it.
+        let mut want = Sha256::new();
+        for l in &listings[..MAX_LISTINGS_PER_MESSAGE] {
+            want.update(listing_message_id(&l.id, &crate::review::listing_sha256(l)));
+            want.update(b"\n");
+        }
+        assert_eq!(
+            a[0].0,
+            format!("listings.{}", hex::encode(&want.finalize()[..16]))
+        );
         assert_eq!(
             a,
             listing_batches(&listings).unwrap(),
