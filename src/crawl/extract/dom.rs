@@ -484,7 +484,7 @@ fn is_buy(e: ElementRef<'_>) -> bool {
 }
 
 /// Text of an element if it is short, without descending into long subtrees.
-fn short_text(e: ElementRef<'_>, max: usize) -> Option<String> {
+pub(super) fn short_text(e: ElementRef<'_>, max: usize) -> Option<String> {
     short_clean(&short_raw(e, max)?, max)
 }
 

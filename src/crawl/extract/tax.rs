@@ -326,15 +326,7 @@ fn amounts(text: &str) -> usize {
 /// The short text of `e` (at most [`LABEL_TEXT`] characters), read without
 /// walking a long subtree.
 fn short(e: ElementRef<'_>) -> Option<String> {
-    let mut s = String::new();
-    for t in e.text() {
-        s.push_str(t);
-        if s.len() > LABEL_TEXT * 4 {
-            return None;
-        }
-    }
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    (s.chars().count() <= LABEL_TEXT).then_some(s)
+    super::dom::short_text(e, LABEL_TEXT)
 }
 
 /// The tax label of the price in `e` (see the module's notes for how near a label
