@@ -14,12 +14,20 @@
 //! It runs the real binary and a real nats-server (on a free loopback port, a fresh
 //! store folder per run), with the bundled registry (`trademarks/`, reference
 //! images included). Photos come from a local HTTP server in this process (the
-//! bundled product photos, one per listing, under distinct URLs). Each worker gets
-//! `--concurrency 1` (one core): two workers use the machine's two cores.
+//! bundled product photos, one per listing, under distinct URLs). In the runs
+//! with 1 and 2 workers each worker gets `--concurrency 1` (one core), so that the
+//! second worker's gain measures scaling out; in the run "alone" the workers keep
+//! their default (as many listings matched at once as the machine has cores), as
+//! a deployment would run them: with one matching thread each, two workers leave
+//! the cores idle whenever a thread waits for its next message.
 //!
 //! Run: `cargo bench --bench nats_load` (env: `TITLES`, default 20,000 listings;
 //! `PHOTOS`, default 1,000 listings with one photo each; `MARKS`, default 100,000
-//! marks for the memory run; `MARKHOUND_BIN` for another build).
+//! marks for the memory run; `ONLY_ALONE=1` runs `match` and the workers alone
+//! only, timed until every result is in JetStream: the engine's ratio without the
+//! slower runs that write the review store; `ALONE_WORKERS`, default 2, the
+//! workers of that run;
+//! `MARKHOUND_BIN` for another build).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -332,6 +340,8 @@ enum Store {
     /// alone, and `stored` is then the rate at which `serve` drains the results
     /// into the review store, timed from its start.
     After,
+    /// Never: only the engine's part is timed (`stored` is then 0).
+    Never,
 }
 
 fn start_serve(db: &Path, url: &str) -> Proc {
@@ -342,13 +352,15 @@ fn start_serve(db: &Path, url: &str) -> Proc {
     serve
 }
 
-/// End to end through JetStream with `workers` workers: see [`Queued`] and
+/// End to end through JetStream with `workers` workers, each started with
+/// `--concurrency` when given (else the worker's default): see [`Queued`] and
 /// [`Store`].
 fn queued_rate(
     template: &Path,
     curator: &Path,
     listings: &[Listing],
     workers: usize,
+    concurrency: Option<usize>,
     store: Store,
 ) -> Queued {
     let nats = start_nats();
@@ -361,7 +373,10 @@ fn queued_rate(
         .map(|i| {
             let mut w = Command::new(bin());
             w.args(["worker", "--nats", &nats.url, "--allow-private"])
-                .args(["--concurrency", "1", "--name", &format!("w{i}")]);
+                .args(["--name", &format!("w{i}")]);
+            if let Some(c) = concurrency {
+                w.args(["--concurrency", &c.to_string()]);
+            }
             let p = Proc::start(w);
             p.wait_for("ready on registry version");
             p
@@ -387,6 +402,9 @@ fn queued_rate(
             let (to_workers, to_store, results) = backlogs(engine.context()).await;
             if in_engine.is_none() && results >= messages && to_workers == 0 {
                 in_engine = Some(started.elapsed().as_secs_f64());
+                if store == Store::Never {
+                    break;
+                }
                 if serve.is_none() {
                     serve = Some(start_serve(&db, &nats.url));
                     store_started = Instant::now();
@@ -399,7 +417,10 @@ fn queued_rate(
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let stored = store_started.elapsed().as_secs_f64();
-        (in_engine.unwrap_or(stored), stored)
+        match store {
+            Store::Never => (in_engine.unwrap_or(stored), f64::INFINITY),
+            _ => (in_engine.unwrap_or(stored), stored),
+        }
     });
     for p in procs {
         p.stop();
@@ -504,6 +525,8 @@ fn main() {
     let titles = env_or("TITLES", 20_000);
     let photo_count = env_or("PHOTOS", 1_000);
     let marks = env_or("MARKS", 100_000);
+    let only_alone = env_or("ONLY_ALONE", 0) == 1;
+    let alone_workers = env_or("ALONE_WORKERS", 2);
     let work = tempfile::tempdir().unwrap();
     // The curator's database (the bundled registry, reference images hashed) and
     // the template of the service's database (the same registry).
@@ -533,10 +556,27 @@ fn main() {
         let file = work.path().join("input.jsonl");
         write_jsonl(&file, input);
         let matched = match_rate(&curator, &file, input.len(), None);
+        if only_alone {
+            let alone = queued_rate(
+                &template,
+                &curator,
+                input,
+                alone_workers,
+                None,
+                Store::Never,
+            );
+            println!(
+                "| {name} | {} | {matched:.0}/s | | | | | | {:.0}/s | | | | {:.2} | |",
+                input.len(),
+                alone.in_engine,
+                alone.in_engine / matched,
+            );
+            continue;
+        }
+        let alone = queued_rate(&template, &curator, input, 2, None, Store::After);
         let stored = match_rate(&curator, &file, input.len(), Some(&template));
-        let one = queued_rate(&template, &curator, input, 1, Store::During);
-        let two = queued_rate(&template, &curator, input, 2, Store::During);
-        let alone = queued_rate(&template, &curator, input, 2, Store::After);
+        let one = queued_rate(&template, &curator, input, 1, Some(1), Store::During);
+        let two = queued_rate(&template, &curator, input, 2, Some(1), Store::During);
         println!(
             "| {name} | {} | {matched:.0}/s | {stored:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} |",
             input.len(),

@@ -22,11 +22,12 @@ pub struct WorkerArgs {
     /// This worker's name in results and logs (default: worker-PID).
     #[arg(long)]
     name: Option<String>,
-    /// Listings matched at once (default: the number of cores).
+    /// Messages of listings (up to 100 listings each) matched at once, each on a
+    /// thread of its own (default: the number of cores).
     #[arg(long, value_name = "N")]
     concurrency: Option<usize>,
-    /// Listings pulled and not yet acknowledged at most (matching, or waiting for
-    /// JetStream to store their result).
+    /// Messages of listings pulled and not yet acknowledged at most (matching, or
+    /// waiting for JetStream to store their results).
     #[arg(long, value_name = "N", default_value_t = WorkerConfig::default().in_flight)]
     in_flight: usize,
     /// Seconds a listing may go unacknowledged before another worker gets it

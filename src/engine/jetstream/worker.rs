@@ -36,10 +36,11 @@ use crate::review::listing_sha256;
 pub struct WorkerConfig {
     /// Its name in results and logs.
     pub name: String,
-    /// Listings matched at once (each on a blocking thread): the cores it uses.
+    /// Messages of listings matched at once (each on a blocking thread): the cores
+    /// it uses.
     pub concurrency: usize,
-    /// Listings pulled and not yet acknowledged at most: matching, or waiting
-    /// for JetStream to store their result.
+    /// Messages of listings pulled and not yet acknowledged at most: matching,
+    /// or waiting for JetStream to store their results.
     pub in_flight: usize,
     /// How long a delivered listing may go unacknowledged before JetStream hands
     /// it to another worker.
@@ -286,7 +287,7 @@ fn process_message(
 /// What one message handler shares.
 struct Shared {
     js: jetstream::Context,
-    /// One permit per listing being matched.
+    /// One permit per message being matched.
     cores: Semaphore,
     current: Arc<Current>,
     counters: Arc<Counters>,
