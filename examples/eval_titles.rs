@@ -844,6 +844,20 @@ fn rule_variants() -> Vec<(&'static str, Rules)> {
                 ..on
             },
         ),
+        (
+            "digits glued to an ordinary-word mark a model or size",
+            Rules {
+                glued_digits: false,
+                ..on
+            },
+        ),
+        (
+            "a three-letter word of a longer mark takes the one edit",
+            Rules {
+                short_word_edit: false,
+                ..on
+            },
+        ),
     ]
 }
 
