@@ -59,7 +59,9 @@
 //!   excused;
 //! * the mark is one ordinary English word ("Case", "Shell", "Apple") or ordinary
 //!   words ending in a product noun of the Nice classification ("Camera Bag"), and
-//!   the title word is its plural: that is the word ("jewel cases", "camera bags").
+//!   the title word is its plural: that is the word ("jewel cases", "camera bags"),
+//!   unless the noun has no plural in English ("softwares" is a mark's name with an
+//!   "s": [`uncountable`]).
 //!   As written the mark is still found, and the scorer weighs it by the listing's
 //!   goods (`nice`). Misspellings that are no word ("Shwll") still count: refusing
 //!   them as well cost 8 to 19 points of recall (Adobe, Canon and Apple are ordinary
@@ -193,6 +195,13 @@ impl Term {
     /// Ordinary words ending in a product noun: a generic name ("Case", "Camera Bag").
     fn generic_name(&self) -> bool {
         self.common && self.generic
+    }
+
+    /// Its last word is a mass noun ([`uncountable`]).
+    fn ends_uncountable(&self) -> bool {
+        let start = self.fword_bounds.last().copied().unwrap_or(0);
+        let last: String = self.fkey[start..].iter().collect();
+        uncountable(&last)
     }
 }
 
@@ -910,8 +919,10 @@ impl Matcher {
         })?;
         let term = &self.terms[ti as usize];
         // The plural of a mark that is a product noun is the product ("jewel cases",
-        // "camera bags"); of other words it is the mark ("adobes").
-        if term.generic_name() && self.rules.ordinary_word_marks {
+        // "camera bags"); of other words it is the mark ("adobes"), and so it is
+        // when the product noun has no plural in standard English ("individual
+        // softwares" is Individual Software).
+        if term.generic_name() && self.rules.ordinary_word_marks && !term.ends_uncountable() {
             return None;
         }
         let flags = f.tokens[first..=last].iter().fold(0, |a, t| a | t.flags);
@@ -930,6 +941,33 @@ impl Matcher {
             glued: false,
         })
     }
+}
+
+/// Product nouns that English uses without a plural (mass nouns): every noun in
+/// "-ware" and "-wear" (software, hardware, cookware, footwear, eyewear) and the
+/// mass nouns among the Nice classification's headings and explanatory notes
+/// (furniture, clothing, luggage, cutlery, ...), as grammars list them. Their
+/// plural in a title is no product; it is a mark's name with an "s" added.
+fn uncountable(word: &str) -> bool {
+    const MASS: [&str; 16] = [
+        "apparel",
+        "bedding",
+        "clothing",
+        "cutlery",
+        "equipment",
+        "furniture",
+        "hosiery",
+        "jewellery",
+        "jewelry",
+        "lingerie",
+        "luggage",
+        "machinery",
+        "merchandise",
+        "millinery",
+        "saddlery",
+        "stationery",
+    ];
+    word.ends_with("ware") || word.ends_with("wear") || MASS.contains(&word)
 }
 
 /// The keys a declared brand names: the whole name and each of its words of four
@@ -1601,6 +1639,14 @@ mod tests {
         let m3 =
             Matcher::with_known_brands(&[mark("cf", "Copper Finch", &[])], KnownBrands::empty());
         assert_eq!(m3.find("copper finches").len(), 1);
+        // A product noun with no plural in standard English: the "s" is added to
+        // the mark's name.
+        let m4 = Matcher::with_known_brands(
+            &[mark("is", "Individual Software", &[])],
+            KnownBrands::empty(),
+        );
+        assert_eq!(m4.find("individual softwares typing tutor").len(), 1);
+        assert!(uncountable("footwear") && uncountable("furniture") && !uncountable("bag"));
         // As written they are still found (the scorer weighs them).
         assert_eq!(m.find("Case knife")[0].kind, MatchKind::Exact);
         // Switched off, the plural counts again.
