@@ -61,7 +61,7 @@
 //!   words ending in a product noun of the Nice classification ("Camera Bag"), and
 //!   the title word is its plural: that is the word ("jewel cases", "camera bags"),
 //!   unless the noun has no plural in English ("softwares" is a mark's name with an
-//!   "s": [`uncountable`]).
+//!   "s": `uncountable`).
 //!   As written the mark is still found, and the scorer weighs it by the listing's
 //!   goods (`nice`). Misspellings that are no word ("Shwll") still count: refusing
 //!   them as well cost 8 to 19 points of recall (Adobe, Canon and Apple are ordinary
