@@ -340,7 +340,7 @@ enum Store {
     /// alone, and `stored` is then the rate at which `serve` drains the results
     /// into the review store, timed from its start.
     After,
-    /// Never: only the engine's part is timed (`stored` is then 0).
+    /// Never: only the engine's part is timed (the `stored` rate is then 0).
     Never,
 }
 
@@ -416,11 +416,11 @@ fn queued_rate(
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let stored = store_started.elapsed().as_secs_f64();
-        match store {
-            Store::Never => (in_engine.unwrap_or(stored), f64::INFINITY),
-            _ => (in_engine.unwrap_or(stored), stored),
-        }
+        let stored = match store {
+            Store::Never => f64::INFINITY,
+            _ => store_started.elapsed().as_secs_f64(),
+        };
+        (in_engine.unwrap_or(stored), stored)
     });
     for p in procs {
         p.stop();

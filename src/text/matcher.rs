@@ -1004,10 +1004,10 @@ fn declared_heads(brand: &str) -> Vec<String> {
 /// within the edit bound of the term's word in the same place (so "microsoft crm" is
 /// not "Microsoft Corp").
 ///
-/// A word of three letters, too short to tolerate an edit of its own ("box" of
-/// Bankers Box), may take
-/// one when every other word is written as registered: the one edit is then the
-/// whole span's ("bankers boxp"), as it would be in a one-word mark.
+/// With `short_edit`, a word of three letters, too short to tolerate an edit of its
+/// own ("box" of Bankers Box), may take one when every other word is written as
+/// registered: the one edit is then the whole span's ("bankers boxp"), as it would
+/// be in a one-word mark.
 fn words_close(f: &Folded, first: usize, last: usize, term: &Term, short_edit: bool) -> bool {
     let mut bounds = vec![0];
     bounds.extend(term.fword_bounds.iter().copied());
@@ -1017,18 +1017,14 @@ fn words_close(f: &Folded, first: usize, last: usize, term: &Term, short_edit: b
     for (w, i) in (first..=last).enumerate() {
         let a: Vec<char> = f.fkey_of(i).chars().collect();
         let b = &term.fkey[bounds[w]..bounds[w + 1]];
+        let short = short_edit && b.len() == 3;
         let edits = osa(&a, b);
-        let allowed = if short_edit && b.len() >= 3 {
-            max_edits(b.len()).max(1)
-        } else {
-            max_edits(b.len())
-        };
-        if edits > allowed {
+        if edits > if short { 1 } else { max_edits(b.len()) } {
             return false;
         }
         if edits > 0 {
             edited += 1;
-            short_edited |= edits > max_edits(b.len());
+            short_edited |= short;
         }
     }
     !short_edited || edited == 1
