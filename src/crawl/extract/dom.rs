@@ -1,14 +1,18 @@
 //! Heuristics on the rendered document, for pages without product markup.
 //!
-//! - **Title**: the first `<h1>`, else `og:title`, else `<title>` without the shop's
-//!   name (the part naming the host is dropped).
+//! - **Title**: the `<h1>` that agrees with `og:title` or `<title>` (most of its
+//!   words in them), else an `<h2>` that does (pages that head every product of
+//!   a list with an `<h1>` and their own with an `<h2>`), else the first `<h1>`,
+//!   else `og:title`, else `<title>` without the shop's name (the part naming the
+//!   host is dropped).
 //! - **Price**: every short text (at most [`MAX_PRICE_TEXT`] characters) that
 //!   parses as a price is a candidate, scored by: a currency in the text; `price`
 //!   in its own or its near ancestors' class, id or `itemprop`; closeness to the
 //!   title and to the buy control (document order, decaying over
 //!   [`TITLE_REACH`]/[`BUY_REACH`] elements). Candidates inside `<del>`/`<s>`, or
-//!   whose class names say old/was/list price/compare/strike/save/shipping/
-//!   instalment/per-unit, are dropped; texts with a per-unit slash (`/kg`) and
+//!   whose class names say old/was/list price/compare/strike/save/coupon/
+//!   shipping/instalment/per-unit, are dropped ("unit" only beside "price":
+//!   alone it also names the currency written after an amount); texts with a per-unit slash (`/kg`) and
 //!   prices in lists (their class repeated [`REPEATED`] times or more) count less.
 //!   A best price labelled as excluding VAT gives way to the price with VAT in
 //!   its block ([`super::tax`]; the rule is at `choose`).
@@ -87,6 +91,9 @@ const NOT_SELLING: &[&str] = &[
     "saving",
     "savings",
     "discount",
+    "coupon",
+    "voucher",
+    "cashback",
     "ship",
     "shipping",
     "delivery",
@@ -96,7 +103,6 @@ const NOT_SELLING: &[&str] = &[
     "installments",
     "monthly",
     "month",
-    "unit",
     "per",
     "related",
     "recommended",
@@ -317,6 +323,11 @@ pub(super) fn first_number(t: &str) -> Option<(usize, usize)> {
     NUMBERS.find(t).map(|m| (m.start(), m.end()))
 }
 
+/// Share of a heading's words found in `og:title` or `<title>` for the heading
+/// to be the page's title: most of them, so that a heading naming another
+/// product of the same kind (a few shared words) does not pass.
+const AGREES: f64 = 0.6;
+
 /// The title and its confidence.
 pub(super) fn title(scan: &Scan<'_>, metas: &Metas, base: &Url) -> Option<(String, f32)> {
     let og = meta(metas, "og:title");
@@ -326,34 +337,45 @@ pub(super) fn title(scan: &Scan<'_>, metas: &Metas, base: &Url) -> Option<(Strin
         .clone()
         .or_else(|| head.clone())
         .map(|r| strip_site_name(&r, base));
-    // The `<h1>` that agrees best with `og:title` or `<title>` (pages also use
-    // `<h1>` for the site or category name), else the first.
-    let h1s: Vec<String> = scan
-        .h1s
-        .iter()
-        .filter_map(|e| text_of(*e))
-        .filter(|t| t.chars().count() <= 400)
-        .take(16)
-        .collect();
+    // The heading that agrees best with `og:title` or `<title>`: pages also use
+    // `<h1>` for the site or category name, and some for every product of a
+    // list of others, with the page's own product in an `<h2>`. The `<h1>`s
+    // first; an `<h2>` only when it agrees and no `<h1>` does.
     let agreement = |h: &str| {
         reference
             .as_deref()
             .map_or(0.0, |r| super::appstate::overlap(h, r))
     };
-    let best = h1s
-        .iter()
-        .enumerate()
-        .max_by(|(i, a), (j, b)| {
-            let site = |h: &str| strip_site_name(h, base) != *h;
-            (agreement(a), !site(a))
-                .partial_cmp(&(agreement(b), !site(b)))
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(j.cmp(i))
-        })
-        .map(|(_, h)| h.clone());
-    if let Some(h) = best {
-        let c = if agreement(&h) >= 0.6 { 0.8 } else { 0.6 };
-        return Some((h, c));
+    let best = |heads: &[ElementRef<'_>]| -> Option<String> {
+        let texts: Vec<String> = heads
+            .iter()
+            .filter_map(|e| text_of(*e))
+            .filter(|t| t.chars().count() <= 400)
+            .take(16)
+            .collect();
+        texts
+            .iter()
+            .enumerate()
+            .max_by(|(i, a), (j, b)| {
+                let site = |h: &str| strip_site_name(h, base) != *h;
+                (agreement(a), !site(a))
+                    .partial_cmp(&(agreement(b), !site(b)))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(j.cmp(i))
+            })
+            .map(|(_, h)| h.clone())
+    };
+    let h1 = best(&scan.h1s);
+    if let Some(h) = &h1 {
+        if agreement(h) >= AGREES {
+            return Some((h.clone(), 0.8));
+        }
+    }
+    if let Some(h) = best(&scan.h2s).filter(|h| agreement(h) >= AGREES) {
+        return Some((h, 0.8));
+    }
+    if let Some(h) = h1 {
+        return Some((h, 0.6));
     }
     if let Some(o) = og {
         return Some((o, 0.6));
@@ -523,10 +545,28 @@ fn excluded_context(e: ElementRef<'_>) -> Option<NotSelling> {
         if matches!(x.value().name(), "del" | "s" | "strike") {
             return Some(NotSelling::Struck);
         }
-        named = named || any_attr_token(x, &mut |t| NOT_SELLING_SET.contains(t));
+        named = named || any_attr_token(x, &mut |t| NOT_SELLING_SET.contains(t)) || unit_price(x);
         cur = x.parent().and_then(ElementRef::wrap);
     }
     named.then_some(NotSelling::Named)
+}
+
+/// A class or id naming a price per unit (`unit-price`, `price_unit`,
+/// `unitPrice`): "unit" and "price" in one name. "Unit" alone is not enough: it
+/// also names the currency written after an amount (`number_unit`).
+fn unit_price(e: ElementRef<'_>) -> bool {
+    e.value().attrs().any(|(name, value)| {
+        matches!(name, "class" | "id")
+            && value.split_whitespace().any(|n| {
+                let (mut unit, mut price) = (false, false);
+                any_token(n, &mut |t| {
+                    unit |= t == "unit";
+                    price |= t == "price";
+                    false
+                });
+                unit && price
+            })
+    })
 }
 
 fn price_hint(e: ElementRef<'_>) -> f64 {
@@ -582,7 +622,9 @@ pub(super) fn analyse(doc: &Html, scan: &Scan<'_>, metas: &Metas, title: Option<
     let title_at: Option<usize> = title.and_then(|t| {
         nodes
             .iter()
-            .find(|n| n.e.value().name() == "h1" && text_of(n.e).as_deref() == Some(t))
+            .find(|n| {
+                matches!(n.e.value().name(), "h1" | "h2") && text_of(n.e).as_deref() == Some(t)
+            })
             .or_else(|| nodes.iter().find(|n| n.e.value().name() == "h1"))
             .map(|n| n.index)
     });
@@ -1014,6 +1056,20 @@ mod tests {
         let named = r#"<ul><li class="price"><span class="price-old">121,00 €</span></li>
             <li>Excl. VAT: <span class="price-current">100,00 €</span></li></ul>"#;
         assert_eq!(dom_price(named), Some(121.0));
+    }
+
+    #[test]
+    fn coupons_and_unit_prices_give_way_but_a_currency_unit_does_not() {
+        // Nearer the buy control, a coupon's value and a price per unit would win.
+        let coupon = r#"<p class="product-price">30,00 €</p><p class="coupon-price">250,00 €</p>"#;
+        assert_eq!(dom_price(coupon), Some(30.0));
+        let unit =
+            r#"<p class="product-price">30,00 €</p><p class="product-unit-price">1,00 €</p>"#;
+        assert_eq!(dom_price(unit), Some(30.0));
+        // "Unit" alone names the currency written after the amount.
+        let currency = r#"<p class="deal_price"><strong class="number_unit">30,00<sub>€</sub></strong>
+            <span>957 verkauft</span></p><p>Zubehör ab 12,00 €</p>"#;
+        assert_eq!(dom_price(currency), Some(30.0));
     }
 
     #[test]

@@ -14,7 +14,11 @@
 //! | `dom` | 0.2 to 0.8 | document heuristics ([`dom`]), by how many signals agree |
 //!
 //! The confidences only order the sources: the page's own declarations beat
-//! guesses from its layout. A price's currency comes from the same source as its
+//! guesses from its layout. Two exceptions for the price, where the layout
+//! settles what the declarations leave open: a declared price the page shows
+//! struck through beside another is stale, and when two declarations disagree
+//! (an auction's JSON-LD offer left at the starting price, its OpenGraph price
+//! at the current bid) the one the page shows as its main price is taken. A price's currency comes from the same source as its
 //! amount, else from the price written on the page, else from the page's country
 //! (language region or country domain), at confidence 0.3.
 //!
@@ -111,6 +115,8 @@ pub(crate) struct Scan<'a> {
     pub title: Option<ElementRef<'a>>,
     /// Every `<h1>`.
     pub h1s: Vec<ElementRef<'a>>,
+    /// Every `<h2>`.
+    pub h2s: Vec<ElementRef<'a>>,
     /// The first `<body>`.
     pub body: Option<ElementRef<'a>>,
     /// The first `[itemprop=brand]`.
@@ -125,6 +131,7 @@ impl<'a> Scan<'a> {
             scripts: Vec::new(),
             title: None,
             h1s: Vec::new(),
+            h2s: Vec::new(),
             body: None,
             itemprop_brand: None,
         };
@@ -145,6 +152,7 @@ impl<'a> Scan<'a> {
                 "script" => s.scripts.push(e),
                 "title" if s.title.is_none() => s.title = Some(e),
                 "h1" => s.h1s.push(e),
+                "h2" => s.h2s.push(e),
                 "body" if s.body.is_none() => s.body = Some(e),
                 _ => {}
             }
@@ -587,9 +595,30 @@ fn extract_parsed(
                     && shown.is_some_and(|x| (x - p).abs() >= 0.005)
             })
     });
+    // Two declarations that disagree (JSON-LD's offer left at an auction's
+    // starting price, OpenGraph's at the current bid): the one that is the
+    // page's main shown price is taken.
+    let confirmed = best_price.and_then(|(s, _, f)| {
+        let p = f.price?;
+        let shown = d
+            .price
+            .as_ref()
+            .filter(|x| x.currency.is_some())
+            .map(|x| x.amount)?;
+        if (shown - p).abs() < 0.005 {
+            return None;
+        }
+        price_cands
+            .iter()
+            .filter(|(o, _, g)| {
+                *o != Source::Dom && o != s && g.price.is_some_and(|q| (q - shown).abs() < 0.005)
+            })
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+    });
     let dom_found = found.iter().find(|(s, _, _)| *s == Source::Dom);
-    let best_price = match (stale, dom_found, &d.price) {
-        (true, Some((_, _, f)), Some(p)) => Some((Source::Dom, p.confidence, f)),
+    let best_price = match (stale, dom_found, &d.price, confirmed) {
+        (true, Some((_, _, f)), Some(p), _) => Some((Source::Dom, p.confidence, f)),
+        (_, _, _, Some((s, c, f))) => Some((*s, *c, *f)),
         _ => best_price.map(|(s, c, f)| (*s, *c, *f)),
     };
     let mut amount_without_currency = None;
@@ -902,6 +931,26 @@ mod tests {
           <div class="prices"><s>40,00 €</s> <span class="price">30,00 €</span></div></div>"#;
         let l = extract(stale, &base(), None, "m").listing.unwrap();
         assert_eq!(l.price.unwrap().amount, 30.0);
+        // Two declarations that disagree: the one the page shows as its price.
+        let auction = r#"<html><head><meta property="product:price:amount" content="200">
+          <meta property="product:price:currency" content="USD"></head><body>
+          <script type="application/ld+json">{"@type":"Product","name":"Tova chair",
+            "offers":{"@type":"Offer","price":150,"priceCurrency":"USD"}}</script>
+          <h1>Tova chair</h1><div class="current-price">$200</div><p>2 bids</p>
+          <p>Starting price $150</p><button class="buy">Place bid</button></body></html>"#;
+        let l = extract(auction, &base(), None, "m").listing.unwrap();
+        assert_eq!(l.price.unwrap().amount, 200.0);
+        // The product heading is an `<h2>` that agrees with `og:title`, the
+        // `<h1>`s name other products: the title is the `<h2>`, and the price is
+        // the one beside it.
+        let h2 = r#"<html lang="de"><head><meta property="og:title" content="Shop | Ravi Kanne 2 l">
+          </head><body><h2>Ravi Kanne 2 l</h2><p class="price">24,00 €</p>
+          <form action="/cart/add"><button class="add-to-cart">In den Warenkorb</button></form>
+          <div class="card"><h1>Lino Tasse</h1><p class="price">9,00 €</p></div>
+          <div class="card2"><h1>Mora Teller</h1><p class="price">7,00 €</p></div></body></html>"#;
+        let l = extract(h2, &base(), None, "m").listing.unwrap();
+        assert_eq!(l.title, "Ravi Kanne 2 l");
+        assert_eq!(l.price.unwrap().amount, 24.0);
         // Template placeholders are not values.
         let ph = r#"<script type="application/ld+json">{"@type":"Product","name":"Iva mug","brand":"$metabrand"}</script>"#;
         assert_eq!(extract(ph, &base(), None, "m").listing.unwrap().brand, None);
