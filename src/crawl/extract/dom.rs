@@ -12,8 +12,9 @@
 //!   [`TITLE_REACH`]/[`BUY_REACH`] elements). Candidates inside `<del>`/`<s>`, or
 //!   whose class names say old/was/list price/compare/strike/save/coupon/
 //!   shipping/instalment/per-unit, are dropped ("unit" only beside "price":
-//!   alone it also names the currency written after an amount); texts with a per-unit slash (`/kg`) and
-//!   prices in lists (their class repeated [`REPEATED`] times or more) count less.
+//!   alone it also names the currency written after an amount); texts with a
+//!   per-unit slash (`/kg`) and prices in lists (their class repeated
+//!   [`REPEATED`] times or more) count less.
 //!   A best price labelled as excluding VAT gives way to the price with VAT in
 //!   its block ([`super::tax`]; the rule is at `choose`).
 //! - **Currency**: the currency written in the chosen price, resolved to ISO 4217

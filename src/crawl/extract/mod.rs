@@ -18,9 +18,10 @@
 //! settles what the declarations leave open: a declared price the page shows
 //! struck through beside another is stale, and when two declarations disagree
 //! (an auction's JSON-LD offer left at the starting price, its OpenGraph price
-//! at the current bid) the one the page shows as its main price is taken. A price's currency comes from the same source as its
-//! amount, else from the price written on the page, else from the page's country
-//! (language region or country domain), at confidence 0.3.
+//! at the current bid) the one the page shows as its main price is taken. A
+//! price's currency comes from the same source as its amount, else from the
+//! price written on the page, else from the page's country (language region or
+//! country domain), at confidence 0.3.
 //!
 //! A page yields a listing when it declares a product (markup or application
 //! state with a name and a price), or, in plain mode, when the heuristics find a
