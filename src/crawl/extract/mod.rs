@@ -433,6 +433,11 @@ impl<'h> Page<'h> {
     }
 }
 
+/// Two amounts are the same price when they differ by less than half a cent.
+fn same_amount(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.005
+}
+
 fn extract_parsed(
     html: &str,
     doc: &Html,
@@ -582,37 +587,33 @@ fn extract_parsed(
         .iter()
         .filter(|(_, _, f)| f.price.is_some())
         .max_by(|x, y| x.1.total_cmp(&y.1));
+    // The page's main shown price, when it is written with a currency.
+    let shown = d
+        .price
+        .as_ref()
+        .filter(|x| x.currency.is_some())
+        .map(|x| x.amount);
     // A declared price that the page shows struck through, beside another
     // selling price, is stale: the shown one is taken.
     let stale = best_price.is_some_and(|(s, _, f)| {
         *s != Source::Dom
             && f.price.is_some_and(|p| {
-                let shown = d
-                    .price
-                    .as_ref()
-                    .filter(|x| x.currency.is_some())
-                    .map(|x| x.amount);
-                d.not_selling.iter().any(|o| (o - p).abs() < 0.005)
-                    && shown.is_some_and(|x| (x - p).abs() >= 0.005)
+                d.not_selling.iter().any(|&o| same_amount(o, p))
+                    && shown.is_some_and(|x| !same_amount(x, p))
             })
     });
     // Two declarations that disagree (JSON-LD's offer left at an auction's
     // starting price, OpenGraph's at the current bid): the one that is the
     // page's main shown price is taken.
     let confirmed = best_price.and_then(|(s, _, f)| {
-        let p = f.price?;
-        let shown = d
-            .price
-            .as_ref()
-            .filter(|x| x.currency.is_some())
-            .map(|x| x.amount)?;
-        if (shown - p).abs() < 0.005 {
+        let (p, shown) = (f.price?, shown?);
+        if same_amount(shown, p) {
             return None;
         }
         price_cands
             .iter()
             .filter(|(o, _, g)| {
-                *o != Source::Dom && o != s && g.price.is_some_and(|q| (q - shown).abs() < 0.005)
+                *o != Source::Dom && o != s && g.price.is_some_and(|q| same_amount(q, shown))
             })
             .max_by(|x, y| x.1.total_cmp(&y.1))
     });
@@ -630,7 +631,7 @@ fn extract_parsed(
         // currency the page declares, else the page's country.
         let currency = own.map(|c| (c, src, conf)).or_else(|| {
             let same = price_cands.iter().find_map(|(s, c, g)| {
-                let equal = g.price.is_some_and(|p| (p - amount).abs() < 0.005);
+                let equal = g.price.is_some_and(|p| same_amount(p, amount));
                 let code = g.currency.as_deref().and_then(|x| currency_code(x, &ctx));
                 code.filter(|_| equal).map(|code| (code, *s, c.min(0.7)))
             });
